@@ -1,0 +1,21 @@
+/* fs.h — small filesystem helpers used across libservin. */
+#ifndef SERVIN_FS_H
+#define SERVIN_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "servin/error.h"
+
+int servin_mkdir_p(const char *path, mode_t mode, struct servin_error *err);
+/* Remove a tree without following symlinks; a missing path is not an error. */
+int servin_rm_rf(const char *path, struct servin_error *err);
+/* Read a whole file into a NUL-terminated buffer. */
+int servin_read_file(const char *path, char **out, size_t *len, struct servin_error *err);
+/* Write to a temp file beside path, fsync, rename: readers see the old or the new content, never half. */
+int servin_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             struct servin_error *err);
+/* Total size in bytes of regular files under path (hard links counted once per inode is not attempted). */
+long long servin_dir_size(const char *path);
+
+#endif

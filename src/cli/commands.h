@@ -1,0 +1,30 @@
+/* cli/commands.h — the command table and the functions behind it, one file per group. */
+#ifndef SERVIN_CLI_COMMANDS_H
+#define SERVIN_CLI_COMMANDS_H
+
+#include "cli.h"
+
+extern const struct cli_command cli_commands[];
+extern const size_t cli_commands_count;
+
+/* cmd_version.c, cmd_system.c */
+int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_system_info(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_pull.c, cmd_push.c, cmd_login.c (registry) */
+int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_push(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_login(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_images.c */
+int cmd_images_ls(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_tag(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_rm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_archive.c */
+int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

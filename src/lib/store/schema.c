@@ -1,0 +1,63 @@
+/* store/schema.c — versioned schema migrations, applied in order inside one transaction each. */
+#include <stddef.h>
+
+#include "store/schema.h"
+
+/* Each entry moves the schema from version i to i+1. Never edit a released entry: add a new one,
+ * since databases in the field have already run the old ones. */
+static const char *const migrations[] = {
+    /* 1: images, their layers, tags and the blobs they keep alive. */
+    "CREATE TABLE images ("
+    "  id TEXT PRIMARY KEY,"              /* config digest, sha256:... */
+    "  manifest_digest TEXT NOT NULL,"    /* the platform manifest we resolved */
+    "  manifest_media_type TEXT NOT NULL,"
+    "  created TEXT,"                     /* the config's RFC 3339 creation time */
+    "  size INTEGER NOT NULL DEFAULT 0,"  /* unpacked size of all layers */
+    "  os TEXT, architecture TEXT, variant TEXT,"
+    "  added INTEGER NOT NULL"            /* when it entered this store, unix seconds */
+    ");"
+    "CREATE TABLE layers ("
+    "  chain_id TEXT PRIMARY KEY,"
+    "  diff_id TEXT NOT NULL,"
+    "  parent TEXT,"
+    "  blob_digest TEXT,"
+    "  blob_media_type TEXT,"
+    "  blob_size INTEGER,"
+    "  size INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE image_layers ("
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  chain_id TEXT NOT NULL REFERENCES layers(chain_id),"
+    "  PRIMARY KEY (image_id, position)"
+    ");"
+    "CREATE INDEX image_layers_chain ON image_layers(chain_id);"
+    "CREATE TABLE tags ("
+    "  name TEXT PRIMARY KEY,"            /* normalised reference, docker.io/library/busybox:latest */
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE"
+    ");"
+    "CREATE INDEX tags_image ON tags(image_id);"
+    "CREATE TABLE repo_digests ("
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"               /* docker.io/library/busybox@sha256:... */
+    "  PRIMARY KEY (image_id, name)"
+    ");"
+    "CREATE TABLE image_blobs ("
+    "  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,"
+    "  digest TEXT NOT NULL,"
+    "  PRIMARY KEY (image_id, digest)"
+    ");"
+    "CREATE INDEX image_blobs_digest ON image_blobs(digest);",
+};
+
+int servin_schema_count(void)
+{
+    return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
+
+const char *servin_schema_migration(int from_version)
+{
+    if (from_version < 0 || from_version >= servin_schema_count())
+        return NULL;
+    return migrations[from_version];
+}

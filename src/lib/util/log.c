@@ -1,0 +1,87 @@
+/* util/log.c — leveled logging to stderr and an optional file. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "servin/log.h"
+
+static enum servin_log_level current_level = SERVIN_LOG_WARN;
+static FILE *log_file;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
+
+int servin_log_level_parse(const char *name)
+{
+    if (!name)
+        return -1;
+    if (strcasecmp(name, "warning") == 0)
+        return SERVIN_LOG_WARN;
+    if (strcasecmp(name, "panic") == 0)
+        return SERVIN_LOG_FATAL;
+    for (int i = 0; i <= SERVIN_LOG_FATAL; i++)
+        if (strcasecmp(name, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *servin_log_level_name(enum servin_log_level level)
+{
+    return level <= SERVIN_LOG_FATAL ? level_names[level] : "unknown";
+}
+
+void servin_log_set_level(enum servin_log_level level)
+{
+    current_level = level;
+}
+
+enum servin_log_level servin_log_get_level(void)
+{
+    return current_level;
+}
+
+int servin_log_set_file(const char *path)
+{
+    FILE *f = fopen(path, "ae");
+    if (!f)
+        return -errno;
+    if (log_file)
+        fclose(log_file);
+    log_file = f;
+    setvbuf(log_file, NULL, _IOLBF, 0);
+    return 0;
+}
+
+void servin_log_close(void)
+{
+    if (log_file)
+        fclose(log_file);
+    log_file = NULL;
+}
+
+void servin_log(enum servin_log_level level, const char *fmt, ...)
+{
+    if (level < current_level)
+        return;
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+
+    fprintf(stderr, "servin %s: %s\n", level_names[level], msg);
+    if (log_file) {
+        /* The file gets a timestamp and pid, since several processes may append to it. */
+        struct timespec ts;
+        struct tm tm;
+        char when[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        fprintf(log_file, "%s.%03ldZ [%d] %s: %s\n", when, ts.tv_nsec / 1000000, (int)getpid(),
+                level_names[level], msg);
+    }
+}
