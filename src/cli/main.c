@@ -155,6 +155,7 @@ int main(int argc, char **argv)
         return cli_failf("unknown command \"%s\"\nSee 'servin --help'.", words[0]);
 
     ctx.cmd = best;
+    log_debug("command \"%s\" (root %s)", best->path, ctx.root ? ctx.root : "default");
     /* The command sees argv[0] = its name and then only its own arguments. */
     int cargc = rest - best_n + 1;
     char **cargv = words + best_n - 1;
