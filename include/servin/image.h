@@ -61,6 +61,14 @@ int servin_image_register(struct servin_store *store, const struct servin_image_
 int servin_image_resolve(struct servin_store *store, const char *text, char id_out[SERVIN_DIGEST_MAX],
                          struct servin_error *err);
 
+/* How a text named an image: by a tag, by a repo digest, or by its id (full or prefix). */
+enum servin_image_match { SERVIN_IMAGE_BY_ID, SERVIN_IMAGE_BY_TAG, SERVIN_IMAGE_BY_DIGEST };
+
+/* servin_image_resolve that also says how the text matched and, for a tag or repo digest, the
+ * normalised name it matched ("docker.io/library/busybox:latest"); name_out may be NULL. */
+int servin_image_lookup(struct servin_store *store, const char *text, char id_out[SERVIN_DIGEST_MAX],
+                        enum servin_image_match *how, char **name_out, struct servin_error *err);
+
 /* An image summary, as listed by `servin images`. */
 struct servin_image_summary {
     char id[SERVIN_DIGEST_MAX];
@@ -74,6 +82,20 @@ struct servin_image_summary {
 int servin_image_list(struct servin_store *store, struct servin_image_summary **out, size_t *n,
                       struct servin_error *err);
 void servin_image_summaries_free(struct servin_image_summary *list, size_t n);
+/* The summary of one image by full id; ENOENT when absent. Free with servin_image_summary_clear. */
+int servin_image_get(struct servin_store *store, const char *id, struct servin_image_summary *out,
+                     struct servin_error *err);
+void servin_image_summary_clear(struct servin_image_summary *s);
+/* The image's os, architecture and variant as recorded from its config (strings may be NULL). */
+int servin_image_platform(struct servin_store *store, const char *id, char **os, char **arch,
+                          char **variant, struct servin_error *err);
+/* Docker's short form of a stored name: "docker.io/library/busybox:latest" -> "busybox:latest",
+ * "localhost/x@sha256:.." unchanged. A name that does not parse is returned as it is. */
+char *servin_image_familiar(const char *name);
+/* The repository part of a stored name: "docker.io/library/busybox" for "...:latest" or "...@sha256:..". */
+char *servin_image_repo_of(const char *name);
+/* Unix seconds from an RFC 3339 time ("2024-01-02T03:04:05.123Z"); -1 when it does not parse. */
+long long servin_time_parse_rfc3339(const char *text);
 
 /* The image's config JSON and manifest JSON (new references) and its layer chain ids in order. */
 int servin_image_config(struct servin_store *store, const char *id, json_t **config,
@@ -108,5 +130,8 @@ int servin_image_prune(struct servin_store *store, bool all, servin_image_report
 /* Free layers no image uses, blobs no image keeps, and leftovers of interrupted writes. Takes the
  * exclusive "gc" lock; writers of new content hold it shared. */
 int servin_store_gc(struct servin_store *store, uint64_t *reclaimed, struct servin_error *err);
+/* The same, but returns at once (reclaiming nothing) when a pull or another GC holds the lock:
+ * rmi and prune use it so they never wait behind a long pull; the next GC finishes the job. */
+int servin_store_gc_try(struct servin_store *store, uint64_t *reclaimed, struct servin_error *err);
 
 #endif
