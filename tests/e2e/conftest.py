@@ -231,7 +231,6 @@ def _basic(user, password):
 def _parse_challenge(value):
     """'Bearer realm="x",service="y",scope="z"' -> ("bearer", {...})."""
     scheme, _, rest = value.partition(" ")
-    params, key, cur, inq, i = {}, "", "", False, 0
     out = {}
     for part in _split_params(rest):
         k, _, v = part.partition("=")
