@@ -17,6 +17,9 @@ test can assert against:
 ``push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False)`` copies a layout to a
 registry with skopeo, keeping the digests, so the expected values above stay true in the registry.
 
+``rootfs_problems(dir, image)`` lists how an unpacked root filesystem differs from the expectations;
+``merged_view(layer_dirs, workdir)`` mounts layer directories as one read-only overlayfs view.
+
 All tar members are owned by 0:0 with a fixed mtime, so the same call always gives the same digests.
 """
 
@@ -435,3 +438,77 @@ def push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False, tim
 
 def have_zstd():
     return shutil.which("zstd") is not None
+
+
+# ---------------------------------------------------------------- checking an unpacked image
+
+
+def rootfs_problems(root, image):
+    """Compare an unpacked root filesystem (a directory) with image.expect_*; [] when it matches.
+
+    Usable on one layer directory only when the image has one layer; for several layers pass the
+    merged view (e.g. the layers applied in order into one directory).
+    """
+    root = str(root)
+    problems = []
+
+    def p(rel):
+        return os.path.join(root, rel)
+    for rel in image.expect_present:
+        if not os.path.lexists(p(rel)):
+            problems.append("missing %s" % rel)
+    for rel in image.expect_absent:
+        if os.path.lexists(p(rel)):
+            problems.append("should not exist: %s" % rel)
+    for rel, data in image.expect_content.items():
+        try:
+            with open(p(rel), "rb") as f:
+                got = f.read()
+        except OSError as e:
+            problems.append("cannot read %s: %s" % (rel, e))
+            continue
+        if got != data:
+            problems.append("content of %s differs: %r" % (rel, got[:80]))
+    for rel, target in image.expect_symlinks.items():
+        if not os.path.islink(p(rel)):
+            problems.append("not a symlink: %s" % rel)
+        elif os.readlink(p(rel)) != target:
+            problems.append("symlink %s -> %s, expected %s" % (rel, os.readlink(p(rel)), target))
+    for a, b in image.expect_hardlinks:
+        try:
+            sa, sb = os.lstat(p(a)), os.lstat(p(b))
+            if (sa.st_dev, sa.st_ino) != (sb.st_dev, sb.st_ino):
+                problems.append("%s and %s are not hard linked" % (a, b))
+        except OSError as e:
+            problems.append("hard link check %s/%s: %s" % (a, b, e))
+    return problems
+
+
+class merged_view:
+    """Context manager: a read-only overlayfs view of layer directories (lowest first), as a
+    container would see them; whiteouts and opaque directories take effect.  Needs root.
+
+        with imagebuild.merged_view([diff1, diff2, diff3], tmpdir) as root:
+            assert imagebuild.rootfs_problems(root, image) == []
+    """
+
+    def __init__(self, layer_dirs, workdir):
+        self.layers = [str(d) for d in layer_dirs]
+        self.target = os.path.join(str(workdir), "merged-%d" % id(self))
+        self.mounted = False
+
+    def __enter__(self):
+        if len(self.layers) == 1:
+            return self.layers[0]
+        os.makedirs(self.target, exist_ok=True)
+        # overlayfs lists lowerdirs top first.
+        opts = "lowerdir=" + ":".join(reversed(self.layers))
+        subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, self.target], check=True)
+        self.mounted = True
+        return self.target
+
+    def __exit__(self, *exc):
+        if self.mounted:
+            subprocess.run(["umount", self.target], check=False)
+            self.mounted = False
+        return False
