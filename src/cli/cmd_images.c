@@ -1,33 +1,696 @@
-/* cli/cmd_images.c — placeholder until this group lands; every command here still fails clearly. */
+/* cli/cmd_images.c — `servin images`, `image inspect`, `history`, `tag`, `rmi` and `image prune`. */
+#include <fnmatch.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
 #include "commands.h"
+#include "servin/cleanup.h"
+#include "servin/image.h"
+
+#define NONE "<none>"
+
+static const char *hex_of(const char *id)
+{
+    return strncmp(id, "sha256:", 7) == 0 ? id + 7 : id;
+}
+
+/* The 12-hex short id Docker shows, or the full "sha256:..." with --no-trunc. */
+static char *show_id(const char *id, bool no_trunc)
+{
+    return no_trunc ? xstrdup(id) : xstrndup(hex_of(id), 12);
+}
+
+/* Docker's CreatedAt: "2024-01-02 03:04:05 +0000 UTC". */
+static char *created_at(long long t)
+{
+    if (t < 0)
+        return xstrdup("");
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[64];
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+    return xstrdup(buf);
+}
+
+static char *human_since(long long t)
+{
+    return t < 0 ? xstrdup("N/A") : cli_human_since(t);
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = true;
+        return true;
+    }
+    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+/* ---- images / image ls ---- */
+
+struct ls_opts {
+    bool quiet, digests, no_trunc;
+    int dangling; /* -1 any, 0 tagged only, 1 untagged only */
+    char **refs;  /* reference patterns, any may match */
+    size_t n_refs;
+    const char *format;
+};
+
+/* A row of the listing: one per tag, or one for an image without tags. */
+struct ls_row {
+    const struct servin_image_summary *img;
+    char *repo; /* familiar */
+    char *tag;
+    char *digest;
+};
+
+static bool glob_any(const char *pattern, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && fnmatch(pattern, names[i], FNM_PATHNAME) == 0)
+            return true;
+    return false;
+}
+
+/* Docker matches the familiar "busybox:latest" and "busybox"; the full names match too. */
+static bool ref_matches(const struct ls_opts *o, const char *full_tag)
+{
+    if (o->n_refs == 0)
+        return true;
+    _cleanup_free_ char *fam = servin_image_familiar(full_tag);
+    _cleanup_free_ char *fam_repo = servin_image_repo_of(fam);
+    _cleanup_free_ char *full_repo = servin_image_repo_of(full_tag);
+    const char *names[] = {fam, fam_repo, full_tag, full_repo};
+    for (size_t i = 0; i < o->n_refs; i++)
+        if (glob_any(o->refs[i], names, 4))
+            return true;
+    return false;
+}
+
+/* The repo digest recorded for this repository, as Docker's DIGEST column shows it. */
+static char *digest_for_repo(const struct servin_image_summary *img, const char *full_repo)
+{
+    for (char **d = img->repo_digests; d && *d; d++) {
+        _cleanup_free_ char *r = servin_image_repo_of(*d);
+        if (strcmp(r, full_repo) == 0)
+            return xstrdup(strchr(*d, '@') + 1);
+    }
+    return xstrdup(NONE);
+}
+
+static void add_row(struct ls_row **rows, size_t *n, const struct servin_image_summary *img, char *repo, char *tag,
+                    char *digest)
+{
+    *rows = xreallocarray(*rows, *n + 1, sizeof(**rows));
+    (*rows)[(*n)++] = (struct ls_row){img, repo, tag, digest};
+}
+
+static void rows_for_image(const struct ls_opts *o, const struct servin_image_summary *img, struct ls_row **rows,
+                           size_t *n)
+{
+    bool tagged = img->tags && img->tags[0];
+    if (o->dangling == 1 && tagged)
+        return;
+    if (o->dangling == 0 && !tagged)
+        return;
+    if (!tagged) {
+        /* Reference filters name tags, so an untagged image never matches one. */
+        if (o->n_refs)
+            return;
+        /* Docker names an untagged image by the repository of its repo digest, when it has one. */
+        if (img->repo_digests && img->repo_digests[0]) {
+            _cleanup_free_ char *full_repo = servin_image_repo_of(img->repo_digests[0]);
+            _cleanup_free_ char *fam = servin_image_familiar(img->repo_digests[0]);
+            add_row(rows, n, img, servin_image_repo_of(fam), xstrdup(NONE), digest_for_repo(img, full_repo));
+        } else {
+            add_row(rows, n, img, xstrdup(NONE), xstrdup(NONE), xstrdup(NONE));
+        }
+        return;
+    }
+    for (char **t = img->tags; *t; t++) {
+        if (!ref_matches(o, *t))
+            continue;
+        _cleanup_free_ char *fam = servin_image_familiar(*t);
+        _cleanup_free_ char *full_repo = servin_image_repo_of(*t);
+        char *repo = servin_image_repo_of(fam);
+        char *tag = xstrdup(fam + strlen(repo) + (fam[strlen(repo)] == ':'));
+        add_row(rows, n, img, repo, tag, digest_for_repo(img, full_repo));
+    }
+}
+
+static json_t *row_json(const struct ls_row *r, bool no_trunc)
+{
+    long long t = servin_time_parse_rfc3339(r->img->created);
+    _cleanup_free_ char *id = show_id(r->img->id, no_trunc);
+    _cleanup_free_ char *at = created_at(t);
+    _cleanup_free_ char *since = human_since(t);
+    _cleanup_free_ char *size = cli_human_size((double)r->img->size);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Containers", "N/A", "CreatedAt", at,
+                     "CreatedSince", since, "Digest", r->digest, "ID", id, "Repository", r->repo, "SharedSize",
+                     "N/A", "Size", size, "Tag", r->tag, "UniqueSize", "N/A", "VirtualSize", size);
+}
+
+static int print_rows(const struct ls_opts *o, struct ls_row *rows, size_t n)
+{
+    struct servin_error err = {0};
+    if (o->quiet) {
+        /* One line per image, even when it has several tags. */
+        for (size_t i = 0; i < n; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = rows[j].img == rows[i].img;
+            if (seen)
+                continue;
+            _cleanup_free_ char *id = show_id(rows[i].img->id, o->no_trunc);
+            printf("%s\n", id);
+        }
+        return 0;
+    }
+    if (o->format && strcmp(o->format, "json") == 0) {
+        for (size_t i = 0; i < n; i++) {
+            json_t *j = row_json(&rows[i], o->no_trunc);
+            json_dumpf(j, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+            json_decref(j);
+        }
+        return 0;
+    }
+    if (o->format) {
+        cli_format_table_header(o->format, stdout);
+        for (size_t i = 0; i < n; i++) {
+            json_t *j = row_json(&rows[i], o->no_trunc);
+            int ret = cli_format_render(o->format, j, stdout, &err);
+            json_decref(j);
+            if (ret < 0)
+                return cli_fail(&err);
+        }
+        return 0;
+    }
+    struct cli_table *t = cli_table_new();
+    if (o->digests)
+        cli_table_add(t, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE");
+    else
+        cli_table_add(t, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE");
+    for (size_t i = 0; i < n; i++) {
+        long long created = servin_time_parse_rfc3339(rows[i].img->created);
+        _cleanup_free_ char *id = show_id(rows[i].img->id, o->no_trunc);
+        _cleanup_free_ char *since = human_since(created);
+        _cleanup_free_ char *size = cli_human_size((double)rows[i].img->size);
+        if (o->digests)
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s", rows[i].repo, rows[i].tag, rows[i].digest, id, since, size);
+        else
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s", rows[i].repo, rows[i].tag, id, since, size);
+    }
+    cli_table_flush(t, stdout);
+    return 0;
+}
+
+static int add_filter(struct cli_ctx *ctx, struct ls_opts *o, const char *text)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq)
+        return cli_usage_error(ctx, "bad format of filter (expected name=value): %s", text);
+    size_t klen = (size_t)(eq - text);
+    const char *value = eq + 1;
+    if (klen == 8 && strncmp(text, "dangling", 8) == 0) {
+        bool b;
+        if (!parse_bool(value, &b))
+            return cli_failf("invalid filter 'dangling=%s': use true or false", value);
+        o->dangling = b ? 1 : 0;
+        return 0;
+    }
+    if (klen == 9 && strncmp(text, "reference", 9) == 0) {
+        o->refs = xreallocarray(o->refs, o->n_refs + 1, sizeof(char *));
+        o->refs[o->n_refs++] = xstrdup(value);
+        return 0;
+    }
+    return cli_failf("invalid filter '%.*s': images accept dangling=true|false and reference=PATTERN", (int)klen,
+                     text);
+}
 
 int cmd_images_ls(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {{"all", no_argument, 0, 'a'},          {"digests", no_argument, 0, 1},
+                                             {"filter", required_argument, 0, 'f'}, {"format", required_argument, 0, 2},
+                                             {"no-trunc", no_argument, 0, 3},       {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},         {0}};
+    struct ls_opts o = {.dangling = -1};
+    int c, code = 0;
+    while ((c = cli_getopt(ctx, argc, argv, "af:qh", longopts)) != -1) {
+        if (c == 'h' || c == '?')
+            code = c == 'h' ? 0 : CLI_EXIT_USAGE;
+        else if (c == 1)
+            o.digests = true;
+        else if (c == 'f')
+            code = add_filter(ctx, &o, optarg);
+        else if (c == 2)
+            o.format = optarg;
+        else if (c == 3)
+            o.no_trunc = true;
+        else if (c == 'q')
+            o.quiet = true;
+        if (code || c == 'h')
+            goto out;
+    }
+    if (argc - optind > 1) {
+        code = cli_usage_error(ctx, "\"%s\" accepts at most 1 argument.", ctx->cmd->path);
+        goto out;
+    }
+    /* `images busybox` is Docker's shorthand for --filter reference=busybox. */
+    if (optind < argc) {
+        o.refs = xreallocarray(o.refs, o.n_refs + 1, sizeof(char *));
+        o.refs[o.n_refs++] = xstrdup(argv[optind]);
+    }
+    struct servin_store *store = cli_store(ctx);
+    if (!store) {
+        code = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    struct servin_error err = {0};
+    struct servin_image_summary *list = NULL;
+    size_t n = 0;
+    if (servin_image_list(store, &list, &n, &err) < 0) {
+        code = cli_fail(&err);
+        goto out;
+    }
+    struct ls_row *rows = NULL;
+    size_t n_rows = 0;
+    for (size_t i = 0; i < n; i++)
+        rows_for_image(&o, &list[i], &rows, &n_rows);
+    code = print_rows(&o, rows, n_rows);
+    for (size_t i = 0; i < n_rows; i++) {
+        free(rows[i].repo);
+        free(rows[i].tag);
+        free(rows[i].digest);
+    }
+    free(rows);
+    servin_image_summaries_free(list, n);
+out:
+    for (size_t i = 0; i < o.n_refs; i++)
+        free(o.refs[i]);
+    free(o.refs);
+    return code;
+}
+
+/* ---- image inspect ---- */
+
+static json_t *familiar_array(char **names)
+{
+    json_t *a = json_array();
+    for (char **p = names; p && *p; p++) {
+        _cleanup_free_ char *fam = servin_image_familiar(*p);
+        json_array_append_new(a, json_string(fam));
+    }
+    return a;
+}
+
+static json_t *str_or_empty(json_t *config, const char *key)
+{
+    const char *s = json_string_value(json_object_get(config, key));
+    return json_string(s ? s : "");
+}
+
+static int inspect_json(struct servin_store *store, const char *id, json_t **out, struct servin_error *err)
+{
+    struct servin_image_summary s;
+    int ret = servin_image_get(store, id, &s, err);
+    if (ret < 0)
+        return ret;
+    json_t *config = NULL;
+    struct servin_layer_desc *layers = NULL;
+    size_t n = 0;
+    ret = servin_image_config(store, id, &config, err);
+    if (ret == 0)
+        ret = servin_image_layers(store, id, &layers, &n, err);
+    if (ret < 0) {
+        json_decref(config);
+        servin_image_summary_clear(&s);
+        return ret;
+    }
+
+    json_t *diff_ids = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(diff_ids, json_string(layers[i].diff_id));
+    /* As Docker's overlay driver shows it: the top layer as UpperDir, the rest top-first as LowerDir. */
+    json_t *data = json_object();
+    if (n > 0) {
+        _cleanup_free_ char *upper = servin_layer_diff_path(store, layers[n - 1].chain_id);
+        json_object_set_new(data, "UpperDir", json_string(upper));
+    }
+    if (n > 1) {
+        size_t cap = 1;
+        char *lower = xstrdup("");
+        for (size_t i = n - 1; i-- > 0;) {
+            _cleanup_free_ char *dir = servin_layer_diff_path(store, layers[i].chain_id);
+            cap += strlen(dir) + 1;
+            lower = xrealloc(lower, cap);
+            if (*lower)
+                strcat(lower, ":");
+            strcat(lower, dir);
+        }
+        json_object_set_new(data, "LowerDir", json_string(lower));
+        free(lower);
+    }
+    json_t *cfg = json_object_get(config, "config");
+    bool tagged = s.tags && s.tags[0];
+    _cleanup_free_ char *tag_time = NULL;
+    if (tagged) {
+        time_t tt = (time_t)s.added;
+        struct tm tm;
+        char buf[64];
+        gmtime_r(&tt, &tm);
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        tag_time = xstrdup(buf);
+    }
+    json_t *j = json_object();
+    json_object_set_new(j, "Id", json_string(id));
+    json_object_set_new(j, "RepoTags", familiar_array(s.tags));
+    json_object_set_new(j, "RepoDigests", familiar_array(s.repo_digests));
+    json_object_set_new(j, "Parent", json_string(""));
+    json_object_set_new(j, "Comment", str_or_empty(config, "comment"));
+    json_object_set_new(j, "Created", str_or_empty(config, "created"));
+    json_object_set_new(j, "DockerVersion", str_or_empty(config, "docker_version"));
+    json_object_set_new(j, "Author", str_or_empty(config, "author"));
+    json_object_set_new(j, "Config", json_is_object(cfg) ? json_deep_copy(cfg) : json_object());
+    json_object_set_new(j, "Architecture", str_or_empty(config, "architecture"));
+    const char *variant = json_string_value(json_object_get(config, "variant"));
+    if (variant && *variant)
+        json_object_set_new(j, "Variant", json_string(variant));
+    json_object_set_new(j, "Os", str_or_empty(config, "os"));
+    json_object_set_new(j, "Size", json_integer((json_int_t)s.size));
+    json_object_set_new(j, "GraphDriver", json_pack("{s:o,s:s}", "Data", data, "Name", "overlay"));
+    json_object_set_new(j, "RootFS", json_pack("{s:s,s:o}", "Type", "layers", "Layers", diff_ids));
+    json_object_set_new(j, "Metadata",
+                        json_pack("{s:s}", "LastTagTime", tag_time ? tag_time : "0001-01-01T00:00:00Z"));
+    json_decref(config);
+    servin_layer_descs_free(layers, n);
+    servin_image_summary_clear(&s);
+    *out = j;
+    return 0;
 }
 
 int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {
+        {"format", required_argument, 0, 'f'}, {"type", required_argument, 0, 1}, {"help", no_argument, 0, 'h'}, {0}};
+    const char *format = NULL;
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "f:h", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 'f')
+            format = optarg;
+    }
+    if (optind >= argc)
+        return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+
+    json_t *all = json_array();
+    int code = 0;
+    for (int i = optind; i < argc; i++) {
+        struct servin_error err = {0};
+        char id[SERVIN_DIGEST_MAX];
+        json_t *j = NULL;
+        if (servin_image_resolve(store, argv[i], id, &err) < 0 || inspect_json(store, id, &j, &err) < 0) {
+            cli_fail(&err);
+            /* Docker exits 1 when an object is missing, after printing the ones it found. */
+            code = 1;
+            continue;
+        }
+        json_array_append_new(all, j);
+    }
+    if (format && strcmp(format, "json") != 0) {
+        size_t i;
+        json_t *j;
+        json_array_foreach(all, i, j)
+        {
+            struct servin_error err = {0};
+            if (cli_format_render(format, j, stdout, &err) < 0) {
+                code = cli_fail(&err);
+                break;
+            }
+        }
+    } else {
+        json_dumpf(all, stdout, JSON_INDENT(4));
+        fputc('\n', stdout);
+    }
+    json_decref(all);
+    return code;
+}
+
+/* ---- history ---- */
+
+struct history_opts {
+    bool human, no_trunc, quiet;
+    const char *format;
+};
+
+/* Docker's CREATED BY column: tabs as spaces, cut to 45 characters with an ellipsis. */
+static char *created_by(const char *s, bool no_trunc)
+{
+    char *out = xstrdup(s ? s : "");
+    for (char *p = out; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    if (!no_trunc && strlen(out) > 45) {
+        out = xrealloc(out, 48);
+        strcpy(out + 44, "…");
+    }
+    return out;
+}
+
+static json_t *history_row(const char *id, json_t *entry, uint64_t size, const struct history_opts *o)
+{
+    const char *created = json_string_value(json_object_get(entry, "created"));
+    long long t = servin_time_parse_rfc3339(created);
+    _cleanup_free_ char *since = human_since(t);
+    _cleanup_free_ char *by = created_by(json_string_value(json_object_get(entry, "created_by")), o->no_trunc);
+    _cleanup_free_ char *hsize = o->human ? cli_human_size((double)size) : xasprintf("%llu", (unsigned long long)size);
+    const char *comment = json_string_value(json_object_get(entry, "comment"));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Comment", comment ? comment : "", "CreatedAt",
+                     created ? created : "", "CreatedBy", by, "CreatedSince", o->human ? since : (created ?: ""),
+                     "ID", id, "Size", hsize);
+}
+
+static int print_history(const char *image_id, json_t *history, struct servin_layer_desc *layers, size_t n_layers,
+                         const struct history_opts *o)
+{
+    size_t n = json_array_size(history);
+    uint64_t *sizes = xcalloc(n ? n : 1, sizeof(uint64_t));
+    size_t li = 0;
+    /* Entries that made a layer take that layer's size, in order; the others are metadata only. */
+    for (size_t i = 0; i < n; i++) {
+        if (json_is_true(json_object_get(json_array_get(history, i), "empty_layer")))
+            continue;
+        if (li < n_layers)
+            sizes[i] = layers[li++].size;
+    }
+    struct cli_table *t = o->format || o->quiet ? NULL : cli_table_new();
+    if (t)
+        cli_table_add(t, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT");
+    if (o->format && strcmp(o->format, "json") != 0)
+        cli_format_table_header(o->format, stdout);
+    int code = 0;
+    for (size_t k = n; k-- > 0 && code == 0;) {
+        _cleanup_free_ char *id = k == n - 1 ? show_id(image_id, o->no_trunc) : xstrdup("<missing>");
+        json_t *row = history_row(id, json_array_get(history, k), sizes[k], o);
+        struct servin_error err = {0};
+        if (o->quiet)
+            printf("%s\n", id);
+        else if (o->format && strcmp(o->format, "json") == 0) {
+            json_dumpf(row, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        } else if (o->format) {
+            if (cli_format_render(o->format, row, stdout, &err) < 0)
+                code = cli_fail(&err);
+        } else {
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s", id, json_string_value(json_object_get(row, "CreatedSince")),
+                          json_string_value(json_object_get(row, "CreatedBy")),
+                          json_string_value(json_object_get(row, "Size")),
+                          json_string_value(json_object_get(row, "Comment")));
+        }
+        json_decref(row);
+    }
+    if (t)
+        cli_table_flush(t, stdout);
+    free(sizes);
+    return code;
 }
 
 int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {{"format", required_argument, 0, 1}, {"human", optional_argument, 0, 'H'},
+                                             {"no-trunc", no_argument, 0, 2},     {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},       {0}};
+    struct history_opts o = {.human = true};
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "Hqh", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 1)
+            o.format = optarg;
+        else if (c == 2)
+            o.no_trunc = true;
+        else if (c == 'q')
+            o.quiet = true;
+        else if (c == 'H' && optarg && !parse_bool(optarg, &o.human))
+            return cli_usage_error(ctx, "invalid argument \"%s\" for \"-H, --human\": use true or false", optarg);
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(ctx, "\"%s\" requires exactly 1 argument.", ctx->cmd->path);
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+    struct servin_error err = {0};
+    char id[SERVIN_DIGEST_MAX];
+    json_t *config = NULL;
+    struct servin_layer_desc *layers = NULL;
+    size_t n = 0;
+    if (servin_image_resolve(store, argv[optind], id, &err) < 0 || servin_image_config(store, id, &config, &err) < 0)
+        return cli_fail(&err);
+    if (servin_image_layers(store, id, &layers, &n, &err) < 0) {
+        json_decref(config);
+        return cli_fail(&err);
+    }
+    json_t *history = json_object_get(config, "history");
+    json_t *made = NULL;
+    if (!json_is_array(history) || json_array_size(history) == 0) {
+        /* Without recorded history, show one anonymous row per layer. */
+        made = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(made, json_object());
+        history = made;
+    }
+    int code = print_history(id, history, layers, n, &o);
+    json_decref(made);
+    json_decref(config);
+    servin_layer_descs_free(layers, n);
+    return code;
 }
+
+/* ---- tag ---- */
 
 int cmd_image_tag(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {{"help", no_argument, 0, 'h'}, {0}};
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "h", longopts)) != -1)
+        return c == 'h' ? 0 : CLI_EXIT_USAGE;
+    if (argc - optind != 2)
+        return cli_usage_error(ctx, "\"%s\" requires exactly 2 arguments.", ctx->cmd->path);
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+    struct servin_error err = {0};
+    char id[SERVIN_DIGEST_MAX];
+    if (servin_image_resolve(store, argv[optind], id, &err) < 0 ||
+        servin_image_tag(store, id, argv[optind + 1], &err) < 0)
+        return cli_fail(&err);
+    return 0;
+}
+
+/* ---- rmi / image rm ---- */
+
+static void print_action(void *ctx, const char *action, const char *what)
+{
+    FILE *out = ctx;
+    fprintf(out, "%s: %s\n", action, what);
 }
 
 int cmd_image_rm(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {
+        {"force", no_argument, 0, 'f'}, {"no-prune", no_argument, 0, 1}, {"help", no_argument, 0, 'h'}, {0}};
+    bool force = false;
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "fh", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 'f')
+            force = true;
+    }
+    if (optind >= argc)
+        return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+    int code = 0;
+    /* Like Docker, go on past a failed name and report failure at the end. */
+    for (int i = optind; i < argc; i++) {
+        struct servin_error err = {0};
+        if (servin_image_remove(store, argv[i], force, print_action, stdout, &err) < 0)
+            code = cli_fail(&err);
+    }
+    return code;
+}
+
+/* ---- image prune ---- */
+
+struct prune_out {
+    char *text;
+    size_t len;
+};
+
+static void collect_action(void *ctx, const char *action, const char *what)
+{
+    struct prune_out *p = ctx;
+    /* Prune prints Docker's lower-case "untagged:" and "deleted:". */
+    _cleanup_free_ char *line = xasprintf("%c%s: %s\n", action[0] | 0x20, action + 1, what);
+    p->text = xrealloc(p->text, p->len + strlen(line) + 1);
+    strcpy(p->text + p->len, line);
+    p->len += strlen(line);
 }
 
 int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
-    return cli_failf("%s: not implemented yet", ctx->cmd->path);
+    static const struct option longopts[] = {
+        {"all", no_argument, 0, 'a'}, {"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+    bool all = false, force = false;
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "afh", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 'a')
+            all = true;
+        else if (c == 'f')
+            force = true;
+    }
+    if (optind < argc)
+        return cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
+    if (!force &&
+        !cli_confirm(all ? "WARNING! This will remove all images without at least one container associated to "
+                           "them.\nAre you sure you want to continue?"
+                         : "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"))
+        return 0;
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+    struct servin_error err = {0};
+    struct prune_out out = {0};
+    uint64_t reclaimed = 0;
+    int ret = servin_image_prune(store, all, collect_action, &out, &reclaimed, &err);
+    if (out.len)
+        printf("Deleted Images:\n%s\n", out.text);
+    free(out.text);
+    if (ret < 0)
+        return cli_fail(&err);
+    _cleanup_free_ char *size = cli_human_size((double)reclaimed);
+    printf("Total reclaimed space: %s\n", size);
+    return 0;
 }
-

@@ -94,16 +94,6 @@ int img_sql_strv(struct servin_store *store, struct servin_error *err, char ***o
     return 0;
 }
 
-void servin_chain_id(const char *parent_chain, const char *diff_id, char out[SERVIN_DIGEST_MAX])
-{
-    if (!parent_chain || !*parent_chain) {
-        snprintf(out, SERVIN_DIGEST_MAX, "%s", diff_id);
-        return;
-    }
-    _cleanup_free_ char *joined = xasprintf("%s %s", parent_chain, diff_id);
-    servin_digest_bytes(joined, strlen(joined), out);
-}
-
 static const char *hex_of(const char *digest)
 {
     return strncmp(digest, "sha256:", 7) == 0 ? digest + 7 : digest;
