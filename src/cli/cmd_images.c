@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "servin/cleanup.h"
@@ -50,6 +51,52 @@ static bool parse_bool(const char *s, bool *out)
         return true;
     }
     return false;
+}
+
+/* Go-template rows; a "table ..." template gets a header and aligned columns, as Docker prints it. */
+struct tmpl_out {
+    const char *format;
+    struct cli_table *table;
+};
+
+static void tmpl_begin(struct tmpl_out *t, const char *format)
+{
+    t->format = format;
+    t->table = strncmp(format, "table", 5) == 0 ? cli_table_new() : NULL;
+    if (!t->table)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    cli_format_table_header(format, mem);
+    fclose(mem);
+    buf[strcspn(buf, "\n")] = '\0';
+    cli_table_add(t->table, "%s", buf);
+    free(buf);
+}
+
+static int tmpl_row(struct tmpl_out *t, json_t *row, struct servin_error *err)
+{
+    if (!t->table)
+        return cli_format_render(t->format, row, stdout, err);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    int ret = cli_format_render(t->format, row, mem, err);
+    fclose(mem);
+    if (ret == 0) {
+        buf[strcspn(buf, "\n")] = '\0';
+        cli_table_add(t->table, "%s", buf);
+    }
+    free(buf);
+    return ret;
+}
+
+static void tmpl_end(struct tmpl_out *t)
+{
+    if (t->table)
+        cli_table_flush(t->table, stdout);
+    t->table = NULL;
 }
 
 /* ---- images / image ls ---- */
@@ -182,15 +229,16 @@ static int print_rows(const struct ls_opts *o, struct ls_row *rows, size_t n)
         return 0;
     }
     if (o->format) {
-        cli_format_table_header(o->format, stdout);
-        for (size_t i = 0; i < n; i++) {
+        struct tmpl_out t;
+        int ret = 0;
+        tmpl_begin(&t, o->format);
+        for (size_t i = 0; i < n && ret == 0; i++) {
             json_t *j = row_json(&rows[i], o->no_trunc);
-            int ret = cli_format_render(o->format, j, stdout, &err);
+            ret = tmpl_row(&t, j, &err);
             json_decref(j);
-            if (ret < 0)
-                return cli_fail(&err);
         }
-        return 0;
+        tmpl_end(&t);
+        return ret < 0 ? cli_fail(&err) : 0;
     }
     struct cli_table *t = cli_table_new();
     if (o->digests)
@@ -498,8 +546,9 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
     struct cli_table *t = o->format || o->quiet ? NULL : cli_table_new();
     if (t)
         cli_table_add(t, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT");
+    struct tmpl_out tmpl = {0};
     if (o->format && strcmp(o->format, "json") != 0)
-        cli_format_table_header(o->format, stdout);
+        tmpl_begin(&tmpl, o->format);
     int code = 0;
     for (size_t k = n; k-- > 0 && code == 0;) {
         _cleanup_free_ char *id = k == n - 1 ? show_id(image_id, o->no_trunc) : xstrdup("<missing>");
@@ -511,7 +560,7 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
             json_dumpf(row, stdout, JSON_COMPACT);
             fputc('\n', stdout);
         } else if (o->format) {
-            if (cli_format_render(o->format, row, stdout, &err) < 0)
+            if (tmpl_row(&tmpl, row, &err) < 0)
                 code = cli_fail(&err);
         } else {
             cli_table_add(t, "%s\t%s\t%s\t%s\t%s", id, json_string_value(json_object_get(row, "CreatedSince")),
@@ -523,6 +572,7 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
     }
     if (t)
         cli_table_flush(t, stdout);
+    tmpl_end(&tmpl);
     free(sizes);
     return code;
 }
@@ -534,7 +584,8 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
                                              {"help", no_argument, 0, 'h'},       {0}};
     struct history_opts o = {.human = true};
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "Hqh", longopts)) != -1) {
+    /* "H::" so that cobra's "-H=false" works too. */
+    while ((c = cli_getopt(ctx, argc, argv, "H::qh", longopts)) != -1) {
         if (c == 'h')
             return 0;
         if (c == '?')
@@ -545,7 +596,7 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
             o.no_trunc = true;
         else if (c == 'q')
             o.quiet = true;
-        else if (c == 'H' && optarg && !parse_bool(optarg, &o.human))
+        else if (c == 'H' && optarg && !parse_bool(optarg + (*optarg == '='), &o.human))
             return cli_usage_error(ctx, "invalid argument \"%s\" for \"-H, --human\": use true or false", optarg);
     }
     if (argc - optind != 1)
@@ -655,6 +706,18 @@ static void collect_action(void *ctx, const char *action, const char *what)
     p->len += strlen(line);
 }
 
+/* Docker asks even when stdin is a pipe, so `echo y | servin image prune` works; EOF means no. */
+static bool confirm(const char *question)
+{
+    if (isatty(STDIN_FILENO))
+        return cli_confirm(question);
+    fprintf(stderr, "%s [y/N] ", question);
+    char line[16];
+    bool yes = fgets(line, sizeof(line), stdin) && (line[0] == 'y' || line[0] == 'Y');
+    fputc('\n', stderr);
+    return yes;
+}
+
 int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -674,7 +737,7 @@ int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
     if (optind < argc)
         return cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
     if (!force &&
-        !cli_confirm(all ? "WARNING! This will remove all images without at least one container associated to "
+        !confirm(all ? "WARNING! This will remove all images without at least one container associated to "
                            "them.\nAre you sure you want to continue?"
                          : "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"))
         return 0;
