@@ -8,6 +8,9 @@
 #include "servin/cleanup.h"
 #include "servin/image.h"
 
+/* Docker's schema 1 types: manifest.v1+json and manifest.v1+prettyjws. */
+#define SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
+
 const char *const reg_manifest_accept =
     "Accept: " SERVIN_MT_OCI_INDEX ", " SERVIN_MT_OCI_MANIFEST ", " SERVIN_MT_DOCKER_LIST ", " SERVIN_MT_DOCKER_MANIFEST;
 
@@ -33,7 +36,7 @@ int reg_manifest_parse(const char *data, size_t len, const char *content_type, j
     json_int_t version = json_integer_value(json_object_get(j, "schemaVersion"));
     const char *mt = json_string_value(json_object_get(j, "mediaType"));
     _cleanup_free_ char *ct = content_type ? xstrndup(content_type, strcspn(content_type, "; ")) : NULL;
-    if (version == 1 || (ct && strstr(ct, "manifest.v1+")) || (mt && strstr(mt, "manifest.v1+"))) {
+    if (version == 1 || (ct && strstr(ct, SCHEMA1_PREFIX)) || (mt && strstr(mt, SCHEMA1_PREFIX))) {
         json_decref(j);
         return servin_error_set(err, EPROTO,
                                 "the image uses the Docker schema 1 manifest format, which is not supported; "
