@@ -8,6 +8,26 @@
 #include "servin/archive.h"
 #include "servin/cleanup.h"
 
+/* Like cli_getopt, but options may follow operands ("save busybox -o x.tar", as Docker allows):
+ * operands are collected into *operands (argv order) and -1 means the end of argv. */
+static int getopt_anywhere(struct cli_ctx *ctx, int argc, char **argv, const char *optstring,
+                           const struct option *longopts, char ***operands, size_t *n)
+{
+    for (;;) {
+        int c = optind < argc ? cli_getopt(ctx, argc, argv, optstring, longopts) : -1;
+        if (c != -1)
+            return c;
+        if (optind >= argc)
+            return -1;
+        bool rest = strcmp(argv[optind - 1], "--") == 0 && optind > 1;
+        do {
+            *operands = xreallocarray(*operands, *n + 2, sizeof(char *));
+            (*operands)[(*n)++] = argv[optind++];
+            (*operands)[*n] = NULL;
+        } while (rest && optind < argc);
+    }
+}
+
 int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
@@ -17,8 +37,10 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv)
     const char *output = NULL;
     enum servin_archive_format format = SERVIN_ARCHIVE_DOCKER;
     struct servin_error err = {0};
+    _cleanup_free_ char **args = NULL;
+    size_t n = 0;
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "o:h", longopts)) != -1) {
+    while ((c = getopt_anywhere(ctx, argc, argv, "o:h", longopts, &args, &n)) != -1) {
         if (c == 'h')
             return 0;
         if (c == '?')
@@ -28,7 +50,7 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv)
         else if (c == 'F' && servin_archive_format_parse(optarg, &format, &err) < 0)
             return cli_fail(&err);
     }
-    if (optind >= argc)
+    if (n == 0)
         return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
     if (output && !*output)
         return cli_failf("save: the output file name is empty");
@@ -38,8 +60,7 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv)
     struct servin_store *store = cli_store(ctx);
     if (!store)
         return CLI_EXIT_FAILURE;
-    const char *const *images = (const char *const *)argv + optind;
-    size_t n = (size_t)(argc - optind);
+    const char *const *images = (const char *const *)args;
     int ret = output ? servin_archive_save_file(store, images, n, format, output, &err)
                      : servin_archive_save_fd(store, images, n, format, STDOUT_FILENO, &err);
     if (ret < 0) {
@@ -67,8 +88,10 @@ int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv)
                                              {0}};
     const char *input = NULL;
     bool quiet = false;
+    _cleanup_free_ char **args = NULL;
+    size_t n = 0;
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "i:qh", longopts)) != -1) {
+    while ((c = getopt_anywhere(ctx, argc, argv, "i:qh", longopts, &args, &n)) != -1) {
         if (c == 'h')
             return 0;
         if (c == '?')
@@ -78,7 +101,7 @@ int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv)
         else if (c == 'q')
             quiet = true;
     }
-    if (optind < argc)
+    if (n > 0)
         return cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
     if (!input && isatty(STDIN_FILENO))
         return cli_failf("requested load from stdin, but stdin is empty");
@@ -109,8 +132,10 @@ int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv)
                                              {0}};
     _cleanup_free_ const char **changes = NULL;
     struct servin_import_opts opts = {0};
+    _cleanup_free_ char **args = NULL;
+    size_t n = 0;
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "c:m:h", longopts)) != -1) {
+    while ((c = getopt_anywhere(ctx, argc, argv, "c:m:h", longopts, &args, &n)) != -1) {
         if (c == 'h')
             return 0;
         if (c == '?')
@@ -125,10 +150,10 @@ int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv)
         }
     }
     opts.changes = changes;
-    if (optind >= argc || argc - optind > 2)
+    if (n < 1 || n > 2)
         return cli_usage_error(ctx, "\"%s\" requires at least 1 and at most 2 arguments.", ctx->cmd->path);
-    const char *source = argv[optind];
-    opts.tag = optind + 1 < argc ? argv[optind + 1] : NULL;
+    const char *source = args[0];
+    opts.tag = n > 1 ? args[1] : NULL;
     bool is_url = strncmp(source, "http://", 7) == 0 || strncmp(source, "https://", 8) == 0;
     if (strcmp(source, "-") == 0 && isatty(STDIN_FILENO))
         return cli_failf("import: refusing to read a tarball from a terminal; pipe it in or name a file");

@@ -93,6 +93,7 @@ int archive_extract_fd(int fd, const char *dir, struct servin_error *err)
     archive_read_support_filter_all(in);
     archive_read_support_format_tar(in);
     archive_read_support_format_gnutar(in);
+    archive_read_support_format_empty(in);
     /* Member names were checked already; these also stop writes through symlinks made earlier. */
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     int ret = 0;

@@ -125,6 +125,7 @@ static int store_layer(struct servin_store *store, int fd, char blob[SERVIN_DIGE
 
     archive_read_support_filter_all(in);
     archive_read_support_format_raw(in);
+    archive_read_support_format_empty(in);
     archive_write_add_filter_gzip(out);
     archive_write_set_format_raw(out);
     /* No blocking: padding after the gzip stream would be trailing garbage to strict readers. */
