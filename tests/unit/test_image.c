@@ -375,6 +375,42 @@ static void gc_removes_leftovers_of_dead_writers(void **state)
     assert_resolves(f, "busybox", f->id_a);
 }
 
+/* While a pull holds the GC lock shared, rmi deletes the record at once and leaves the files to a
+ * later GC instead of waiting for the pull. */
+static void rmi_does_not_wait_for_a_pull(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    int lock = -1;
+    assert_int_equal(servin_store_lock(f->store, "gc", SERVIN_LOCK_SHARED, &lock, &err), 0);
+    assert_int_equal(servin_image_remove(f->store, "localhost/other:1", false, NULL, NULL, &err), 0);
+    _cleanup_free_ char *b1_dir = servin_layer_diff_path(f->store, f->b1.chain_id);
+    assert_true(exists(b1_dir));
+    close(lock);
+    uint64_t freed = 0;
+    assert_int_equal(servin_store_gc(f->store, &freed, &err), 0);
+    assert_false(exists(b1_dir));
+    assert_true(freed >= f->b1.size);
+}
+
+/* Untagging the last tag of a repository also drops that repository's digests, so the image is
+ * not left listed under a name the user removed. */
+static void last_tag_of_repo_takes_its_digests(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    struct report r = {0};
+    assert_int_equal(servin_image_tag(f->store, f->id_a, "localhost/keep:1", &err), 0);
+    assert_int_equal(servin_image_remove(f->store, "busybox", false, collect, &r, &err), 0);
+    assert_non_null(strstr(r.text, "Untagged: busybox:latest\nUntagged: busybox@sha256:"));
+    assert_null(strstr(r.text, "Deleted"));
+    struct servin_image_summary s;
+    assert_int_equal(servin_image_get(f->store, f->id_a, &s, &err), 0);
+    assert_null(s.repo_digests[0]);
+    assert_string_equal(s.tags[0], "localhost/keep:1");
+    servin_image_summary_clear(&s);
+}
+
 static void register_refuses_missing_layer_dir(void **state)
 {
     struct fixture *f = *state;
@@ -402,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(prune_removes_dangling_only, setup, teardown),
         cmocka_unit_test_setup_teardown(gc_removes_leftovers_of_dead_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(register_refuses_missing_layer_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(rmi_does_not_wait_for_a_pull, setup, teardown),
+        cmocka_unit_test_setup_teardown(last_tag_of_repo_takes_its_digests, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
