@@ -98,19 +98,27 @@ int archive_extract_fd(int fd, const char *dir, struct servin_error *err)
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     int ret = 0;
     size_t entries = 0;
+    int64_t data_end = 0;
     if (archive_read_open_fd(in, fd, 64 * 1024) != ARCHIVE_OK)
         ret = servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
     while (ret >= 0) {
         struct archive_entry *e;
         int r = archive_read_next_header(in, &e);
-        if (r == ARCHIVE_EOF)
+        if (r == ARCHIVE_EOF) {
+            /* A stream cut at a block boundary looks like a clean end to libarchive; a real tar
+             * ends with zero blocks after the last member, so their absence means truncation. */
+            if (entries > 0 && archive_filter_bytes(in, 0) - data_end < 512)
+                ret = servin_error_set(err, EINVAL,
+                                       "archive is truncated or corrupt: it ends without the end-of-archive marker");
             break;
+        }
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
             ret = servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
             break;
         }
         ret = extract_entry(in, out, e, dir, err);
         entries++;
+        data_end = archive_filter_bytes(in, 0);
     }
     if (ret >= 0 && entries == 0)
         ret = servin_error_set(err, EINVAL, "archive is empty");
