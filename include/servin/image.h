@@ -44,7 +44,7 @@ struct servin_image_record {
     /* Further blobs the image keeps alive, e.g. the index it was chosen from. */
     size_t n_extra_blobs;
     char (*extra_blobs)[SERVIN_DIGEST_MAX];
-    const char *tag;        /* normalised "name:tag" to point at this image, or NULL */
+    const char *tag;         /* normalised "name:tag" to point at this image, or NULL */
     const char *repo_digest; /* "name@sha256:..." or NULL */
 };
 
@@ -87,8 +87,8 @@ int servin_image_get(struct servin_store *store, const char *id, struct servin_i
                      struct servin_error *err);
 void servin_image_summary_clear(struct servin_image_summary *s);
 /* The image's os, architecture and variant as recorded from its config (strings may be NULL). */
-int servin_image_platform(struct servin_store *store, const char *id, char **os, char **arch,
-                          char **variant, struct servin_error *err);
+int servin_image_platform(struct servin_store *store, const char *id, char **os, char **arch, char **variant,
+                          struct servin_error *err);
 /* Docker's short form of a stored name: "docker.io/library/busybox:latest" -> "busybox:latest",
  * "localhost/x@sha256:.." unchanged. A name that does not parse is returned as it is. */
 char *servin_image_familiar(const char *name);
@@ -100,8 +100,8 @@ long long servin_time_parse_rfc3339(const char *text);
 /* The image's config JSON and manifest JSON (new references) and its layer chain ids in order. */
 int servin_image_config(struct servin_store *store, const char *id, json_t **config,
                         struct servin_error *err);
-int servin_image_manifest(struct servin_store *store, const char *id, json_t **manifest,
-                          char **media_type, struct servin_error *err);
+int servin_image_manifest(struct servin_store *store, const char *id, json_t **manifest, char **media_type,
+                          struct servin_error *err);
 int servin_image_layers(struct servin_store *store, const char *id, struct servin_layer_desc **layers,
                         size_t *n, struct servin_error *err);
 void servin_layer_descs_free(struct servin_layer_desc *layers, size_t n);

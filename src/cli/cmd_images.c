@@ -151,15 +151,15 @@ static char *digest_for_repo(const struct servin_image_summary *img, const char 
     return xstrdup(NONE);
 }
 
-static void add_row(struct ls_row **rows, size_t *n, const struct servin_image_summary *img, char *repo, char *tag,
-                    char *digest)
+static void add_row(struct ls_row **rows, size_t *n, const struct servin_image_summary *img, char *repo,
+                    char *tag, char *digest)
 {
     *rows = xreallocarray(*rows, *n + 1, sizeof(**rows));
     (*rows)[(*n)++] = (struct ls_row){img, repo, tag, digest};
 }
 
-static void rows_for_image(const struct ls_opts *o, const struct servin_image_summary *img, struct ls_row **rows,
-                           size_t *n)
+static void rows_for_image(const struct ls_opts *o, const struct servin_image_summary *img,
+                           struct ls_row **rows, size_t *n)
 {
     bool tagged = img->tags && img->tags[0];
     if (o->dangling == 1 && tagged)
@@ -199,8 +199,9 @@ static json_t *row_json(const struct ls_row *r, bool no_trunc)
     _cleanup_free_ char *since = human_since(t);
     _cleanup_free_ char *size = cli_human_size((double)r->img->size);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Containers", "N/A", "CreatedAt", at,
-                     "CreatedSince", since, "Digest", r->digest, "ID", id, "Repository", r->repo, "SharedSize",
-                     "N/A", "Size", size, "Tag", r->tag, "UniqueSize", "N/A", "VirtualSize", size);
+                     "CreatedSince", since, "Digest", r->digest, "ID", id, "Repository", r->repo,
+                     "SharedSize", "N/A", "Size", size, "Tag", r->tag, "UniqueSize", "N/A", "VirtualSize",
+                     size);
 }
 
 static int print_rows(const struct ls_opts *o, struct ls_row *rows, size_t n)
@@ -251,7 +252,8 @@ static int print_rows(const struct ls_opts *o, struct ls_row *rows, size_t n)
         _cleanup_free_ char *since = human_since(created);
         _cleanup_free_ char *size = cli_human_size((double)rows[i].img->size);
         if (o->digests)
-            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s", rows[i].repo, rows[i].tag, rows[i].digest, id, since, size);
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s", rows[i].repo, rows[i].tag, rows[i].digest, id, since,
+                          size);
         else
             cli_table_add(t, "%s\t%s\t%s\t%s\t%s", rows[i].repo, rows[i].tag, id, since, size);
     }
@@ -278,16 +280,17 @@ static int add_filter(struct cli_ctx *ctx, struct ls_opts *o, const char *text)
         o->refs[o->n_refs++] = xstrdup(value);
         return 0;
     }
-    return cli_failf("invalid filter '%.*s': images accept dangling=true|false and reference=PATTERN", (int)klen,
-                     text);
+    return cli_failf("invalid filter '%.*s': images accept dangling=true|false and reference=PATTERN",
+                     (int)klen, text);
 }
 
 int cmd_images_ls(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"all", no_argument, 0, 'a'},          {"digests", no_argument, 0, 1},
-                                             {"filter", required_argument, 0, 'f'}, {"format", required_argument, 0, 2},
-                                             {"no-trunc", no_argument, 0, 3},       {"quiet", no_argument, 0, 'q'},
-                                             {"help", no_argument, 0, 'h'},         {0}};
+    static const struct option longopts[] = {
+        {"all", no_argument, 0, 'a'},          {"digests", no_argument, 0, 1},
+        {"filter", required_argument, 0, 'f'}, {"format", required_argument, 0, 2},
+        {"no-trunc", no_argument, 0, 3},       {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},         {0}};
     struct ls_opts o = {.dangling = -1};
     int c, code = 0;
     while ((c = cli_getopt(ctx, argc, argv, "af:qh", longopts)) != -1) {
@@ -445,8 +448,10 @@ static int inspect_json(struct servin_store *store, const char *id, json_t **out
 
 int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"format", required_argument, 0, 'f'}, {"type", required_argument, 0, 1}, {"help", no_argument, 0, 'h'}, {0}};
+    static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
+                                             {"type", required_argument, 0, 1},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
     const char *format = NULL;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "f:h", longopts)) != -1) {
@@ -480,8 +485,7 @@ int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
     if (format && strcmp(format, "json") != 0) {
         size_t i;
         json_t *j;
-        json_array_foreach(all, i, j)
-        {
+        json_array_foreach (all, i, j) {
             struct servin_error err = {0};
             if (cli_format_render(format, j, stdout, &err) < 0) {
                 code = cli_fail(&err);
@@ -522,16 +526,18 @@ static json_t *history_row(const char *id, json_t *entry, uint64_t size, const s
     const char *created = json_string_value(json_object_get(entry, "created"));
     long long t = servin_time_parse_rfc3339(created);
     _cleanup_free_ char *since = human_since(t);
-    _cleanup_free_ char *by = created_by(json_string_value(json_object_get(entry, "created_by")), o->no_trunc);
-    _cleanup_free_ char *hsize = o->human ? cli_human_size((double)size) : xasprintf("%llu", (unsigned long long)size);
+    _cleanup_free_ char *by =
+        created_by(json_string_value(json_object_get(entry, "created_by")), o->no_trunc);
+    _cleanup_free_ char *hsize =
+        o->human ? cli_human_size((double)size) : xasprintf("%llu", (unsigned long long)size);
     const char *comment = json_string_value(json_object_get(entry, "comment"));
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "Comment", comment ? comment : "", "CreatedAt",
-                     created ? created : "", "CreatedBy", by, "CreatedSince", o->human ? since : (created ?: ""),
-                     "ID", id, "Size", hsize);
+                     created ? created : "", "CreatedBy", by, "CreatedSince",
+                     o->human ? since : (created ?: ""), "ID", id, "Size", hsize);
 }
 
-static int print_history(const char *image_id, json_t *history, struct servin_layer_desc *layers, size_t n_layers,
-                         const struct history_opts *o)
+static int print_history(const char *image_id, json_t *history, struct servin_layer_desc *layers,
+                         size_t n_layers, const struct history_opts *o)
 {
     size_t n = json_array_size(history);
     uint64_t *sizes = xcalloc(n ? n : 1, sizeof(uint64_t));
@@ -563,7 +569,8 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
             if (tmpl_row(&tmpl, row, &err) < 0)
                 code = cli_fail(&err);
         } else {
-            cli_table_add(t, "%s\t%s\t%s\t%s\t%s", id, json_string_value(json_object_get(row, "CreatedSince")),
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s", id,
+                          json_string_value(json_object_get(row, "CreatedSince")),
                           json_string_value(json_object_get(row, "CreatedBy")),
                           json_string_value(json_object_get(row, "Size")),
                           json_string_value(json_object_get(row, "Comment")));
@@ -579,9 +586,10 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
 
 int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"format", required_argument, 0, 1}, {"human", optional_argument, 0, 'H'},
-                                             {"no-trunc", no_argument, 0, 2},     {"quiet", no_argument, 0, 'q'},
-                                             {"help", no_argument, 0, 'h'},       {0}};
+    static const struct option longopts[] = {
+        {"format", required_argument, 0, 1}, {"human", optional_argument, 0, 'H'},
+        {"no-trunc", no_argument, 0, 2},     {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},       {0}};
     struct history_opts o = {.human = true};
     int c;
     /* "H::" so that cobra's "-H=false" works too. */
@@ -597,7 +605,8 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
         else if (c == 'q')
             o.quiet = true;
         else if (c == 'H' && optarg && !parse_bool(optarg + (*optarg == '='), &o.human))
-            return cli_usage_error(ctx, "invalid argument \"%s\" for \"-H, --human\": use true or false", optarg);
+            return cli_usage_error(ctx, "invalid argument \"%s\" for \"-H, --human\": use true or false",
+                                   optarg);
     }
     if (argc - optind != 1)
         return cli_usage_error(ctx, "\"%s\" requires exactly 1 argument.", ctx->cmd->path);
@@ -609,7 +618,8 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
     json_t *config = NULL;
     struct servin_layer_desc *layers = NULL;
     size_t n = 0;
-    if (servin_image_resolve(store, argv[optind], id, &err) < 0 || servin_image_config(store, id, &config, &err) < 0)
+    if (servin_image_resolve(store, argv[optind], id, &err) < 0 ||
+        servin_image_config(store, id, &config, &err) < 0)
         return cli_fail(&err);
     if (servin_image_layers(store, id, &layers, &n, &err) < 0) {
         json_decref(config);
@@ -738,8 +748,8 @@ int cmd_image_prune(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
     if (!force &&
         !confirm(all ? "WARNING! This will remove all images without at least one container associated to "
-                           "them.\nAre you sure you want to continue?"
-                         : "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"))
+                       "them.\nAre you sure you want to continue?"
+                     : "WARNING! This will remove all dangling images.\nAre you sure you want to continue?"))
         return 0;
     struct servin_store *store = cli_store(ctx);
     if (!store)

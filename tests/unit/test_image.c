@@ -68,8 +68,8 @@ static void make_image(struct servin_store *store, const char *label, struct ser
         "{\"created_by\":\"top\"}],\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
         label, l0->diff_id, l1->diff_id);
     put_json(store, config, id);
-    _cleanup_free_ char *man = xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"label\":\"%s\"}",
-                                         id, label);
+    _cleanup_free_ char *man =
+        xasprintf("{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"label\":\"%s\"}", id, label);
     char mdigest[SERVIN_DIGEST_MAX];
     put_json(store, man, mdigest);
     if (manifest)
@@ -97,8 +97,8 @@ static int setup(void **state)
     make_layer(f->store, "base", NULL, &f->base);
     make_layer(f->store, "a1", f->base.chain_id, &f->a1);
     make_layer(f->store, "b1", f->base.chain_id, &f->b1);
-    make_image(f->store, "a", &f->base, &f->a1, "docker.io/library/busybox:latest", "docker.io/library/busybox",
-               f->id_a, f->manifest_a);
+    make_image(f->store, "a", &f->base, &f->a1, "docker.io/library/busybox:latest",
+               "docker.io/library/busybox", f->id_a, f->manifest_a);
     make_image(f->store, "b", &f->base, &f->b1, "localhost/other:1", NULL, f->id_b, NULL);
     *state = f;
     return 0;
@@ -195,7 +195,9 @@ static void tag_moves_between_images(void **state)
     assert_int_equal(s.size, f->base.size + f->b1.size);
     servin_image_summary_clear(&s);
 
-    assert_true(servin_image_tag(f->store, f->id_b, "x@sha256:0000000000000000000000000000000000000000000000000000000000000000", &err) < 0);
+    assert_true(servin_image_tag(f->store, f->id_b,
+                                 "x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                                 &err) < 0);
     assert_non_null(strstr(err.msg, "digest"));
     assert_true(servin_image_tag(f->store, f->id_b, "UPPER", &err) < 0);
 }

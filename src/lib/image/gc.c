@@ -134,8 +134,8 @@ static int gc_locked(struct servin_store *store, uint64_t *reclaimed, struct ser
     int ret = servin_store_begin(store, err);
     if (ret < 0)
         return ret;
-    ret = img_sql_run(store, err, "DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)",
-                      NULL);
+    ret = img_sql_run(store, err,
+                      "DELETE FROM layers WHERE chain_id NOT IN (SELECT chain_id FROM image_layers)", NULL);
     if (ret < 0) {
         servin_store_rollback(store);
         return ret;

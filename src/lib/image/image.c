@@ -134,7 +134,8 @@ static int check_record(struct servin_store *store, const struct servin_image_re
                         struct servin_error *err)
 {
     if (!servin_digest_valid(rec->config_digest))
-        return servin_error_set(err, EINVAL, "config digest \"%s\" is not a sha256 digest", rec->config_digest);
+        return servin_error_set(err, EINVAL, "config digest \"%s\" is not a sha256 digest",
+                                rec->config_digest);
     if (rec->manifest_digest[0] && !servin_digest_valid(rec->manifest_digest))
         return servin_error_set(err, EINVAL, "manifest digest \"%s\" is not a sha256 digest",
                                 rec->manifest_digest);
@@ -168,17 +169,17 @@ static int register_rows(struct servin_store *store, const struct servin_image_r
     for (size_t i = 0; i < rec->n_layers; i++)
         size += rec->layers[i].size;
     json_t *cfg_platform = config;
-    int ret = img_sql_run(store, err,
-                          "INSERT INTO images(id, manifest_digest, manifest_media_type, created, size, os, "
-                          "architecture, variant, added) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                          "ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest, "
-                          "manifest_media_type = excluded.manifest_media_type, created = excluded.created, "
-                          "size = excluded.size, os = excluded.os, architecture = excluded.architecture, "
-                          "variant = excluded.variant",
-                          "ssssisssi", id, rec->manifest_digest,
-                          rec->manifest_media_type ? rec->manifest_media_type : "", json_str(config, "created"),
-                          (int64_t)size, json_str(cfg_platform, "os"), json_str(cfg_platform, "architecture"),
-                          json_str(cfg_platform, "variant"), (int64_t)time(NULL));
+    int ret = img_sql_run(
+        store, err,
+        "INSERT INTO images(id, manifest_digest, manifest_media_type, created, size, os, "
+        "architecture, variant, added) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest, "
+        "manifest_media_type = excluded.manifest_media_type, created = excluded.created, "
+        "size = excluded.size, os = excluded.os, architecture = excluded.architecture, "
+        "variant = excluded.variant",
+        "ssssisssi", id, rec->manifest_digest, rec->manifest_media_type ? rec->manifest_media_type : "",
+        json_str(config, "created"), (int64_t)size, json_str(cfg_platform, "os"),
+        json_str(cfg_platform, "architecture"), json_str(cfg_platform, "variant"), (int64_t)time(NULL));
     if (ret < 0)
         return ret;
     ret = img_sql_run(store, err, "DELETE FROM image_layers WHERE image_id = ?", "s", id);
@@ -201,8 +202,9 @@ static int register_rows(struct servin_store *store, const struct servin_image_r
                               "WHERE chain_id = ? AND blob_digest IS NULL",
                               "ssis", blob, l->blob_media_type, (int64_t)l->blob_size, l->chain_id);
         if (ret == 0)
-            ret = img_sql_run(store, err, "INSERT INTO image_layers(image_id, position, chain_id) VALUES(?, ?, ?)",
-                              "sis", id, (int64_t)i, l->chain_id);
+            ret = img_sql_run(store, err,
+                              "INSERT INTO image_layers(image_id, position, chain_id) VALUES(?, ?, ?)", "sis",
+                              id, (int64_t)i, l->chain_id);
         if (ret == 0 && blob)
             ret = img_sql_run(store, err, "INSERT OR IGNORE INTO image_blobs(image_id, digest) VALUES(?, ?)",
                               "ss", id, blob);
@@ -216,8 +218,8 @@ static int register_rows(struct servin_store *store, const struct servin_image_r
         const char *d = i < 2 ? keep[i] : rec->extra_blobs[i - 2];
         if (!d || !*d)
             continue;
-        ret = img_sql_run(store, err, "INSERT OR IGNORE INTO image_blobs(image_id, digest) VALUES(?, ?)", "ss",
-                          id, d);
+        ret = img_sql_run(store, err, "INSERT OR IGNORE INTO image_blobs(image_id, digest) VALUES(?, ?)",
+                          "ss", id, d);
         if (ret < 0)
             return ret;
     }
@@ -294,8 +296,9 @@ static int lookup_by_ref(struct servin_store *store, const struct servin_ref *re
         ret = img_sql_text(store, err, id, "SELECT image_id FROM repo_digests WHERE name = ?", "s", *name);
         /* An image pulled by tag is still found by the digest of the manifest it came from. */
         if (ret == 0 && !*id)
-            ret = img_sql_text(store, err, id, "SELECT id FROM images WHERE manifest_digest = ? ORDER BY added DESC",
-                               "s", ref->digest);
+            ret = img_sql_text(store, err, id,
+                               "SELECT id FROM images WHERE manifest_digest = ? ORDER BY added DESC", "s",
+                               ref->digest);
         return ret;
     }
     *name = xasprintf("%s:%s", repo, ref->tag ? ref->tag : SERVIN_DEFAULT_TAG);
@@ -337,12 +340,13 @@ int servin_image_lookup(struct servin_store *store, const char *text, char id_ou
         if (!id && is_hex(hex, 1, 63)) {
             _cleanup_strv_ char **ids = NULL;
             _cleanup_free_ char *want = xasprintf("sha256:%s", hex);
-            ret = img_sql_strv(store, err, &ids, "SELECT id FROM images WHERE substr(id, 1, ?) = ? LIMIT 2", "is",
-                               (int64_t)strlen(want), want);
+            ret = img_sql_strv(store, err, &ids, "SELECT id FROM images WHERE substr(id, 1, ?) = ? LIMIT 2",
+                               "is", (int64_t)strlen(want), want);
             if (ret < 0)
                 return ret;
             if (ids[0] && ids[1])
-                return servin_error_set(err, EINVAL, "image id prefix %s is ambiguous: give more digits", text);
+                return servin_error_set(err, EINVAL, "image id prefix %s is ambiguous: give more digits",
+                                        text);
             if (ids[0]) {
                 id = xstrdup(ids[0]);
                 how = SERVIN_IMAGE_BY_ID;
@@ -384,8 +388,8 @@ static void fill_summary(sqlite3_stmt *stmt, struct servin_image_summary *s)
 
 static int fill_names(struct servin_store *store, struct servin_image_summary *s, struct servin_error *err)
 {
-    int ret = img_sql_strv(store, err, &s->tags, "SELECT name FROM tags WHERE image_id = ? ORDER BY name", "s",
-                           s->id);
+    int ret = img_sql_strv(store, err, &s->tags, "SELECT name FROM tags WHERE image_id = ? ORDER BY name",
+                           "s", s->id);
     if (ret < 0)
         return ret;
     return img_sql_strv(store, err, &s->repo_digests,
@@ -414,7 +418,8 @@ int servin_image_list(struct servin_store *store, struct servin_image_summary **
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     /* Newest first, as Docker lists them. */
-    int ret = servin_store_prepare(store, SUMMARY_COLUMNS "ORDER BY created DESC, added DESC, id", &stmt, err);
+    int ret =
+        servin_store_prepare(store, SUMMARY_COLUMNS "ORDER BY created DESC, added DESC, id", &stmt, err);
     if (ret < 0)
         return ret;
     struct servin_image_summary *list = NULL;
@@ -467,7 +472,8 @@ int servin_image_platform(struct servin_store *store, const char *id, char **os,
                           struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-    int ret = servin_store_prepare(store, "SELECT os, architecture, variant FROM images WHERE id = ?", &stmt, err);
+    int ret =
+        servin_store_prepare(store, "SELECT os, architecture, variant FROM images WHERE id = ?", &stmt, err);
     if (ret < 0)
         return ret;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
@@ -484,7 +490,8 @@ int servin_image_platform(struct servin_store *store, const char *id, char **os,
     return 0;
 }
 
-static int read_json_blob(struct servin_store *store, const char *digest, json_t **out, struct servin_error *err)
+static int read_json_blob(struct servin_store *store, const char *digest, json_t **out,
+                          struct servin_error *err)
 {
     _cleanup_free_ char *data = NULL;
     size_t len = 0;
@@ -513,8 +520,8 @@ int servin_image_manifest(struct servin_store *store, const char *id, json_t **m
                           struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-    int ret = servin_store_prepare(store, "SELECT manifest_digest, manifest_media_type FROM images WHERE id = ?",
-                                   &stmt, err);
+    int ret = servin_store_prepare(
+        store, "SELECT manifest_digest, manifest_media_type FROM images WHERE id = ?", &stmt, err);
     if (ret < 0)
         return ret;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
@@ -543,15 +550,16 @@ void servin_layer_descs_free(struct servin_layer_desc *layers, size_t n)
     free(layers);
 }
 
-int servin_image_layers(struct servin_store *store, const char *id, struct servin_layer_desc **layers, size_t *n,
-                        struct servin_error *err)
+int servin_image_layers(struct servin_store *store, const char *id, struct servin_layer_desc **layers,
+                        size_t *n, struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-    int ret = servin_store_prepare(store,
-                                   "SELECT l.chain_id, l.diff_id, l.blob_digest, l.blob_media_type, l.blob_size, "
-                                   "l.size FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id "
-                                   "WHERE il.image_id = ? ORDER BY il.position",
-                                   &stmt, err);
+    int ret =
+        servin_store_prepare(store,
+                             "SELECT l.chain_id, l.diff_id, l.blob_digest, l.blob_media_type, l.blob_size, "
+                             "l.size FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id "
+                             "WHERE il.image_id = ? ORDER BY il.position",
+                             &stmt, err);
     if (ret < 0)
         return ret;
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);

@@ -11,7 +11,8 @@
 /* Bind parameters by a type string: 's' text (NULL binds SQL NULL), 'i' int64. */
 void img_sql_bind(sqlite3_stmt *stmt, const char *types, va_list ap);
 /* Run one statement to completion. */
-int img_sql_run(struct servin_store *store, struct servin_error *err, const char *sql, const char *types, ...);
+int img_sql_run(struct servin_store *store, struct servin_error *err, const char *sql, const char *types,
+                ...);
 /* First column of the first row as a new string, or *out = NULL when there is no row. */
 int img_sql_text(struct servin_store *store, struct servin_error *err, char **out, const char *sql,
                  const char *types, ...);

@@ -54,13 +54,15 @@ static int untag(struct servin_store *store, const char *id, const char *name, s
 {
     int ret = img_sql_run(store, err, "DELETE FROM tags WHERE name = ? AND image_id = ?", "ss", name, id);
     if (ret == 0)
-        ret = img_sql_run(store, err, "DELETE FROM repo_digests WHERE name = ? AND image_id = ?", "ss", name, id);
+        ret = img_sql_run(store, err, "DELETE FROM repo_digests WHERE name = ? AND image_id = ?", "ss", name,
+                          id);
     if (ret == 0)
         actions_add(a, "Untagged", servin_image_familiar(name));
     return ret;
 }
 
-static int delete_image(struct servin_store *store, const char *id, struct actions *a, struct servin_error *err)
+static int delete_image(struct servin_store *store, const char *id, struct actions *a,
+                        struct servin_error *err)
 {
     /* Tags, repo digests, layer links and kept blobs go with it (ON DELETE CASCADE); the layers and
      * blobs themselves are left to GC, which frees only what no other image uses. */
@@ -75,11 +77,12 @@ static int delete_image(struct servin_store *store, const char *id, struct actio
 static int all_refs(struct servin_store *store, const char *id, char ***tags, char ***digests,
                     struct servin_error *err)
 {
-    int ret = img_sql_strv(store, err, tags, "SELECT name FROM tags WHERE image_id = ? ORDER BY name", "s", id);
+    int ret =
+        img_sql_strv(store, err, tags, "SELECT name FROM tags WHERE image_id = ? ORDER BY name", "s", id);
     if (ret < 0)
         return ret;
-    return img_sql_strv(store, err, digests, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name", "s",
-                        id);
+    return img_sql_strv(store, err, digests, "SELECT name FROM repo_digests WHERE image_id = ? ORDER BY name",
+                        "s", id);
 }
 
 /* Docker deletes by id without -f only when the image has at most one tag and all its names are in
@@ -148,10 +151,11 @@ static int remove_by_id(struct servin_store *store, const char *id, bool force, 
     const char *hex = strncmp(id, "sha256:", 7) == 0 ? id + 7 : id;
     bool used = image_in_use(store, id);
     if (used && !force)
-        return servin_error_set(err, EBUSY,
-                                "conflict: unable to delete %.12s (must be forced) - image is being used by a "
-                                "container",
-                                hex);
+        return servin_error_set(
+            err, EBUSY,
+            "conflict: unable to delete %.12s (must be forced) - image is being used by a "
+            "container",
+            hex);
     if (!force && !single_reference(tags, digests))
         return servin_error_set(err, EBUSY,
                                 "conflict: unable to delete %.12s (must be forced) - image is referenced in "
@@ -180,8 +184,8 @@ static void collect_garbage(struct servin_store *store)
         log_warn("free unused layers and blobs: %s", gerr.msg);
 }
 
-int servin_image_remove(struct servin_store *store, const char *text, bool force, servin_image_report_fn report,
-                        void *ctx, struct servin_error *err)
+int servin_image_remove(struct servin_store *store, const char *text, bool force,
+                        servin_image_report_fn report, void *ctx, struct servin_error *err)
 {
     struct actions a = {0};
     char id[SERVIN_DIGEST_MAX];
@@ -209,7 +213,8 @@ int servin_image_remove(struct servin_store *store, const char *text, bool force
         servin_store_rollback(store);
         actions_flush(&a, NULL, NULL);
         /* "No such image" and conflicts already read as whole sentences, as Docker prints them. */
-        return err->code == ENOENT || err->code == EBUSY ? ret : servin_error_wrap(err, "remove image %s", text);
+        return err->code == ENOENT || err->code == EBUSY ? ret
+                                                         : servin_error_wrap(err, "remove image %s", text);
     }
     ret = servin_store_commit(store, err);
     if (ret < 0) {
@@ -233,10 +238,11 @@ int servin_image_prune(struct servin_store *store, bool all, servin_image_report
     int ret = servin_store_begin(store, err);
     if (ret < 0)
         return servin_error_wrap(err, "prune images");
-    ret = img_sql_strv(store, err, &ids,
-                       all ? "SELECT id FROM images ORDER BY added"
-                           : "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM tags) ORDER BY added",
-                       NULL);
+    ret =
+        img_sql_strv(store, err, &ids,
+                     all ? "SELECT id FROM images ORDER BY added"
+                         : "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM tags) ORDER BY added",
+                     NULL);
     for (char **id = ids; ret == 0 && *id; id++) {
         if (image_in_use(store, *id))
             continue;
