@@ -19,6 +19,8 @@ struct cli_ctx {
     const char *root;            /* --root, $SERVIN_ROOT, or the default */
     struct servin_store *store;  /* opened on first use */
     const struct cli_command *cmd;
+    int argc; /* the whole command line, for re-executing ourselves */
+    char **argv;
 };
 
 struct cli_command {

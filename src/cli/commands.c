@@ -60,6 +60,9 @@ const struct cli_command cli_commands[] = {
      "  -c, --change list     Apply Dockerfile instruction to the created image\n"
      "  -m, --message string  Set commit message for imported image\n"
      "      --platform string Set platform (os/arch)\n"},
+
+    {"oci", NULL, cmd_oci, "[--root DIR] COMMAND", "Run OCI bundles with runc's command line (see 'servin oci --help')",
+     ""},
 };
 
 const size_t cli_commands_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

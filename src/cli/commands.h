@@ -27,4 +27,7 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_oci.c */
+int cmd_oci(struct cli_ctx *ctx, int argc, char **argv);
+
 #endif

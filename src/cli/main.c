@@ -83,7 +83,7 @@ static int set_log_level(const char *name)
 
 int main(int argc, char **argv)
 {
-    struct cli_ctx ctx = {.root = getenv("SERVIN_ROOT")};
+    struct cli_ctx ctx = {.root = getenv("SERVIN_ROOT"), .argc = argc, .argv = argv};
     const char *env_level = getenv("SERVIN_LOG_LEVEL");
     if (env_level && *env_level && set_log_level(env_level) != 0)
         return CLI_EXIT_USAGE;

@@ -1,0 +1,284 @@
+/* runtime/init.c — the container init: namespaces, root filesystem, console, then execve. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "runtime/runtime_internal.h"
+#include "runtime/runtime_proc.h"
+#include "servin/cleanup.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+static int join_and_unshare(struct oci_init_args *a, struct servin_error *err)
+{
+    if (a->new_user) {
+        /* The creator has written our id maps by now: become the namespace's root. */
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+            return servin_error_errno(err, errno, "become root in the new user namespace");
+    }
+    if (a->unshare_flags && unshare(a->unshare_flags) < 0)
+        return servin_error_errno(err, errno, "create namespaces (flags 0x%x)", a->unshare_flags);
+    for (int i = 0; i < a->n_joins; i++) {
+        if (a->joins[i].flag == CLONE_NEWUSER || a->joins[i].flag == CLONE_NEWPID)
+            continue; /* joined before the clone */
+        if (setns(a->joins[i].fd, a->joins[i].flag) < 0)
+            return servin_error_errno(err, errno, "join namespace 0x%x", a->joins[i].flag);
+        close(a->joins[i].fd);
+    }
+    return 0;
+}
+
+/* Keys a container may set: namespaced ones only (CVE-2022-0811 came from trusting the rest). */
+static bool sysctl_allowed(const char *key, int unshared)
+{
+    static const char *const ipc_keys[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                           "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    for (size_t i = 0; i < sizeof(ipc_keys) / sizeof(ipc_keys[0]); i++)
+        if (strcmp(key, ipc_keys[i]) == 0)
+            return unshared & CLONE_NEWIPC;
+    if (strncmp(key, "fs.mqueue.", 10) == 0)
+        return unshared & CLONE_NEWIPC;
+    if (strncmp(key, "net.", 4) == 0)
+        return unshared & CLONE_NEWNET;
+    if (strcmp(key, "kernel.domainname") == 0 || strcmp(key, "kernel.hostname") == 0)
+        return unshared & CLONE_NEWUTS;
+    return false;
+}
+
+static int apply_sysctls(json_t *sysctl, int unshared, struct servin_error *err)
+{
+    const char *key;
+    json_t *val;
+    json_object_foreach(sysctl, key, val)
+    {
+        const char *value = json_string_value(val);
+        if (!value || strpbrk(value, "\n=+") || !sysctl_allowed(key, unshared) || strstr(key, ".."))
+            return servin_error_set(err, EPERM, "sysctl %s=%s is not allowed in this container", key,
+                                    value ? value : "?");
+        char path[PATH_MAX] = "/proc/sys/";
+        size_t off = strlen(path);
+        for (const char *k = key; *k && off < sizeof(path) - 1; k++)
+            path[off++] = *k == '.' ? '/' : *k;
+        path[off] = '\0';
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        struct statfs fs;
+        if (fd < 0)
+            return servin_error_errno(err, errno, "set sysctl %s", key);
+        /* A /proc from the image or a volume must not receive our writes (CVE-2019-16884). */
+        if (fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC)
+            return servin_error_set(err, EPERM, "set sysctl %s: %s is not on procfs", key, path);
+        if (write(fd, value, strlen(value)) < 0)
+            return servin_error_errno(err, errno, "set sysctl %s=%s", key, value);
+    }
+    return 0;
+}
+
+static int send_fd(int sock, int fd)
+{
+    char data = 'P';
+    struct iovec iov = {.iov_base = &data, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* terminal: true — a pty from the container's own devpts; the master goes to the console socket. */
+static int setup_console(struct oci_init_args *a, struct servin_error *err)
+{
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return servin_error_errno(err, errno, "open /dev/ptmx for the console");
+    int unlock = 0, slave_no = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &slave_no) < 0) {
+        close(master);
+        return servin_error_errno(err, errno, "set up the console pty");
+    }
+    char slave_path[64];
+    snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", slave_no);
+    int slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) {
+        close(master);
+        return servin_error_errno(err, errno, "open console %s", slave_path);
+    }
+    json_t *size = json_object_get(json_object_get(a->spec, "process"), "consoleSize");
+    if (size) {
+        struct winsize ws = {.ws_row = (unsigned short)json_integer_value(json_object_get(size, "height")),
+                             .ws_col = (unsigned short)json_integer_value(json_object_get(size, "width"))};
+        ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    int ret = send_fd(a->console_fd, master);
+    close(master);
+    close(a->console_fd);
+    a->console_fd = -1;
+    if (ret < 0) {
+        close(slave);
+        return servin_error_errno(err, -ret, "send the console to the console socket");
+    }
+    ret = servin_rootfs_bind_console(slave, err);
+    if (ret < 0) {
+        close(slave);
+        return ret;
+    }
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+        close(slave);
+        return servin_error_errno(err, errno, "make %s the controlling terminal", slave_path);
+    }
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0) {
+            close(slave);
+            return servin_error_errno(err, errno, "attach stdio to the console");
+        }
+    close(slave);
+    return 0;
+}
+
+static int enter_cwd(json_t *process, struct servin_error *err)
+{
+    const char *cwd = json_string_value(json_object_get(process, "cwd"));
+    if (chdir(cwd) < 0)
+        return servin_error_errno(err, errno, "change to working directory %s", cwd);
+    /* Only now, after pivot_root, and verified: a leaked host fd must not become our cwd
+     * (CVE-2024-21626). getcwd reports "(unreachable)" for a directory outside the root. */
+    char buf[PATH_MAX];
+    if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
+        return servin_error_set(err, EPERM, "working directory %s is outside the container", cwd);
+    return 0;
+}
+
+static char *find_program(const char *name, json_t *env)
+{
+    if (strchr(name, '/'))
+        return xstrdup(name);
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    size_t i;
+    json_t *e;
+    json_array_foreach(env, i, e)
+    {
+        const char *s = json_string_value(e);
+        if (s && strncmp(s, "PATH=", 5) == 0)
+            path = s + 5;
+    }
+    _cleanup_free_ char *copy = xstrdup(path);
+    char *save = NULL;
+    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        char *candidate = xasprintf("%s/%s", *dir ? dir : ".", name);
+        struct stat st;
+        if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
+            return candidate;
+        free(candidate);
+    }
+    return NULL;
+}
+
+static char **json_to_strv(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    char **v = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (char *)json_string_value(json_array_get(arr, i));
+    return v;
+}
+
+static _Noreturn void fail(struct oci_init_args *a, int conn, const struct servin_error *err, int code)
+{
+    oci_sync_send(conn >= 0 ? conn : a->sync_fd, OCI_SYNC_ERROR, err->msg);
+    _exit(code);
+}
+
+_Noreturn void oci_init_run(struct oci_init_args *a)
+{
+    struct servin_error err = {0};
+    json_t *process = json_object_get(a->spec, "process");
+    json_t *linux_obj = json_object_get(a->spec, "linux");
+
+    char tag = 0;
+    char text[64];
+    int r = oci_sync_recv(a->sync_fd, text, sizeof(text));
+    tag = r > 0 ? (char)r : 0;
+    if (tag != OCI_SYNC_GO)
+        _exit(1); /* the creator gave up; it cleans up */
+
+    if (join_and_unshare(a, &err) < 0)
+        fail(a, -1, &err, 1);
+    if (servin_rootfs_prepare(a->spec, a->bundle, a->no_pivot, &err) < 0)
+        fail(a, -1, &err, 1);
+
+    const char *hostname = json_string_value(json_object_get(a->spec, "hostname"));
+    if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
+        servin_error_errno(&err, errno, "set hostname %s", hostname);
+        fail(a, -1, &err, 1);
+    }
+    const char *domain = json_string_value(json_object_get(a->spec, "domainname"));
+    if (domain && setdomainname(domain, strlen(domain)) < 0) {
+        servin_error_errno(&err, errno, "set domain name %s", domain);
+        fail(a, -1, &err, 1);
+    }
+    if (apply_sysctls(json_object_get(linux_obj, "sysctl"), a->unshare_flags, &err) < 0)
+        fail(a, -1, &err, 1);
+    if (json_is_true(json_object_get(process, "terminal"))) {
+        if (a->console_fd < 0) {
+            servin_error_set(&err, EINVAL, "process.terminal is true but no --console-socket was given");
+            fail(a, -1, &err, 1);
+        }
+        if (setup_console(a, &err) < 0)
+            fail(a, -1, &err, 1);
+    }
+    if (enter_cwd(process, &err) < 0)
+        fail(a, -1, &err, 1);
+    if (servin_process_finalize(a->spec, &err) < 0)
+        fail(a, -1, &err, 1);
+
+    /* Created: tell the creator, then wait for `start` to connect. */
+    oci_sync_send(a->sync_fd, OCI_SYNC_READY, NULL);
+    close(a->sync_fd);
+    int conn;
+    do
+        conn = accept4(a->exec_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    while (conn < 0 && errno == EINTR);
+    if (conn < 0)
+        _exit(1);
+    close(a->exec_listen_fd);
+
+    json_t *args = json_object_get(process, "args");
+    json_t *env = json_object_get(process, "env");
+    _cleanup_free_ char *program = find_program(json_string_value(json_array_get(args, 0)), env);
+    if (!program) {
+        servin_error_set(&err, ENOENT, "exec %s: executable file not found in $PATH",
+                         json_string_value(json_array_get(args, 0)));
+        fail(a, conn, &err, 127);
+    }
+    /* Nothing of ours may reach the container: every fd past the preserved ones closes on exec. */
+    for (int fd = 3; fd < 3 + a->preserve_fds; fd++)
+        fcntl(fd, F_SETFD, 0);
+    syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    char **argv = json_to_strv(args);
+    char **envp = json_to_strv(env);
+    execve(program, argv, envp);
+    int e = errno;
+    servin_error_errno(&err, e, "exec %s", program);
+    fail(a, conn, &err, e == ENOENT ? 127 : 126);
+}
