@@ -49,7 +49,8 @@ void servin_auth_challenge_free(struct servin_auth_challenge *c);
 
 /* ---- Credentials file (Docker's auth.json) ---- */
 
-/* $SERVIN_REGISTRY_AUTH_FILE, else $REGISTRY_AUTH_FILE, else ${XDG_CONFIG_HOME:-$HOME/.config}/servin/auth.json */
+/* $SERVIN_REGISTRY_AUTH_FILE, else $REGISTRY_AUTH_FILE, else
+ * ${XDG_CONFIG_HOME:-$HOME/.config}/servin/auth.json */
 char *servin_authfile_path(void);
 /* The key credentials are stored under for a server as typed by the user ("docker.io" for Docker Hub). */
 char *servin_authfile_key(const char *server);
@@ -93,7 +94,8 @@ struct servin_progress;
 struct servin_progress *servin_progress_new(FILE *out, bool tty);
 void servin_progress_free(struct servin_progress *p);
 /* A free-form line ("latest: Pulling from library/busybox"). */
-void servin_progress_line(struct servin_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void servin_progress_line(struct servin_progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void servin_progress_update(struct servin_progress *p, const char *id, enum servin_progress_state state,
                             uint64_t done, uint64_t total);
 
@@ -108,17 +110,19 @@ struct servin_pull_opts {
 struct servin_pull_result {
     char image_id[SERVIN_DIGEST_MAX];
     char manifest_digest[SERVIN_DIGEST_MAX]; /* the digest the reference resolved to (index if any) */
-    char *reference;                          /* "docker.io/library/busybox:latest" */
-    char *familiar;                           /* "busybox:latest" */
+    char *reference;                         /* "docker.io/library/busybox:latest" */
+    char *familiar;                          /* "busybox:latest" */
     bool up_to_date;
 };
 void servin_pull_result_free(struct servin_pull_result *r);
 
 /* Pull one reference (tag or digest) into the store and register it. */
-int servin_registry_pull(struct servin_store *store, const char *reference, const struct servin_pull_opts *opts,
-                         struct servin_pull_result *result, struct servin_error *err);
+int servin_registry_pull(struct servin_store *store, const char *reference,
+                         const struct servin_pull_opts *opts, struct servin_pull_result *result,
+                         struct servin_error *err);
 /* The tags of a repository ("host/path" reference without tag), following Link pagination. */
-int servin_registry_list_tags(const char *name, const char *auth_file, char ***tags, struct servin_error *err);
+int servin_registry_list_tags(const char *name, const char *auth_file, char ***tags,
+                              struct servin_error *err);
 
 struct servin_push_opts {
     struct servin_progress *progress;
@@ -131,10 +135,12 @@ struct servin_push_result {
     char *tag;
 };
 void servin_push_result_free(struct servin_push_result *r);
-int servin_registry_push(struct servin_store *store, const char *reference, const struct servin_push_opts *opts,
-                         struct servin_push_result *result, struct servin_error *err);
+int servin_registry_push(struct servin_store *store, const char *reference,
+                         const struct servin_push_opts *opts, struct servin_push_result *result,
+                         struct servin_error *err);
 
 /* Check credentials against a registry (GET /v2/ with the auth flow); 0 when accepted. */
-int servin_registry_login(const char *server, const char *user, const char *password, struct servin_error *err);
+int servin_registry_login(const char *server, const char *user, const char *password,
+                          struct servin_error *err);
 
 #endif

@@ -8,8 +8,8 @@
 #include "servin/reference.h"
 #include "servin/registry.h"
 
-static int pull_one(struct servin_store *store, const char *text, const struct servin_pull_opts *opts, bool quiet,
-                    bool *newer)
+static int pull_one(struct servin_store *store, const char *text, const struct servin_pull_opts *opts,
+                    bool quiet, bool *newer)
 {
     struct servin_error err = {0};
     struct servin_pull_result res = {0};

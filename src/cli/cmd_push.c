@@ -8,14 +8,16 @@
 #include "servin/reference.h"
 #include "servin/registry.h"
 
-static int push_one(struct servin_store *store, const char *text, const struct servin_push_opts *opts, bool quiet)
+static int push_one(struct servin_store *store, const char *text, const struct servin_push_opts *opts,
+                    bool quiet)
 {
     struct servin_error err = {0};
     struct servin_push_result res = {0};
     if (servin_registry_push(store, text, opts, &res, &err) < 0)
         return cli_fail(&err);
     if (!quiet)
-        printf("%s: digest: %s size: %llu\n", res.tag, res.manifest_digest, (unsigned long long)res.manifest_size);
+        printf("%s: digest: %s size: %llu\n", res.tag, res.manifest_digest,
+               (unsigned long long)res.manifest_size);
     servin_push_result_free(&res);
     return 0;
 }
@@ -44,8 +46,10 @@ static int repo_tags(struct servin_store *store, const char *name, char ***out, 
 
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"all-tags", no_argument, 0, 'a'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0}};
+    static const struct option longopts[] = {{"all-tags", no_argument, 0, 'a'},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
     bool all = false, quiet = false;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "aqh", longopts)) != -1) {

@@ -18,9 +18,10 @@
 static void challenge_bearer(void **state)
 {
     struct servin_auth_challenge c;
-    assert_int_equal(servin_auth_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-                                                 "scope=\"repository:library/busybox:pull\"",
-                                                 &c, NULL),
+    assert_int_equal(servin_auth_challenge_parse(
+                         "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+                         "scope=\"repository:library/busybox:pull\"",
+                         &c, NULL),
                      0);
     assert_string_equal(c.scheme, "Bearer");
     assert_string_equal(c.realm, "https://auth.docker.io/token");
@@ -97,9 +98,8 @@ static void authfile_round_trip(void **state)
     _cleanup_free_ char *text = NULL;
     assert_int_equal(servin_read_file(path, &text, NULL, &err), 0);
     json_t *j = json_loads(text, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "auths"),
-                                                                          "localhost:5000"),
-                                                          "auth")),
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(j, "auths"), "localhost:5000"), "auth")),
                         "bWU6cDphOnNz");
     assert_non_null(json_object_get(json_object_get(j, "auths"), "docker.io"));
     json_decref(j);
@@ -190,7 +190,8 @@ static void hosts_and_transport(void **state)
 static void registry_error_text(void **state)
 {
     struct servin_error err = {0};
-    char body[] = "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\",\"detail\":{}}]}";
+    char body[] =
+        "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\",\"detail\":{}}]}";
     struct reg_resp r = {.status = 404, .body = body, .body_len = strlen(body)};
     assert_int_equal(reg_status_error(&r, &err), -ENOENT);
     assert_string_equal(err.msg, "manifest unknown: manifest unknown");

@@ -50,16 +50,27 @@ static void platform_host(void **state)
 #endif
 }
 
-#define D(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+#define D(c)                                                                                                 \
+    "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
+        c c c c c c c c c c c c c c c c c
 
 static const char *index_json =
     "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
-    "{\"digest\":\"" D("a") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
-    "{\"digest\":\"" D("b") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}},"
-    "{\"digest\":\"" D("c") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
-    "{\"digest\":\"" D("d") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
-    "{\"digest\":\"" D("e") "\",\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}},"
-    "{\"digest\":\"" D("f") "\",\"platform\":{\"os\":\"windows\",\"architecture\":\"amd64\"}}]}";
+    "{\"digest\":\"" D(
+        "a") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}},"
+             "{\"digest\":\"" D(
+                 "b") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6\"}},"
+                      "{\"digest\":\"" D(
+                          "c") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":"
+                               "\"v7\"}},"
+                               "{\"digest\":\"" D(
+                                   "d") "\",\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+                                        "{\"digest\":\"" D(
+                                            "e") "\",\"platform\":{\"os\":\"unknown\",\"architecture\":"
+                                                 "\"unknown\"}},"
+                                                 "{\"digest\":\"" D(
+                                                     "f") "\",\"platform\":{\"os\":\"windows\","
+                                                          "\"architecture\":\"amd64\"}}]}";
 
 static void select_platform(void **state)
 {
@@ -126,8 +137,9 @@ static void manifest_kinds(void **state)
     const char *v1 = "{\"schemaVersion\":1,\"fsLayers\":[]}";
     assert_int_equal(reg_manifest_parse(v1, strlen(v1), NULL, &j, &mt, &err), -EPROTO);
     assert_non_null(strstr(err.msg, "schema 1"));
-    assert_int_equal(reg_manifest_parse(oci, strlen(oci), "application/vnd.docker.distribution.manifest.v1+prettyjws",
-                                        &j, &mt, &err),
+    assert_int_equal(reg_manifest_parse(oci, strlen(oci),
+                                        "application/vnd.docker.distribution.manifest.v1+prettyjws", &j, &mt,
+                                        &err),
                      -EPROTO);
     assert_non_null(strstr(err.msg, "schema 1"));
     const char *weird = "{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}";

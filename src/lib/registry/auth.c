@@ -43,7 +43,8 @@ static char *parse_value(const char **p)
     return out;
 }
 
-int servin_auth_challenge_parse(const char *header, struct servin_auth_challenge *out, struct servin_error *err)
+int servin_auth_challenge_parse(const char *header, struct servin_auth_challenge *out,
+                                struct servin_error *err)
 {
     memset(out, 0, sizeof(*out));
     const char *p = header;
@@ -163,14 +164,16 @@ static size_t collect(char *buf, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int fetch_token(struct reg_session *s, CURL *c, const char *scope, char **token, struct servin_error *err)
+static int fetch_token(struct reg_session *s, CURL *c, const char *scope, char **token,
+                       struct servin_error *err)
 {
     const char *realm = s->bearer.realm;
     _cleanup_free_ char *realm_host = url_hostport(realm);
     bool realm_insecure = servin_registry_insecure(realm_host);
     if (strncmp(realm, "https://", 8) != 0 && !(strncmp(realm, "http://", 7) == 0 && realm_insecure))
-        return servin_error_set(err, EPERM, "refusing token realm %s: only HTTPS (or plain HTTP to an insecure "
-                                            "registry) may carry credentials",
+        return servin_error_set(err, EPERM,
+                                "refusing token realm %s: only HTTPS (or plain HTTP to an insecure "
+                                "registry) may carry credentials",
                                 realm);
 
     _cleanup_free_ char *url = xstrdup(realm);

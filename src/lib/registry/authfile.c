@@ -1,4 +1,5 @@
-/* registry/authfile.c — credentials in Docker's auth.json format: {"auths": {"host": {"auth": b64(user:pass)}}}. */
+/* registry/authfile.c — credentials in Docker's auth.json format: {"auths": {"host": {"auth":
+ * b64(user:pass)}}}. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,8 +70,7 @@ static const char *find_key(json_t *auths, const char *key)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(auths, k, v)
-    {
+    json_object_foreach (auths, k, v) {
         _cleanup_free_ char *norm = servin_authfile_key(k);
         if (strcmp(norm, key) == 0)
             return k;
@@ -104,8 +104,8 @@ int servin_authfile_get(const char *path, const char *server, char **user, char 
     char *colon = n > 0 ? memchr(plain, ':', (size_t)n) : NULL;
     if (!colon) {
         json_decref(root);
-        return servin_error_set(err, EINVAL, "credentials for %s in %s are not base64 of \"user:password\"", key,
-                                path);
+        return servin_error_set(err, EINVAL, "credentials for %s in %s are not base64 of \"user:password\"",
+                                key, path);
     }
     *user = xstrndup((char *)plain, (size_t)(colon - (char *)plain));
     *password = xstrndup(colon + 1, (size_t)n - (size_t)(colon + 1 - (char *)plain));

@@ -1,4 +1,5 @@
-/* registry/http.c — the libcurl session with one registry: transport policy, requests, redirects, auth retry. */
+/* registry/http.c — the libcurl session with one registry: transport policy, requests, redirects, auth retry.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -284,7 +285,8 @@ static void set_tls(struct reg_session *s, CURL *c, const char *url)
 }
 
 /* A connection-level failure as one sentence: "connect to 127.0.0.1:1: Connection refused". */
-static int transport_error(CURL *c, CURLcode rc, const char *url, const char *errbuf, struct servin_error *err)
+static int transport_error(CURL *c, CURLcode rc, const char *url, const char *errbuf,
+                           struct servin_error *err)
 {
     _cleanup_free_ char *hostport = NULL;
     const char *p = strstr(url, "://");
@@ -302,7 +304,8 @@ static int transport_error(CURL *c, CURLcode rc, const char *url, const char *er
         return servin_error_set(err, EHOSTUNREACH, "resolve %s: no such host", hostport);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return servin_error_set(err, ETIMEDOUT, "%s: timed out", hostport);
-    return servin_error_set(err, EIO, "request to %s: %s", hostport, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    return servin_error_set(err, EIO, "request to %s: %s", hostport,
+                            errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
 /* One HTTP exchange, no auth logic: the caller provides the Authorization line (or none). */
@@ -441,7 +444,8 @@ int reg_session_ping(struct reg_session *s, struct servin_error *err)
         pthread_mutex_unlock(&s->lock);
     } else if (resp.status == 404) {
         reg_resp_free(&resp);
-        return servin_error_set(err, EPROTO, "%s does not speak the registry API v2 (GET /v2/: 404)", s->api_host);
+        return servin_error_set(err, EPROTO, "%s does not speak the registry API v2 (GET /v2/: 404)",
+                                s->api_host);
     }
     reg_resp_free(&resp);
     return 0;

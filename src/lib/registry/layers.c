@@ -1,4 +1,5 @@
-/* registry/layers.c — fetch layer blobs a few at a time (resuming partial data) and unpack each as it arrives. */
+/* registry/layers.c — fetch layer blobs a few at a time (resuming partial data) and unpack each as it
+ * arrives. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -61,8 +62,8 @@ static int blob_sink(void *ud, long status, const void *data, size_t len)
     if (servin_content_writer_write(b->w, data, len, b->err) < 0)
         return -1;
     b->got += len;
-    servin_progress_update(b->ctx->progress, b->job->short_id, SERVIN_PROGRESS_DOWNLOADING, b->offset + b->got,
-                           b->job->size);
+    servin_progress_update(b->ctx->progress, b->job->short_id, SERVIN_PROGRESS_DOWNLOADING,
+                           b->offset + b->got, b->job->size);
     return 0;
 }
 
@@ -90,8 +91,15 @@ static int download(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, st
         snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)offset);
         const char *headers[] = {offset > 0 ? range : NULL, NULL};
         struct blob_sink sink = {.ctx = ctx, .job = job, .w = w, .offset = offset, .err = err};
-        struct reg_req req = {.method = "GET", .url = url, .scope = ctx->scope, .headers = headers,
-                              .sink = blob_sink, .sink_ctx = &sink, .sink_err = err, .follow = true, .curl = curl};
+        struct reg_req req = {.method = "GET",
+                              .url = url,
+                              .scope = ctx->scope,
+                              .headers = headers,
+                              .sink = blob_sink,
+                              .sink_ctx = &sink,
+                              .sink_err = err,
+                              .follow = true,
+                              .curl = curl};
         struct reg_resp resp = {0};
         ret = reg_request(ctx->s, &req, &resp, err);
         if (ret == 0 && resp.status == 416 && offset > 0 && attempt == 0) {
@@ -149,7 +157,8 @@ static int run_job(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, str
         if (ret < 0)
             return ret;
     } else {
-        servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_DOWNLOADED, job->size, job->size);
+        servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_DOWNLOADED, job->size,
+                               job->size);
     }
 
     servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_EXTRACTING, 0, 0);
@@ -197,10 +206,11 @@ static void *worker(void *ud)
 }
 
 int reg_fetch_layers(struct servin_store *store, struct reg_session *s, const char *path, const char *scope,
-                     struct layer_job *jobs, size_t n, struct servin_progress *progress, struct servin_error *err)
+                     struct layer_job *jobs, size_t n, struct servin_progress *progress,
+                     struct servin_error *err)
 {
-    struct fetch_ctx ctx = {.store = store, .s = s, .path = path, .scope = scope, .jobs = jobs, .n = n,
-                            .progress = progress};
+    struct fetch_ctx ctx = {
+        .store = store, .s = s, .path = path, .scope = scope, .jobs = jobs, .n = n, .progress = progress};
     pthread_mutex_init(&ctx.lock, NULL);
     pthread_cond_init(&ctx.cond, NULL);
     for (size_t i = 0; i < n; i++)

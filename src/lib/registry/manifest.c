@@ -11,8 +11,8 @@
 /* Docker's schema 1 types: manifest.v1+json and manifest.v1+prettyjws. */
 #define SCHEMA1_PREFIX "application/vnd.docker.distribution.manifest.v1+"
 
-const char *const reg_manifest_accept =
-    "Accept: " SERVIN_MT_OCI_INDEX ", " SERVIN_MT_OCI_MANIFEST ", " SERVIN_MT_DOCKER_LIST ", " SERVIN_MT_DOCKER_MANIFEST;
+const char *const reg_manifest_accept = "Accept: " SERVIN_MT_OCI_INDEX ", " SERVIN_MT_OCI_MANIFEST
+                                        ", " SERVIN_MT_DOCKER_LIST ", " SERVIN_MT_DOCKER_MANIFEST;
 
 bool reg_media_type_is_index(const char *mt)
 {
@@ -24,8 +24,8 @@ bool reg_media_type_is_manifest(const char *mt)
     return mt && (strcmp(mt, SERVIN_MT_OCI_MANIFEST) == 0 || strcmp(mt, SERVIN_MT_DOCKER_MANIFEST) == 0);
 }
 
-int reg_manifest_parse(const char *data, size_t len, const char *content_type, json_t **out, char **media_type,
-                       struct servin_error *err)
+int reg_manifest_parse(const char *data, size_t len, const char *content_type, json_t **out,
+                       char **media_type, struct servin_error *err)
 {
     json_error_t jerr;
     json_t *j = json_loadb(data, len, 0, &jerr);
@@ -52,7 +52,10 @@ int reg_manifest_parse(const char *data, size_t len, const char *content_type, j
             mt = SERVIN_MT_OCI_MANIFEST;
     }
     if (!reg_media_type_is_index(mt) && !reg_media_type_is_manifest(mt)) {
-        int ret = servin_error_set(err, EPROTO, "unsupported manifest type \"%s\"", mt ? mt : ct ? ct : "unknown");
+        int ret = servin_error_set(err, EPROTO, "unsupported manifest type \"%s\"",
+                                   mt   ? mt
+                                   : ct ? ct
+                                        : "unknown");
         json_decref(j);
         return ret;
     }
@@ -121,8 +124,8 @@ int servin_platform_parse(const char *text, struct servin_platform *p, struct se
     const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
     if (!s1 || s1 == text || !s1[1] || s1[1] == '/' || (s2 && (!s2[1] || strchr(s2 + 1, '/'))) ||
         (size_t)(s1 - text) >= sizeof(p->os))
-        return servin_error_set(err, EINVAL, "invalid platform \"%s\": expected os/arch[/variant], e.g. linux/amd64",
-                                text);
+        return servin_error_set(
+            err, EINVAL, "invalid platform \"%s\": expected os/arch[/variant], e.g. linux/amd64", text);
     size_t arch_len = s2 ? (size_t)(s2 - s1 - 1) : strlen(s1 + 1);
     if (arch_len >= sizeof(p->arch) || (s2 && strlen(s2 + 1) >= sizeof(p->variant)))
         return servin_error_set(err, EINVAL, "invalid platform \"%s\": name too long", text);
@@ -145,7 +148,8 @@ static const char *default_variant(const char *arch)
 }
 
 /* 0: no match; 1: any variant will do; 2: the variant matches. */
-static int match_score(const struct servin_platform *want, const char *os, const char *arch, const char *variant)
+static int match_score(const struct servin_platform *want, const char *os, const char *arch,
+                       const char *variant)
 {
     if (!os || !arch || strcmp(os, want->os) != 0)
         return 0;
@@ -171,8 +175,7 @@ int servin_manifest_select_platform(json_t *index, const struct servin_platform 
     const char *best_digest = NULL;
     if (!json_is_array(manifests))
         return servin_error_set(err, EPROTO, "the index has no \"manifests\" array");
-    json_array_foreach(manifests, i, m)
-    {
+    json_array_foreach (manifests, i, m) {
         json_t *pf = json_object_get(m, "platform");
         const char *d = json_string_value(json_object_get(m, "digest"));
         int score = match_score(want, json_string_value(json_object_get(pf, "os")),
@@ -194,8 +197,7 @@ int servin_manifest_select_platform(json_t *index, const struct servin_platform 
     size_t cap = 512, len = 0;
     _cleanup_free_ char *avail = xmalloc(cap);
     avail[0] = '\0';
-    json_array_foreach(manifests, i, m)
-    {
+    json_array_foreach (manifests, i, m) {
         json_t *pf = json_object_get(m, "platform");
         const char *os = json_string_value(json_object_get(pf, "os"));
         const char *arch = json_string_value(json_object_get(pf, "architecture"));
@@ -212,6 +214,7 @@ int servin_manifest_select_platform(json_t *index, const struct servin_platform 
         memcpy(avail + len, one, n + 1);
         len += n;
     }
-    return servin_error_set(err, ENOENT, "no matching manifest for %s/%s%s%s in the manifest list entries (available: %s)",
-                            want->os, want->arch, want->variant[0] ? "/" : "", want->variant, len ? avail : "none");
+    return servin_error_set(
+        err, ENOENT, "no matching manifest for %s/%s%s%s in the manifest list entries (available: %s)",
+        want->os, want->arch, want->variant[0] ? "/" : "", want->variant, len ? avail : "none");
 }

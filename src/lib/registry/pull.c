@@ -1,4 +1,5 @@
-/* registry/pull.c — `pull`: manifest (and index), config, layers fetched and unpacked in parallel, then register. */
+/* registry/pull.c — `pull`: manifest (and index), config, layers fetched and unpacked in parallel, then
+ * register. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,12 @@ int reg_fetch_manifest(struct reg_session *s, const char *path, const char *ref,
     memset(out, 0, sizeof(*out));
     _cleanup_free_ char *url = xasprintf("/v2/%s/manifests/%s", path, ref);
     const char *headers[] = {reg_manifest_accept, NULL};
-    struct reg_req req = {.method = "GET", .url = url, .scope = scope, .headers = headers,
-                          .max_body = SERVIN_MANIFEST_MAX, .follow = true};
+    struct reg_req req = {.method = "GET",
+                          .url = url,
+                          .scope = scope,
+                          .headers = headers,
+                          .max_body = SERVIN_MANIFEST_MAX,
+                          .follow = true};
     struct reg_resp resp = {0};
     int ret = reg_request(s, &req, &resp, err);
     if (ret < 0) {
@@ -53,11 +58,12 @@ int reg_fetch_manifest(struct reg_session *s, const char *path, const char *ref,
     servin_digest_bytes(resp.body ? resp.body : "", resp.body_len, out->digest);
     if (strncmp(ref, "sha256:", 7) == 0 && strcmp(ref, out->digest) != 0) {
         reg_resp_free(&resp);
-        return servin_error_set(err, EBADMSG, "manifest digest mismatch: asked for %s, got content with %s", ref,
-                                out->digest);
+        return servin_error_set(err, EBADMSG, "manifest digest mismatch: asked for %s, got content with %s",
+                                ref, out->digest);
     }
     if (resp.docker_digest && strcmp(resp.docker_digest, out->digest) != 0)
-        log_debug("registry says manifest %s has digest %s; computed %s", ref, resp.docker_digest, out->digest);
+        log_debug("registry says manifest %s has digest %s; computed %s", ref, resp.docker_digest,
+                  out->digest);
     ret = reg_manifest_parse(resp.body ? resp.body : "", resp.body_len, resp.content_type, &out->json,
                              &out->media_type, err);
     if (ret < 0) {
@@ -84,7 +90,8 @@ static int fetch_small_blob(struct reg_session *s, const char *path, const char 
                             char **data, size_t *len, struct servin_error *err)
 {
     _cleanup_free_ char *url = xasprintf("/v2/%s/blobs/%s", path, digest);
-    struct reg_req req = {.method = "GET", .url = url, .scope = scope, .max_body = CONFIG_MAX, .follow = true};
+    struct reg_req req = {
+        .method = "GET", .url = url, .scope = scope, .max_body = CONFIG_MAX, .follow = true};
     struct reg_resp resp = {0};
     int ret = reg_request(s, &req, &resp, err);
     if (ret == 0 && resp.status != 200)
@@ -93,7 +100,8 @@ static int fetch_small_blob(struct reg_session *s, const char *path, const char 
         char got[SERVIN_DIGEST_MAX];
         servin_digest_bytes(resp.body ? resp.body : "", resp.body_len, got);
         if (strcmp(got, digest) != 0)
-            ret = servin_error_set(err, EBADMSG, "digest mismatch: blob %s has content with digest %s", digest, got);
+            ret = servin_error_set(err, EBADMSG, "digest mismatch: blob %s has content with digest %s",
+                                   digest, got);
     }
     if (ret < 0) {
         reg_resp_free(&resp);
@@ -139,8 +147,8 @@ static int plan_layers(json_t *manifest, json_t *config, struct layer_job **jobs
         json_t *size = json_object_get(l, "size");
         int ret = 0;
         if (!d || !servin_digest_valid(d))
-            ret = servin_error_set(err, EPROTO, "layer %zu has an invalid or unsupported digest \"%.80s\"", i + 1,
-                                   d ? d : "");
+            ret = servin_error_set(err, EPROTO, "layer %zu has an invalid or unsupported digest \"%.80s\"",
+                                   i + 1, d ? d : "");
         else if (!diff || !servin_digest_valid(diff))
             ret = servin_error_set(err, EPROTO, "diff id %zu in the config is invalid \"%.80s\"", i + 1,
                                    diff ? diff : "");
@@ -192,7 +200,8 @@ static void remove_new_content(struct servin_store *store, struct layer_job *job
             unlink(p);
         }
         if (jobs[i].new_layer) {
-            _cleanup_free_ char *p = servin_store_path(store, "layers/%s", servin_digest_hex(jobs[i].chain_id));
+            _cleanup_free_ char *p =
+                servin_store_path(store, "layers/%s", servin_digest_hex(jobs[i].chain_id));
             servin_rm_rf(p, NULL);
         }
     }
@@ -207,7 +216,8 @@ static char *familiar_ref(const struct servin_ref *ref)
 }
 
 static int pull_ref(struct servin_store *store, struct reg_session *s, const struct servin_ref *ref,
-                    const struct servin_pull_opts *opts, struct servin_pull_result *result, struct servin_error *err)
+                    const struct servin_pull_opts *opts, struct servin_pull_result *result,
+                    struct servin_error *err)
 {
     struct servin_platform host;
     const struct servin_platform *want = opts->platform;
@@ -223,8 +233,8 @@ static int pull_ref(struct servin_store *store, struct reg_session *s, const str
     int ret = reg_fetch_manifest(s, ref->path, target, scope, &top, err);
     if (ret < 0)
         return ret;
-    servin_progress_line(opts->progress, "%s: Pulling from %s", ref->tag && !ref->digest ? ref->tag : ref->digest,
-                         ref->path);
+    servin_progress_line(opts->progress, "%s: Pulling from %s",
+                         ref->tag && !ref->digest ? ref->tag : ref->digest, ref->path);
     struct fetched_manifest *m = &top;
     if (reg_media_type_is_index(top.media_type)) {
         char digest[SERVIN_DIGEST_MAX];
@@ -281,7 +291,8 @@ static int pull_ref(struct servin_store *store, struct reg_session *s, const str
         char old_id[SERVIN_DIGEST_MAX];
         _cleanup_free_ char *full = servin_ref_string(ref);
         struct servin_error ignore = {0};
-        up_to_date = servin_image_resolve(store, full, old_id, &ignore) == 0 && strcmp(old_id, cfg_digest) == 0;
+        up_to_date =
+            servin_image_resolve(store, full, old_id, &ignore) == 0 && strcmp(old_id, cfg_digest) == 0;
     }
 
     ret = reg_fetch_layers(store, s, ref->path, scope, jobs, n_jobs, opts->progress, err);
@@ -347,8 +358,9 @@ out:
     return ret;
 }
 
-int servin_registry_pull(struct servin_store *store, const char *reference, const struct servin_pull_opts *opts,
-                         struct servin_pull_result *result, struct servin_error *err)
+int servin_registry_pull(struct servin_store *store, const char *reference,
+                         const struct servin_pull_opts *opts, struct servin_pull_result *result,
+                         struct servin_error *err)
 {
     static const struct servin_pull_opts no_opts = {0};
     struct servin_ref ref = {0};

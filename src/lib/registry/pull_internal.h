@@ -29,7 +29,7 @@ struct layer_job {
     char digest[SERVIN_DIGEST_MAX];
     char *media_type;
     uint64_t size;
-    char diff_id[SERVIN_DIGEST_MAX]; /* from the config, checked when unpacking */
+    char diff_id[SERVIN_DIGEST_MAX];      /* from the config, checked when unpacking */
     char parent_chain[SERVIN_DIGEST_MAX]; /* "" for the base layer */
     char chain_id[SERVIN_DIGEST_MAX];
     char short_id[16];
@@ -45,6 +45,7 @@ struct layer_job {
 
 /* Download (resuming partial data) and unpack every job, a few at a time; the first error wins. */
 int reg_fetch_layers(struct servin_store *store, struct reg_session *s, const char *path, const char *scope,
-                     struct layer_job *jobs, size_t n, struct servin_progress *progress, struct servin_error *err);
+                     struct layer_job *jobs, size_t n, struct servin_progress *progress,
+                     struct servin_error *err);
 
 #endif

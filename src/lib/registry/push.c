@@ -1,4 +1,5 @@
-/* registry/push.c — `push`: each blob checked, mounted or uploaded (whole or in chunks), then the manifest. */
+/* registry/push.c — `push`: each blob checked, mounted or uploaded (whole or in chunks), then the manifest.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -101,8 +102,13 @@ static int upload_chunk(struct push_ctx *c, char **location, int fd, uint64_t of
     snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)off,
              (unsigned long long)(off + len - 1));
     const char *headers[] = {"Content-Type: application/octet-stream", range, NULL};
-    struct reg_req req = {.method = "PATCH", .url = *location, .scope = c->scope, .headers = headers,
-                          .body_fd = fd, .fd_offset = off, .fd_len = len};
+    struct reg_req req = {.method = "PATCH",
+                          .url = *location,
+                          .scope = c->scope,
+                          .headers = headers,
+                          .body_fd = fd,
+                          .fd_offset = off,
+                          .fd_len = len};
     struct reg_resp resp = {0};
     int ret = reg_request(c->s, &req, &resp, err);
     if (ret == 0 && resp.status != 202)
@@ -204,8 +210,8 @@ static int record_repo_digest(struct servin_store *store, const struct servin_im
     int ret = servin_image_layers(store, img->id, &layers, &n, err);
     if (ret < 0)
         return ret;
-    struct servin_image_record rec = {.manifest_media_type = media_type, .n_layers = n, .layers = layers,
-                                      .repo_digest = repo_digest};
+    struct servin_image_record rec = {
+        .manifest_media_type = media_type, .n_layers = n, .layers = layers, .repo_digest = repo_digest};
     memcpy(rec.config_digest, img->id, SERVIN_DIGEST_MAX);
     memcpy(rec.manifest_digest, img->manifest_digest, SERVIN_DIGEST_MAX);
     ret = servin_image_register(store, &rec, err);
@@ -227,7 +233,8 @@ static int push_image(struct servin_store *store, struct reg_session *s, const s
         return ret;
     ret = reg_manifest_parse(data, len, NULL, &manifest, &media_type, err);
     if (ret == 0 && !reg_media_type_is_manifest(media_type))
-        ret = servin_error_set(err, ENOTSUP, "image %.19s has a %s, not an image manifest", img->id, media_type);
+        ret = servin_error_set(err, ENOTSUP, "image %.19s has a %s, not an image manifest", img->id,
+                               media_type);
     if (ret < 0) {
         json_decref(manifest);
         return ret;
@@ -237,15 +244,19 @@ static int push_image(struct servin_store *store, struct reg_session *s, const s
     scope = mount_from ? xasprintf("repository:%s:pull,push repository:%s:pull", ref->path, mount_from)
                        : xasprintf("repository:%s:pull,push", ref->path);
     name = servin_ref_name(ref);
-    struct push_ctx c = {.store = store, .s = s, .path = ref->path, .scope = scope, .mount_from = mount_from,
-                         .chunk = chunk_size(opts), .progress = opts->progress};
+    struct push_ctx c = {.store = store,
+                         .s = s,
+                         .path = ref->path,
+                         .scope = scope,
+                         .mount_from = mount_from,
+                         .chunk = chunk_size(opts),
+                         .progress = opts->progress};
     servin_progress_line(opts->progress, "The push refers to repository [%s]", name);
 
     json_t *layers = json_object_get(manifest, "layers");
     size_t i;
     json_t *l;
-    json_array_foreach(layers, i, l)
-    {
+    json_array_foreach (layers, i, l) {
         const char *d = json_string_value(json_object_get(l, "digest"));
         if (!d || !servin_digest_valid(d)) {
             ret = servin_error_set(err, EPROTO, "layer %zu of the manifest has an invalid digest", i + 1);
@@ -270,8 +281,8 @@ static int push_image(struct servin_store *store, struct reg_session *s, const s
     _cleanup_free_ char *url = xasprintf("/v2/%s/manifests/%s", ref->path, ref->tag);
     _cleanup_free_ char *ct = xasprintf("Content-Type: %s", media_type);
     const char *headers[] = {ct, NULL};
-    struct reg_req req = {.method = "PUT", .url = url, .scope = scope, .headers = headers, .body = data,
-                          .body_len = len};
+    struct reg_req req = {
+        .method = "PUT", .url = url, .scope = scope, .headers = headers, .body = data, .body_len = len};
     struct reg_resp resp = {0};
     ret = reg_request(s, &req, &resp, err);
     if (ret == 0 && resp.status != 201 && resp.status != 200)
@@ -290,8 +301,9 @@ static int push_image(struct servin_store *store, struct reg_session *s, const s
     return 0;
 }
 
-int servin_registry_push(struct servin_store *store, const char *reference, const struct servin_push_opts *opts,
-                         struct servin_push_result *result, struct servin_error *err)
+int servin_registry_push(struct servin_store *store, const char *reference,
+                         const struct servin_push_opts *opts, struct servin_push_result *result,
+                         struct servin_error *err)
 {
     static const struct servin_push_opts no_opts = {0};
     struct servin_ref ref = {0};
@@ -345,7 +357,8 @@ out:
     return 0;
 }
 
-int servin_registry_login(const char *server, const char *user, const char *password, struct servin_error *err)
+int servin_registry_login(const char *server, const char *user, const char *password,
+                          struct servin_error *err)
 {
     _cleanup_free_ char *key = servin_authfile_key(server);
     struct reg_session *s = reg_session_new(key, user, password);

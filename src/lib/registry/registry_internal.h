@@ -27,8 +27,8 @@ struct reg_session {
     char *user, *password;
     CURL *curl; /* the main thread's handle; workers bring their own */
 
-    pthread_mutex_t lock; /* guards what follows: workers share the tokens */
-    bool basic;           /* the registry asked for Basic auth */
+    pthread_mutex_t lock;                /* guards what follows: workers share the tokens */
+    bool basic;                          /* the registry asked for Basic auth */
     struct servin_auth_challenge bearer; /* realm/service when the registry asked for tokens */
     bool have_bearer;
     struct reg_token *tokens;

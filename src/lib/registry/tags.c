@@ -26,8 +26,8 @@ static int list_tags(struct reg_session *s, const char *path, char ***out, struc
     size_t n = 0;
     /* A server that keeps sending us in a circle must not keep us forever. */
     for (int page = 0; url && page < 10000; page++) {
-        struct reg_req req = {.method = "GET", .url = url, .scope = scope, .max_body = 16u * 1024 * 1024,
-                              .follow = true};
+        struct reg_req req = {
+            .method = "GET", .url = url, .scope = scope, .max_body = 16u * 1024 * 1024, .follow = true};
         struct reg_resp resp = {0};
         int ret = reg_request(s, &req, &resp, err);
         if (ret == 0 && resp.status != 200)
@@ -43,8 +43,7 @@ static int list_tags(struct reg_session *s, const char *path, char ***out, struc
         }
         size_t i;
         json_t *t;
-        json_array_foreach(json_object_get(j, "tags"), i, t)
-        {
+        json_array_foreach (json_object_get(j, "tags"), i, t) {
             if (!json_is_string(t))
                 continue;
             tags = xreallocarray(tags, n + 2, sizeof(char *));
