@@ -37,15 +37,16 @@ static bool is_hex64(const char *s)
     return true;
 }
 
-/* Temp names end in ".tmp-<pid>" (or "tmp-<pid>..."): abandoned when that process is gone, or
- * when the entry is old whatever its name says. */
+/* Temp names of the form "<name>.tmp-<pid>[-<n>]" are abandoned when that process is gone; any
+ * entry is abandoned when old. Other names (mkstemp's "tmp-XXXXXX") carry no pid to trust. */
 static bool is_abandoned(const char *path, const char *name, time_t now)
 {
-    const char *tmp = strstr(name, "tmp-");
+    const char *tmp = strstr(name, ".tmp-");
     if (tmp) {
         char *end = NULL;
-        long pid = strtol(tmp + 4, &end, 10);
-        if (end != tmp + 4 && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+        long pid = strtol(tmp + 5, &end, 10);
+        bool pid_named = end != tmp + 5 && (*end == '\0' || *end == '-');
+        if (pid_named && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH)
             return true;
     }
     struct stat st;
