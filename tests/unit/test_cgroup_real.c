@@ -1,0 +1,262 @@
+/* The cgroup layer against this host's real v1 hierarchy: limits, join, freeze, kill, destroy.
+ * Needs root and a v1 memory hierarchy at /sys/fs/cgroup/memory; skips otherwise. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "servin/cgroup.h"
+#include "servin/cleanup.h"
+#include "servin/fs.h"
+
+#define CGROUP_V1_MAGIC 0x27e0eb
+
+struct fixture {
+    struct servin_cgroup_system *sys;
+    struct servin_cgroup *cg;
+    char *parent_rel; /* "servin-test-<pid>", removed at the end */
+    pid_t child;
+    int go[2];     /* test -> child: try to fork now */
+    int result[2]; /* child -> test: errno of that fork (0 when it worked) */
+};
+
+static char *slurp(const char *dir, const char *file)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+    char *text = NULL;
+    struct servin_error err = {0};
+    if (servin_read_file(path, &text, NULL, &err) < 0)
+        return xstrdup("<missing>");
+    text[strcspn(text, "\n")] = '\0';
+    return text;
+}
+
+#define assert_file(dir, file, expected)                                                                   \
+    do {                                                                                                   \
+        _cleanup_free_ char *_got = slurp(dir, file);                                                      \
+        assert_string_equal(_got, expected);                                                               \
+    } while (0)
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The child waits for the word, tries one fork, reports the errno, then idles until killed. */
+static void child_main(struct fixture *f)
+{
+    char c;
+    close(f->go[1]);
+    close(f->result[0]);
+    if (read(f->go[0], &c, 1) == 1) {
+        pid_t p = fork();
+        int e = p < 0 ? errno : 0;
+        if (p == 0)
+            _exit(0);
+        if (p > 0)
+            waitpid(p, NULL, 0);
+        if (write(f->result[1], &e, sizeof(e)) < 0)
+            _exit(1);
+    }
+    for (;;)
+        pause();
+}
+
+static const char *const controllers[] = {"cpu",   "cpuacct", "cpuset", "memory",      "devices",
+                                          "freezer", "blkio", "pids",   "name=systemd"};
+#define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
+
+static int setup(void **state)
+{
+    struct fixture *f = xcalloc(1, sizeof(*f));
+    f->child = -1;
+    f->go[0] = f->go[1] = f->result[0] = f->result[1] = -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    if (f->child > 0) {
+        kill(f->child, SIGKILL);
+        waitpid(f->child, NULL, 0);
+    }
+    if (f->cg) {
+        /* After a failure: leave no test cgroup behind on the host. */
+        servin_cgroup_thaw(f->cg, &err);
+        servin_cgroup_kill_all(f->cg, &err);
+        servin_cgroup_destroy(f->cg, &err);
+        for (int c = 0; c < (int)N_CONTROLLERS; c++) {
+            const char *dir = servin_cgroup_dir(f->cg, controllers[c]);
+            if (dir) {
+                _cleanup_free_ char *parent = xstrndup(dir, strrchr(dir, '/') - dir);
+                rmdir(parent);
+            }
+        }
+        servin_cgroup_free(f->cg);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (f->go[i] >= 0)
+            close(f->go[i]);
+        if (f->result[i] >= 0)
+            close(f->result[i]);
+    }
+    servin_cgroup_system_free(f->sys);
+    free(f->parent_rel);
+    free(f);
+    return 0;
+}
+
+static void test_real_v1_lifecycle(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    struct statfs sfs;
+    if (geteuid() != 0) {
+        printf("SKIP: the real-cgroup test needs root\n");
+        skip();
+    }
+    if (statfs("/sys/fs/cgroup/memory", &sfs) < 0 || sfs.f_type != CGROUP_V1_MAGIC) {
+        printf("SKIP: /sys/fs/cgroup/memory is not a cgroup v1 mount on this host\n");
+        skip();
+    }
+
+    assert_int_equal(servin_cgroup_system_detect(&f->sys, &err), 0);
+    assert_int_equal(servin_cgroup_system_mode(f->sys), SERVIN_CGROUP_V1);
+
+    /* A relative path, so that it lands below this process's own (possibly nested) cgroups. */
+    f->parent_rel = xasprintf("servin-test-%d", (int)getpid());
+    _cleanup_free_ char *rel = xasprintf("%s/c1", f->parent_rel);
+    assert_int_equal(servin_cgroup_create(f->sys, rel, "c1", &f->cg, &err), 0);
+    const char *memdir = servin_cgroup_dir(f->cg, "memory");
+    const char *pidsdir = servin_cgroup_dir(f->cg, "pids");
+    const char *freezer = servin_cgroup_dir(f->cg, "freezer");
+    assert_non_null(memdir);
+    assert_non_null(pidsdir);
+    assert_non_null(freezer);
+    assert_true(exists(memdir));
+
+    /* The memory cgroup must sit below our own one, which /proc/self/cgroup names. */
+    _cleanup_free_ char *self = NULL;
+    assert_int_equal(servin_read_file("/proc/self/cgroup", &self, NULL, &err), 0);
+    char *line = strstr(self, ":memory:");
+    assert_non_null(line);
+    line += strlen(":memory:");
+    line[strcspn(line, "\n")] = '\0';
+    _cleanup_free_ char *want_mem = strcmp(line, "/") == 0
+                                        ? xasprintf("/sys/fs/cgroup/memory/%s", rel)
+                                        : xasprintf("/sys/fs/cgroup/memory%s/%s", line, rel);
+    assert_string_equal(memdir, want_mem);
+
+    json_error_t jerr;
+    json_t *res = json_loads("{\"memory\": {\"limit\": 67108864}, \"pids\": {\"limit\": 16}}", 0, &jerr);
+    assert_non_null(res);
+    assert_int_equal(servin_cgroup_set_resources(f->cg, res, &err), 0);
+    json_decref(res);
+    assert_file(memdir, "memory.limit_in_bytes", "67108864");
+    assert_file(pidsdir, "pids.max", "16");
+
+    assert_int_equal(pipe(f->go), 0);
+    assert_int_equal(pipe(f->result), 0);
+    f->child = fork();
+    assert_true(f->child >= 0);
+    if (f->child == 0)
+        child_main(f);
+    close(f->go[0]);
+    close(f->result[1]);
+    f->go[0] = f->result[1] = -1;
+
+    assert_int_equal(servin_cgroup_add_pid(f->cg, f->child, &err), 0);
+    pid_t *pids = NULL;
+    size_t n = 0;
+    assert_int_equal(servin_cgroup_pids(f->cg, &pids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(pids[0], f->child);
+    free(pids);
+    /* The kernel agrees, in every hierarchy. */
+    _cleanup_free_ char *all = NULL, *cgfile = xasprintf("/proc/%d/cgroup", (int)f->child);
+    assert_int_equal(servin_read_file(cgfile, &all, NULL, &err), 0);
+    _cleanup_free_ char *pids_line = xasprintf(":pids:/%s\n", rel);
+    assert_non_null(strstr(all, pids_line));
+
+    /* Live update: with pids.max 1 the child (already 1 task) cannot fork. */
+    res = json_loads("{\"pids\": {\"limit\": 1}}", 0, &jerr);
+    assert_int_equal(servin_cgroup_set_resources(f->cg, res, &err), 0);
+    json_decref(res);
+    assert_file(pidsdir, "pids.max", "1");
+    assert_int_equal(write(f->go[1], "x", 1), 1);
+    int fork_errno = -1;
+    assert_int_equal(read(f->result[0], &fork_errno, sizeof(fork_errno)), (ssize_t)sizeof(fork_errno));
+    assert_int_equal(fork_errno, EAGAIN);
+
+    struct servin_cgroup_stats st;
+    assert_int_equal(servin_cgroup_stats(f->cg, &st, &err), 0);
+    assert_int_equal(st.memory_limit, 67108864);
+    assert_int_equal(st.pids_current, 1);
+    assert_int_equal(st.pids_limit, 1);
+
+    bool frozen = true;
+    assert_int_equal(servin_cgroup_is_frozen(f->cg, &frozen, &err), 0);
+    assert_false(frozen);
+    assert_int_equal(servin_cgroup_freeze(f->cg, &err), 0);
+    assert_file(freezer, "freezer.state", "FROZEN");
+    assert_int_equal(servin_cgroup_is_frozen(f->cg, &frozen, &err), 0);
+    assert_true(frozen);
+    assert_int_equal(servin_cgroup_thaw(f->cg, &err), 0);
+    assert_file(freezer, "freezer.state", "THAWED");
+
+    /* Reopen from the state record, as `servin oci delete` in another process would. */
+    json_t *j = servin_cgroup_to_json(f->cg);
+    struct servin_cgroup *again = NULL;
+    assert_int_equal(servin_cgroup_from_json(j, &again, &err), 0);
+    json_decref(j);
+
+    /* Freeze then kill: kill_all must thaw for SIGKILL to land. */
+    assert_int_equal(servin_cgroup_freeze(again, &err), 0);
+    assert_int_equal(servin_cgroup_kill_all(again, &err), 0);
+    int status = 0;
+    assert_int_equal(waitpid(f->child, &status, 0), f->child);
+    f->child = -1;
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    assert_int_equal(servin_cgroup_pids(again, &pids, &n, &err), 0);
+    assert_int_equal(n, 0);
+    free(pids);
+
+    assert_int_equal(servin_cgroup_destroy(again, &err), 0);
+    for (size_t i = 0; i < N_CONTROLLERS; i++) {
+        const char *dir = servin_cgroup_dir(again, controllers[i]);
+        if (!dir)
+            continue;
+        if (exists(dir))
+            fail_msg("cgroup %s is still there after destroy", dir);
+        /* The parent must now be empty: removing it proves that nothing leaked below it. */
+        _cleanup_free_ char *parent = xstrndup(dir, strrchr(dir, '/') - dir);
+        if (rmdir(parent) < 0 && errno != ENOENT)
+            fail_msg("rmdir %s: %s", parent, strerror(errno));
+    }
+    servin_cgroup_free(again);
+    servin_cgroup_free(f->cg);
+    f->cg = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_real_v1_lifecycle, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
