@@ -15,6 +15,7 @@
 #include <linux/magic.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -264,7 +265,7 @@ static int read_all(const char *path, char *buf, size_t size)
     "    \"uid\": 1234, \"gid\": 5678},"                                                                     \
     "   {\"path\": \"/dev/sub/myfifo\", \"type\": \"p\", \"fileMode\": 416}"                                 \
     "  ],"                                                                                                   \
-    "  \"maskedPaths\": [\"/proc/kcore\", \"/secret\", \"/does/not/exist\"],"                                \
+    "  \"maskedPaths\": [\"/proc/kcore\", \"/proc/version\", \"/secret\", \"/does/not/exist\"],"             \
     "  \"readonlyPaths\": [\"/proc/sys\"]"                                                                   \
     " }}"
 
@@ -342,7 +343,7 @@ static int check_full(void *arg)
           "/etc/hostfile is not the bound file");
 
     /* Masked paths read empty; read-only paths refuse writes. */
-    CHECK(read_all("/proc/kcore", buf, sizeof(buf)) == 0, "/proc/kcore is not masked");
+    CHECK(read_all("/proc/version", buf, sizeof(buf)) == 0, "/proc/version is not masked");
     CHECK(access("/secret/key", F_OK) < 0 && errno == ENOENT, "/secret/key still visible");
     CHECK(fs_is("/secret", TMPFS_MAGIC), "/secret is not masked with a tmpfs");
     fd = open("/proc/sys/kernel/hostname", O_WRONLY | O_CLOEXEC);
@@ -495,6 +496,10 @@ static int check_userns_devices(void *arg)
 {
     CHECK(is_char_dev("/dev/null", 1, 3), "/dev/null is not char 1:3");
     CHECK(is_char_dev("/dev/zero", 1, 5), "/dev/zero is not char 1:5");
+    /* Not made here (mknod is refused) but the host's node, bind-mounted from another filesystem. */
+    struct stat node, dev;
+    CHECK(stat("/dev/null", &node) == 0 && stat("/dev", &dev) == 0 && node.st_dev != dev.st_dev,
+          "/dev/null lives on the /dev tmpfs, so it was not bind-mounted");
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     CHECK(fd >= 0 && write(fd, "x", 1) == 1, "write to /dev/null");
     close(fd);
@@ -514,6 +519,48 @@ static void userns_binds_host_devices(void **state)
                              " {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\","
                              "  \"options\": [\"nosuid\", \"mode=755\"]}]}");
     expect_success(run_container(spec, b.base, false, true, check_userns_devices, NULL));
+    assert_false(host_has_mount_under(b.base));
+    json_decref(spec);
+    free_bundle(&b);
+}
+
+static int check_console(void *arg)
+{
+    /* As init.c does: a pty from the container's devpts, its slave bound onto /dev/console. */
+    CHECK(lstat("/dev/console", &(struct stat){0}) == 0, "/dev/console was not prepared");
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(master >= 0, "open /dev/ptmx");
+    int unlock = 0, n = -1;
+    CHECK(ioctl(master, TIOCSPTLCK, &unlock) == 0 && ioctl(master, TIOCGPTN, &n) == 0, "unlock the pty");
+    char path[64];
+    snprintf(path, sizeof(path), "/dev/pts/%d", n);
+    int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    CHECK(slave >= 0, "open %s", path);
+    struct servin_error err = {0};
+    CHECK(servin_rootfs_bind_console(slave, &err) == 0, "bind the console: %s", err.msg);
+    struct stat a, c;
+    CHECK(fstat(slave, &a) == 0 && stat("/dev/console", &c) == 0 && S_ISCHR(c.st_mode) &&
+              a.st_rdev == c.st_rdev,
+          "/dev/console is not the pty slave");
+    int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    CHECK(fd >= 0 && write(fd, "hi\n", 3) == 3, "write to /dev/console");
+    char buf[16] = {0};
+    CHECK(read(master, buf, sizeof(buf) - 1) > 0 && strncmp(buf, "hi", 2) == 0, "the master did not get it");
+    return 0;
+}
+
+/* process.terminal: /dev/console is made during prepare, so the bind works on a read-only root. */
+static void console_bind_on_readonly_root(void **state)
+{
+    NEED_ROOT();
+    struct bundle b = make_bundle();
+    json_t *spec = load_spec("{\"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+                             " \"process\": {\"terminal\": true}, \"mounts\": ["
+                             " {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+                             " {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"
+                             " {\"destination\": \"/dev/pts\", \"type\": \"devpts\", \"source\": \"devpts\","
+                             "  \"options\": [\"newinstance\", \"ptmxmode=0666\", \"mode=0620\"]}]}");
+    expect_success(run_container(spec, b.base, false, false, check_console, NULL));
     assert_false(host_has_mount_under(b.base));
     json_decref(spec);
     free_bundle(&b);
@@ -561,6 +608,7 @@ int main(void)
         cmocka_unit_test(symlinked_destinations_stay_inside),
         cmocka_unit_test(bad_type_is_a_clear_error),
         cmocka_unit_test(userns_binds_host_devices),
+        cmocka_unit_test(console_bind_on_readonly_root),
         cmocka_unit_test(nothing_left_mounted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
