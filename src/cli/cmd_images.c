@@ -606,7 +606,7 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
             o.quiet = true;
         else if (c == 'H' && optarg && !parse_bool(optarg + (*optarg == '='), &o.human))
             return cli_usage_error(ctx, "invalid argument \"%s\" for \"-H, --human\": use true or false",
-                                   optarg);
+                                   optarg + (*optarg == '='));
     }
     if (argc - optind != 1)
         return cli_usage_error(ctx, "\"%s\" requires exactly 1 argument.", ctx->cmd->path);
