@@ -113,7 +113,7 @@ int servin_rootfs_prepare(json_t *spec, const char *bundle, bool no_pivot, struc
         return servin_error_errno(err, errno, "find the rootfs %s", joined);
 
     json_t *linux_obj = json_object_get(spec, "linux");
-    unsigned long prop;
+    unsigned long prop = 0;
     int ret =
         propagation_flag(json_string_value(json_object_get(linux_obj, "rootfsPropagation")), &prop, err);
     if (ret < 0)
