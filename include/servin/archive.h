@@ -48,8 +48,9 @@ struct servin_import_opts {
 int servin_image_import_fd(struct servin_store *store, int fd, const struct servin_import_opts *opts,
                            char id_out[SERVIN_DIGEST_MAX], struct servin_error *err);
 /* The same from an http(s) URL, downloaded to a temp file under <root>/tmp first. */
-int servin_image_import_url(struct servin_store *store, const char *url, const struct servin_import_opts *opts,
-                            char id_out[SERVIN_DIGEST_MAX], struct servin_error *err);
+int servin_image_import_url(struct servin_store *store, const char *url,
+                            const struct servin_import_opts *opts, char id_out[SERVIN_DIGEST_MAX],
+                            struct servin_error *err);
 
 /* Apply one Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME,
  * STOPSIGNAL, ONBUILD) to the "config" object of an image config; others are refused. */

@@ -59,7 +59,8 @@ static void cmd_exec_and_shell_forms(void **state)
 
 static void env_pairs_legacy_and_replace(void **state)
 {
-    json_t *cfg = apply((const char *[]){"ENV A=1 B=\"two words\" C=x\\ y", "ENV D some value", "ENV A=3", NULL});
+    json_t *cfg =
+        apply((const char *[]){"ENV A=1 B=\"two words\" C=x\\ y", "ENV D some value", "ENV A=3", NULL});
     assert_json(json_object_get(cfg, "Env"), "[\"A=3\",\"B=two words\",\"C=x y\",\"D=some value\"]");
     json_decref(cfg);
 }
@@ -77,8 +78,8 @@ static void labels_ports_volumes(void **state)
 
 static void user_workdir_stopsignal_onbuild(void **state)
 {
-    json_t *cfg = apply((const char *[]){"USER nobody:nogroup", "WORKDIR /srv", "WORKDIR app", "STOPSIGNAL SIGTERM",
-                                         "ONBUILD RUN echo hi", NULL});
+    json_t *cfg = apply((const char *[]){"USER nobody:nogroup", "WORKDIR /srv", "WORKDIR app",
+                                         "STOPSIGNAL SIGTERM", "ONBUILD RUN echo hi", NULL});
     assert_json(json_object_get(cfg, "User"), "\"nobody:nogroup\"");
     assert_json(json_object_get(cfg, "WorkingDir"), "\"/srv/app\"");
     assert_json(json_object_get(cfg, "StopSignal"), "\"SIGTERM\"");
@@ -122,9 +123,9 @@ static void format_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(cmd_exec_and_shell_forms),     cmocka_unit_test(env_pairs_legacy_and_replace),
-        cmocka_unit_test(labels_ports_volumes),         cmocka_unit_test(user_workdir_stopsignal_onbuild),
-        cmocka_unit_test(bad_changes_are_refused),      cmocka_unit_test(format_names),
+        cmocka_unit_test(cmd_exec_and_shell_forms), cmocka_unit_test(env_pairs_legacy_and_replace),
+        cmocka_unit_test(labels_ports_volumes),     cmocka_unit_test(user_workdir_stopsignal_onbuild),
+        cmocka_unit_test(bad_changes_are_refused),  cmocka_unit_test(format_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

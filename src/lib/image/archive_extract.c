@@ -38,7 +38,8 @@ static int copy_data(struct archive *in, struct archive *out, const char *name, 
         if (r == ARCHIVE_EOF)
             return 0;
         if (r != ARCHIVE_OK)
-            return servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
+            return servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s",
+                                    archive_error_string(in));
         if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK)
             return servin_error_set(err, EIO, "extract %s: %s", name, archive_error_string(out));
     }
@@ -53,13 +54,16 @@ static int extract_entry(struct archive *in, struct archive *out, struct archive
     if (raw && (strcmp(raw, ".") == 0 || strcmp(raw, "./") == 0))
         return archive_read_data_skip(in) == ARCHIVE_OK
                    ? 0
-                   : servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
+                   : servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s",
+                                      archive_error_string(in));
     if (!name)
-        return servin_error_set(err, EINVAL, "archive member \"%s\" would land outside the archive", raw ? raw : "");
+        return servin_error_set(err, EINVAL, "archive member \"%s\" would land outside the archive",
+                                raw ? raw : "");
     if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
         /* Image archives hold files, directories and links; anything else is of no use to us. */
         if (archive_read_data_skip(in) != ARCHIVE_OK)
-            return servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
+            return servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s",
+                                    archive_error_string(in));
         return 0;
     }
     _cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
@@ -108,12 +112,14 @@ int archive_extract_fd(int fd, const char *dir, struct servin_error *err)
             /* A stream cut at a block boundary looks like a clean end to libarchive; a real tar
              * ends with zero blocks after the last member, so their absence means truncation. */
             if (entries > 0 && archive_filter_bytes(in, 0) - data_end < 512)
-                ret = servin_error_set(err, EINVAL,
-                                       "archive is truncated or corrupt: it ends without the end-of-archive marker");
+                ret = servin_error_set(
+                    err, EINVAL,
+                    "archive is truncated or corrupt: it ends without the end-of-archive marker");
             break;
         }
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            ret = servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s", archive_error_string(in));
+            ret = servin_error_set(err, EINVAL, "archive is truncated or corrupt: %s",
+                                   archive_error_string(in));
             break;
         }
         ret = extract_entry(in, out, e, dir, err);

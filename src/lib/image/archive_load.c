@@ -31,7 +31,7 @@ struct load_image {
 
 struct load_job {
     struct servin_store *store;
-    const char *dir; /* where the archive was extracted */
+    const char *dir;         /* where the archive was extracted */
     json_t *docker_manifest; /* manifest.json, when present */
     struct load_image *images;
     size_t n_images;
@@ -87,8 +87,8 @@ static int put_member(struct load_job *job, const char *member, const char *expe
     if (ret < 0)
         return servin_error_wrap(err, "%s in the archive is corrupt", member);
     if (expected_size >= 0 && (uint64_t)expected_size != got)
-        return servin_error_set(err, EINVAL, "%s in the archive has %llu bytes, its descriptor says %lld", member,
-                                (unsigned long long)got, (long long)expected_size);
+        return servin_error_set(err, EINVAL, "%s in the archive has %llu bytes, its descriptor says %lld",
+                                member, (unsigned long long)got, (long long)expected_size);
     if (size)
         *size = got;
     return 0;
@@ -100,16 +100,16 @@ static char *blob_member(const char *digest)
 }
 
 /* Store a blob of the OCI layout named by a descriptor and read it back as JSON. */
-static int put_descriptor_json(struct load_job *job, json_t *desc, char digest[SERVIN_DIGEST_MAX], json_t **out,
-                               struct servin_error *err)
+static int put_descriptor_json(struct load_job *job, json_t *desc, char digest[SERVIN_DIGEST_MAX],
+                               json_t **out, struct servin_error *err)
 {
     const char *want = json_string_value(json_object_get(desc, "digest"));
     json_t *size = json_object_get(desc, "size");
     if (!want || !servin_digest_valid(want))
         return servin_error_set(err, EINVAL, "a descriptor in the archive has no valid sha256 digest");
     _cleanup_free_ char *member = blob_member(want);
-    int ret = put_member(job, member, want, json_is_integer(size) ? json_integer_value(size) : -1, digest, NULL,
-                         err);
+    int ret = put_member(job, member, want, json_is_integer(size) ? json_integer_value(size) : -1, digest,
+                         NULL, err);
     if (ret < 0)
         return ret;
     _cleanup_free_ char *data = NULL;
@@ -153,8 +153,8 @@ static int unpack_layers(struct load_job *job, struct load_image *img, const cha
     json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
     if (!json_is_array(diff_ids) || json_array_size(diff_ids) != img->n_layers) {
         json_decref(config);
-        return servin_error_set(err, EINVAL, "image config %s lists %zu diff_ids for %zu layers", config_digest,
-                                json_array_size(diff_ids), img->n_layers);
+        return servin_error_set(err, EINVAL, "image config %s lists %zu diff_ids for %zu layers",
+                                config_digest, json_array_size(diff_ids), img->n_layers);
     }
     const char *parent = NULL;
     for (size_t i = 0; i < img->n_layers && ret >= 0; i++) {
@@ -164,9 +164,9 @@ static int unpack_layers(struct load_job *job, struct load_image *img, const cha
             ret = servin_error_set(err, EINVAL, "image config %s has an invalid diff_id", config_digest);
             break;
         }
-        ret = servin_layer_unpack(job->store, l->blob_digest, parent, want, l->diff_id, l->chain_id, &l->size, err);
-        if (ret < 0)
-            servin_error_wrap(err, "layer %s", l->blob_digest);
+        /* Its errors already name the layer. */
+        ret = servin_layer_unpack(job->store, l->blob_digest, parent, want, l->diff_id, l->chain_id, &l->size,
+                                  err);
         parent = l->chain_id;
     }
     json_decref(config);
@@ -182,8 +182,8 @@ static struct load_image *new_image(struct load_job *job)
 }
 
 /* Load one image manifest of the OCI layout (descriptor desc), unless an earlier tag loaded it. */
-static int load_oci_manifest(struct load_job *job, json_t *desc, char (*extra)[SERVIN_DIGEST_MAX], size_t n_extra,
-                             struct load_image **out, struct servin_error *err)
+static int load_oci_manifest(struct load_job *job, json_t *desc, char (*extra)[SERVIN_DIGEST_MAX],
+                             size_t n_extra, struct load_image **out, struct servin_error *err)
 {
     const char *want = json_string_value(json_object_get(desc, "digest"));
     for (size_t i = 0; want && i < job->n_images; i++) {
@@ -306,7 +306,8 @@ static void add_names(struct load_image *img, json_t *annotations)
 }
 
 static int load_oci_descriptor(struct load_job *job, json_t *desc, json_t *annotations,
-                               char (*extra)[SERVIN_DIGEST_MAX], size_t n_extra, int depth, struct servin_error *err)
+                               char (*extra)[SERVIN_DIGEST_MAX], size_t n_extra, int depth,
+                               struct servin_error *err)
 {
     const char *mt = json_string_value(json_object_get(desc, "mediaType"));
     if (is_index(mt)) {
@@ -322,7 +323,8 @@ static int load_oci_descriptor(struct load_job *job, json_t *desc, json_t *annot
             const char *os, *arch, *variant;
             servin_archive_host_platform(&os, &arch, &variant);
             json_decref(index);
-            return servin_error_set(err, ENOENT, "index %s in the archive has no image for %s/%s", digest, os, arch);
+            return servin_error_set(err, ENOENT, "index %s in the archive has no image for %s/%s", digest, os,
+                                    arch);
         }
         char more[n_extra + 1][SERVIN_DIGEST_MAX];
         memcpy(more, extra, n_extra * SERVIN_DIGEST_MAX);
@@ -402,8 +404,8 @@ static const char *expected_from_path(const char *member, char buf[SERVIN_DIGEST
     return servin_digest_valid(buf) ? buf : NULL;
 }
 
-static int put_json_blob(struct servin_store *store, json_t *obj, char digest[SERVIN_DIGEST_MAX], uint64_t *size,
-                         struct servin_error *err)
+static int put_json_blob(struct servin_store *store, json_t *obj, char digest[SERVIN_DIGEST_MAX],
+                         uint64_t *size, struct servin_error *err)
 {
     _cleanup_free_ char *text = json_dumps(obj, JSON_COMPACT);
     *size = strlen(text);
@@ -416,7 +418,8 @@ static int load_docker_entry(struct load_job *job, json_t *entry, struct servin_
     const char *config_path = json_string_value(json_object_get(entry, "Config"));
     json_t *layers = json_object_get(entry, "Layers");
     if (!config_path || !json_is_array(layers))
-        return servin_error_set(err, EINVAL, "manifest.json in the archive has an entry without Config or Layers");
+        return servin_error_set(err, EINVAL,
+                                "manifest.json in the archive has an entry without Config or Layers");
     struct load_image *img = new_image(job);
     img->manifest_media_type = SERVIN_MT_OCI_MANIFEST;
     char buf[SERVIN_DIGEST_MAX];
@@ -432,7 +435,8 @@ static int load_docker_entry(struct load_job *job, json_t *entry, struct servin_
         const char *member = json_string_value(json_array_get(layers, i));
         _cleanup_free_ char *path = NULL;
         if (!member) {
-            ret = servin_error_set(err, EINVAL, "manifest.json in the archive has a layer that is not a path");
+            ret =
+                servin_error_set(err, EINVAL, "manifest.json in the archive has a layer that is not a path");
             break;
         }
         ret = archive_member_path(job->dir, member, &path, err);
@@ -440,9 +444,11 @@ static int load_docker_entry(struct load_job *job, json_t *entry, struct servin_
             break;
         struct servin_layer_desc *l = &img->layers[i];
         l->blob_media_type = xstrdup(sniff_layer_media_type(path));
-        ret = put_member(job, member, expected_from_path(member, buf), -1, l->blob_digest, &l->blob_size, err);
-        json_array_append_new(layer_descs, json_pack("{s:s,s:s,s:I}", "mediaType", l->blob_media_type, "digest",
-                                                     l->blob_digest, "size", (json_int_t)l->blob_size));
+        ret =
+            put_member(job, member, expected_from_path(member, buf), -1, l->blob_digest, &l->blob_size, err);
+        json_array_append_new(layer_descs,
+                              json_pack("{s:s,s:s,s:I}", "mediaType", l->blob_media_type, "digest",
+                                        l->blob_digest, "size", (json_int_t)l->blob_size));
     }
     if (ret >= 0)
         ret = unpack_layers(job, img, img->config_digest, err);
@@ -450,9 +456,10 @@ static int load_docker_entry(struct load_job *job, json_t *entry, struct servin_
         json_decref(layer_descs);
         return ret;
     }
-    json_t *manifest = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2, "mediaType",
-                                 SERVIN_MT_OCI_MANIFEST, "config", "mediaType", SERVIN_MT_OCI_CONFIG, "digest",
-                                 img->config_digest, "size", (json_int_t)config_size, "layers", layer_descs);
+    json_t *manifest =
+        json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2, "mediaType", SERVIN_MT_OCI_MANIFEST,
+                  "config", "mediaType", SERVIN_MT_OCI_CONFIG, "digest", img->config_digest, "size",
+                  (json_int_t)config_size, "layers", layer_descs);
     uint64_t manifest_size;
     ret = put_json_blob(job->store, manifest, img->manifest_digest, &manifest_size, err);
     json_decref(manifest);
@@ -489,7 +496,8 @@ static int load_docker_archive(struct load_job *job, struct servin_error *err)
     return 0;
 }
 
-static int register_all(struct load_job *job, servin_load_report_fn report, void *ctx, struct servin_error *err)
+static int register_all(struct load_job *job, servin_load_report_fn report, void *ctx,
+                        struct servin_error *err)
 {
     for (size_t i = 0; i < job->n_images; i++) {
         struct load_image *img = &job->images[i];
@@ -549,7 +557,8 @@ static int load_locked(struct servin_store *store, int fd, servin_load_report_fn
             json_error_t jerr;
             job.docker_manifest = json_load_file(docker_path, 0, &jerr);
             if (!job.docker_manifest)
-                ret = servin_error_set(err, EINVAL, "manifest.json in the archive is not valid JSON: %s", jerr.text);
+                ret = servin_error_set(err, EINVAL, "manifest.json in the archive is not valid JSON: %s",
+                                       jerr.text);
         }
         if (ret >= 0 && has_index)
             ret = load_oci_layout(&job, err);

@@ -22,7 +22,8 @@ int servin_archive_format_parse(const char *text, enum servin_archive_format *ou
     else if (strcmp(text, "oci-archive") == 0 || strcmp(text, "oci") == 0)
         *out = SERVIN_ARCHIVE_OCI;
     else
-        return servin_error_set(err, EINVAL, "unknown archive format \"%s\": use docker-archive or oci-archive", text);
+        return servin_error_set(err, EINVAL,
+                                "unknown archive format \"%s\": use docker-archive or oci-archive", text);
     return 0;
 }
 
@@ -80,7 +81,8 @@ static void select_tags(const char *text, const struct servin_image_summary *sum
     _cleanup_free_ char *name = servin_ref_name(&ref);
     for (char **t = sum->tags; t && *t; t++) {
         const char *colon = strrchr(*t, ':');
-        bool same_repo = colon && strlen(name) == (size_t)(colon - *t) && strncmp(*t, name, strlen(name)) == 0;
+        bool same_repo =
+            colon && strlen(name) == (size_t)(colon - *t) && strncmp(*t, name, strlen(name)) == 0;
         bool wanted = ref.tag ? same_repo && strcmp(colon + 1, ref.tag) == 0 : same_repo && !ref.digest;
         if (wanted && !has_string(img->tags, img->n_tags, *t)) {
             img->tags = xreallocarray(img->tags, img->n_tags + 1, sizeof(char *));
@@ -171,7 +173,8 @@ static int write_entry_header(struct archive *a, const char *path, mode_t type, 
     return 0;
 }
 
-static int write_bytes(struct archive *a, const char *path, const void *data, size_t len, struct servin_error *err)
+static int write_bytes(struct archive *a, const char *path, const void *data, size_t len,
+                       struct servin_error *err)
 {
     int ret = write_entry_header(a, path, AE_IFREG, (int64_t)len, err);
     if (ret < 0)
@@ -181,7 +184,8 @@ static int write_bytes(struct archive *a, const char *path, const void *data, si
     return 0;
 }
 
-static int write_blob(struct servin_store *store, struct archive *a, const char *digest, struct servin_error *err)
+static int write_blob(struct servin_store *store, struct archive *a, const char *digest,
+                      struct servin_error *err)
 {
     _cleanup_free_ char *src = servin_content_path(store, digest);
     _cleanup_free_ char *dst = xasprintf("blobs/sha256/%s", servin_digest_hex(digest));
@@ -223,8 +227,8 @@ static char *familiar_tag(const char *tag)
 
 static json_t *descriptor(const struct saved_image *img, const char *tag)
 {
-    json_t *d = json_pack("{s:s,s:s,s:I}", "mediaType", img->media_type, "digest", img->manifest_digest, "size",
-                          (json_int_t)img->manifest_size);
+    json_t *d = json_pack("{s:s,s:s,s:I}", "mediaType", img->media_type, "digest", img->manifest_digest,
+                          "size", (json_int_t)img->manifest_size);
     json_t *ann = json_object();
     if (tag) {
         json_object_set_new(ann, SERVIN_ANN_CONTAINERD_NAME, json_string(tag));
@@ -267,8 +271,8 @@ static int write_layout(struct save_job *job, enum servin_archive_format format,
     _cleanup_free_ char **written = NULL;
     size_t n_written = 0;
     json_t *index_list = json_array(), *docker = json_array(), *repos = json_object();
-    json_t *index = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", SERVIN_MT_OCI_INDEX, "manifests",
-                              index_list);
+    json_t *index = json_pack("{s:i,s:s,s:o}", "schemaVersion", 2, "mediaType", SERVIN_MT_OCI_INDEX,
+                              "manifests", index_list);
     for (size_t i = 0; i < job->n_images && ret >= 0; i++) {
         struct saved_image *img = &job->images[i];
         _cleanup_free_ const char **blobs = NULL;

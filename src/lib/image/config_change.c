@@ -278,7 +278,10 @@ static int set_stopsignal(json_t *config, const char *rest, struct servin_error 
     char *end;
     long num = strtol(sig, &end, 10);
     const char *name = strncasecmp(sig, "SIG", 3) == 0 ? sig + 3 : sig;
-    bool ok = (*end == '\0' && num > 0 && num < 65) || (*end != '\0' && *name && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-") == strlen(name));
+    bool ok =
+        (*end == '\0' && num > 0 && num < 65) ||
+        (*end != '\0' && *name &&
+         strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-") == strlen(name));
     if (!ok)
         return servin_error_set(err, EINVAL, "STOPSIGNAL: invalid signal \"%s\"", sig);
     return 0;
@@ -309,7 +312,8 @@ int servin_config_apply_change(json_t *config, const char *change, struct servin
     while (change[wl] && !isspace((unsigned char)change[wl]))
         wl++;
     if (wl == 0)
-        return servin_error_set(err, EINVAL, "empty change: expected a Dockerfile instruction such as CMD [\"sh\"]");
+        return servin_error_set(err, EINVAL,
+                                "empty change: expected a Dockerfile instruction such as CMD [\"sh\"]");
     _cleanup_free_ char *rest = xstrdup(change + wl + strspn(change + wl, " \t\r\n"));
     /* Trailing blanks are not part of the value. */
     size_t rl = strlen(rest);

@@ -27,9 +27,9 @@ void servin_archive_host_platform(const char **os, const char **arch, const char
         /* Go's names for the machine, as image configs and indexes use them. */
         static const struct {
             const char *machine, *arch, *variant;
-        } map[] = {{"x86_64", "amd64", NULL},  {"aarch64", "arm64", NULL}, {"armv7l", "arm", "v7"},
-                   {"armv6l", "arm", "v6"},    {"i686", "386", NULL},      {"i386", "386", NULL},
-                   {"ppc64le", "ppc64le", NULL}, {"s390x", "s390x", NULL}, {"riscv64", "riscv64", NULL}};
+        } map[] = {{"x86_64", "amd64", NULL},    {"aarch64", "arm64", NULL}, {"armv7l", "arm", "v7"},
+                   {"armv6l", "arm", "v6"},      {"i686", "386", NULL},      {"i386", "386", NULL},
+                   {"ppc64le", "ppc64le", NULL}, {"s390x", "s390x", NULL},   {"riscv64", "riscv64", NULL}};
         host_arch = u.machine;
         for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
             if (strcmp(u.machine, map[i].machine) == 0) {
@@ -76,7 +76,8 @@ static int parse_platform(const char *text, struct platform *p, struct servin_er
     if (!arch || !*arch || (variant && (!*variant || strchr(variant, '/'))))
         return servin_error_set(err, EINVAL, "invalid platform \"%s\": expected os/arch[/variant]", text);
     if (strcmp(os, "linux") != 0)
-        return servin_error_set(err, EINVAL, "unsupported platform \"%s\": only linux images can be imported", text);
+        return servin_error_set(err, EINVAL, "unsupported platform \"%s\": only linux images can be imported",
+                                text);
     if (strcmp(arch, "x86_64") == 0)
         arch = "amd64";
     else if (strcmp(arch, "aarch64") == 0)
@@ -161,7 +162,8 @@ static int store_layer(struct servin_store *store, int fd, char blob[SERVIN_DIGE
         if (r == ARCHIVE_EOF)
             break;
         if (r != ARCHIVE_OK) {
-            servin_error_set(err, EINVAL, "the tarball is truncated or corrupt: %s", archive_error_string(in));
+            servin_error_set(err, EINVAL, "the tarball is truncated or corrupt: %s",
+                             archive_error_string(in));
             goto out;
         }
         servin_sha256_update(hash, buf, len);
@@ -228,7 +230,8 @@ static int prepare(const struct servin_import_opts *opts, json_t **config_out, s
             return servin_error_wrap(err, "invalid reference \"%s\"", opts->tag);
         if (ref.digest) {
             servin_ref_free(&ref);
-            return servin_error_set(err, EINVAL, "invalid reference \"%s\": cannot import to a digest", opts->tag);
+            return servin_error_set(err, EINVAL, "invalid reference \"%s\": cannot import to a digest",
+                                    opts->tag);
         }
         *tag_out = servin_ref_string(&ref);
         servin_ref_free(&ref);
@@ -259,8 +262,8 @@ static int import_locked(struct servin_store *store, int fd, json_t *cfg, const 
     int ret = store_layer(store, fd, layer.blob_digest, &layer.blob_size, diff_id, err);
     if (ret < 0)
         return ret;
-    ret = servin_layer_unpack(store, layer.blob_digest, NULL, diff_id, layer.diff_id, layer.chain_id, &layer.size,
-                              err);
+    ret = servin_layer_unpack(store, layer.blob_digest, NULL, diff_id, layer.diff_id, layer.chain_id,
+                              &layer.size, err);
     if (ret < 0)
         return servin_error_wrap(err, "unpack the tarball");
 
@@ -269,8 +272,8 @@ static int import_locked(struct servin_store *store, int fd, json_t *cfg, const 
     if (message && *message)
         json_object_set_new(history, "comment", json_string(message));
     json_t *config = json_pack("{s:s,s:s,s:s,s:O,s:{s:s,s:[s]},s:[o]}", "created", created, "architecture",
-                               plat->arch, "os", plat->os, "config", cfg, "rootfs", "type", "layers", "diff_ids",
-                               layer.diff_id, "history", history);
+                               plat->arch, "os", plat->os, "config", cfg, "rootfs", "type", "layers",
+                               "diff_ids", layer.diff_id, "history", history);
     if (plat->variant)
         json_object_set_new(config, "variant", json_string(plat->variant));
     if (message && *message)
@@ -282,20 +285,18 @@ static int import_locked(struct servin_store *store, int fd, json_t *cfg, const 
     if (ret < 0)
         return servin_error_wrap(err, "store the image config");
 
-    json_t *manifest = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "mediaType",
-                                 SERVIN_MT_OCI_MANIFEST, "config", "mediaType", SERVIN_MT_OCI_CONFIG, "digest",
-                                 config_digest, "size", (json_int_t)config_size, "layers", "mediaType",
-                                 SERVIN_MT_OCI_LAYER_GZIP, "digest", layer.blob_digest, "size",
-                                 (json_int_t)layer.blob_size);
+    json_t *manifest =
+        json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "mediaType",
+                  SERVIN_MT_OCI_MANIFEST, "config", "mediaType", SERVIN_MT_OCI_CONFIG, "digest",
+                  config_digest, "size", (json_int_t)config_size, "layers", "mediaType",
+                  SERVIN_MT_OCI_LAYER_GZIP, "digest", layer.blob_digest, "size", (json_int_t)layer.blob_size);
     ret = put_json(store, manifest, manifest_digest, &manifest_size, err);
     json_decref(manifest);
     if (ret < 0)
         return servin_error_wrap(err, "store the image manifest");
 
-    struct servin_image_record rec = {.manifest_media_type = SERVIN_MT_OCI_MANIFEST,
-                                      .n_layers = 1,
-                                      .layers = &layer,
-                                      .tag = tag};
+    struct servin_image_record rec = {
+        .manifest_media_type = SERVIN_MT_OCI_MANIFEST, .n_layers = 1, .layers = &layer, .tag = tag};
     memcpy(rec.config_digest, config_digest, sizeof(rec.config_digest));
     memcpy(rec.manifest_digest, manifest_digest, sizeof(rec.manifest_digest));
     ret = servin_image_register(store, &rec, err);
@@ -369,15 +370,17 @@ static int download(struct servin_store *store, const char *url, int *fd_out, st
     CURLcode rc = curl_easy_perform(curl);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK)
-        return servin_error_set(err, EIO, "download %s: %s", url, curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        return servin_error_set(err, EIO, "download %s: %s", url,
+                                curl_err[0] ? curl_err : curl_easy_strerror(rc));
     if (lseek(fd, 0, SEEK_SET) < 0)
         return servin_error_errno(err, errno, "rewind the download of %s", url);
     *fd_out = steal_fd(&fd);
     return 0;
 }
 
-int servin_image_import_url(struct servin_store *store, const char *url, const struct servin_import_opts *opts,
-                            char id_out[SERVIN_DIGEST_MAX], struct servin_error *err)
+int servin_image_import_url(struct servin_store *store, const char *url,
+                            const struct servin_import_opts *opts, char id_out[SERVIN_DIGEST_MAX],
+                            struct servin_error *err)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
         return servin_error_set(err, EINVAL, "unsupported URL %s: only http and https are supported", url);
