@@ -41,10 +41,10 @@ static char *slurp(const char *dir, const char *file)
     return text;
 }
 
-#define assert_file(dir, file, expected)                                                                   \
-    do {                                                                                                   \
-        _cleanup_free_ char *_got = slurp(dir, file);                                                      \
-        assert_string_equal(_got, expected);                                                               \
+#define assert_file(dir, file, expected)                                                                     \
+    do {                                                                                                     \
+        _cleanup_free_ char *_got = slurp(dir, file);                                                        \
+        assert_string_equal(_got, expected);                                                                 \
     } while (0)
 
 static bool exists(const char *path)
@@ -73,8 +73,8 @@ static void child_main(struct fixture *f)
         pause();
 }
 
-static const char *const controllers[] = {"cpu",   "cpuacct", "cpuset", "memory",      "devices",
-                                          "freezer", "blkio", "pids",   "name=systemd"};
+static const char *const controllers[] = {"cpu",     "cpuacct", "cpuset", "memory",      "devices",
+                                          "freezer", "blkio",   "pids",   "name=systemd"};
 #define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
 
 static int setup(void **state)

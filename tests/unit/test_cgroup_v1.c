@@ -20,8 +20,8 @@ struct fixture {
     struct servin_cgroup_system *sys;
 };
 
-static const char *const controllers[] = {"cpu", "cpuacct", "cpuset", "memory", "devices",
-                                          "freezer", "blkio", "pids", "systemd"};
+static const char *const controllers[] = {"cpu",     "cpuacct", "cpuset", "memory", "devices",
+                                          "freezer", "blkio",   "pids",   "systemd"};
 #define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
 
 static char *slurp(const char *dir, const char *file)
@@ -41,10 +41,10 @@ static void put(const char *dir, const char *file, const char *text)
     assert_int_equal(servin_write_file_atomic(path, text, strlen(text), 0644, &err), 0);
 }
 
-#define assert_file(dir, file, expected)                                                                   \
-    do {                                                                                                   \
-        _cleanup_free_ char *_got = slurp(dir, file);                                                      \
-        assert_string_equal(_got, expected);                                                               \
+#define assert_file(dir, file, expected)                                                                     \
+    do {                                                                                                     \
+        _cleanup_free_ char *_got = slurp(dir, file);                                                        \
+        assert_string_equal(_got, expected);                                                                 \
     } while (0)
 
 static int setup(void **state)
@@ -61,7 +61,8 @@ static int setup(void **state)
     _cleanup_free_ char *cpuset = xasprintf("%s/cpuset", f->root);
     put(cpuset, "cpuset.cpus", "0-3\n");
     put(cpuset, "cpuset.mems", "0\n");
-    assert_int_equal(servin_cgroup_system_open(f->root, SERVIN_CGROUP_V1, SERVIN_CGROUP_PLAIN_FILES, &f->sys, &err), 0);
+    assert_int_equal(
+        servin_cgroup_system_open(f->root, SERVIN_CGROUP_V1, SERVIN_CGROUP_PLAIN_FILES, &f->sys, &err), 0);
     *state = f;
     return 0;
 }
@@ -124,17 +125,18 @@ static void test_resources_files(void **state)
     struct servin_error err = {0};
     struct servin_cgroup *cg = NULL;
     assert_int_equal(servin_cgroup_create(f->sys, "/servin/r", "r", &cg, &err), 0);
-    json_t *res = parse("{\"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 134217728,"
-                        "  \"swappiness\": 10, \"disableOOMKiller\": true},"
-                        " \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 100000, \"cpus\": \"1\","
-                        "  \"mems\": \"0\"},"
-                        " \"pids\": {\"limit\": 16},"
-                        " \"blockIO\": {\"weight\": 300, \"throttleWriteIOPSDevice\": [{\"major\": 8, \"minor\": 16,"
-                        "  \"rate\": 100}]},"
-                        " \"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
-                        "  {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rwm\"},"
-                        "  {\"allow\": true, \"type\": \"c\", \"major\": 136, \"access\": \"rw\"},"
-                        "  {\"allow\": false, \"type\": \"b\", \"major\": 8, \"minor\": 0}]}");
+    json_t *res =
+        parse("{\"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 134217728,"
+              "  \"swappiness\": 10, \"disableOOMKiller\": true},"
+              " \"cpu\": {\"shares\": 512, \"quota\": 50000, \"period\": 100000, \"cpus\": \"1\","
+              "  \"mems\": \"0\"},"
+              " \"pids\": {\"limit\": 16},"
+              " \"blockIO\": {\"weight\": 300, \"throttleWriteIOPSDevice\": [{\"major\": 8, \"minor\": 16,"
+              "  \"rate\": 100}]},"
+              " \"devices\": [{\"allow\": false, \"access\": \"rwm\"},"
+              "  {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rwm\"},"
+              "  {\"allow\": true, \"type\": \"c\", \"major\": 136, \"access\": \"rw\"},"
+              "  {\"allow\": false, \"type\": \"b\", \"major\": 8, \"minor\": 0}]}");
     assert_int_equal(servin_cgroup_set_resources(cg, res, &err), 0);
     json_decref(res);
 
@@ -157,7 +159,8 @@ static void test_resources_files(void **state)
     assert_file(devices, "devices.allow", "c 1:3 rwm\nc 136:* rw\n");
 
     /* Unlimited is -1 in v1 files, except pids.max which says "max". */
-    res = parse("{\"memory\": {\"limit\": -1, \"swap\": -1}, \"cpu\": {\"quota\": -1}, \"pids\": {\"limit\": -1}}");
+    res = parse(
+        "{\"memory\": {\"limit\": -1, \"swap\": -1}, \"cpu\": {\"quota\": -1}, \"pids\": {\"limit\": -1}}");
     assert_int_equal(servin_cgroup_set_resources(cg, res, &err), 0);
     json_decref(res);
     assert_file(mem, "memory.limit_in_bytes", "-1");

@@ -38,10 +38,10 @@ static void put(const char *dir, const char *file, const char *text)
     assert_int_equal(servin_write_file_atomic(path, text, strlen(text), 0644, &err), 0);
 }
 
-#define assert_file(dir, file, expected)                                                                   \
-    do {                                                                                                   \
-        _cleanup_free_ char *_got = slurp(dir, file);                                                      \
-        assert_string_equal(_got, expected);                                                               \
+#define assert_file(dir, file, expected)                                                                     \
+    do {                                                                                                     \
+        _cleanup_free_ char *_got = slurp(dir, file);                                                        \
+        assert_string_equal(_got, expected);                                                                 \
     } while (0)
 
 static int setup(void **state)
@@ -54,7 +54,8 @@ static int setup(void **state)
     put(f->root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids misc\n");
     put(f->root, "cgroup.subtree_control", "");
     struct servin_error err = {0};
-    assert_int_equal(servin_cgroup_system_open(f->root, SERVIN_CGROUP_V2, SERVIN_CGROUP_PLAIN_FILES, &f->sys, &err), 0);
+    assert_int_equal(
+        servin_cgroup_system_open(f->root, SERVIN_CGROUP_V2, SERVIN_CGROUP_PLAIN_FILES, &f->sys, &err), 0);
     *state = f;
     return 0;
 }
@@ -117,16 +118,17 @@ static void test_resources_files(void **state)
     _cleanup_free_ char *leaf = xasprintf("%s/servin/c1", f->root);
     assert_string_equal(servin_cgroup_dir(cg, "memory"), leaf);
 
-    json_t *res = parse("{\"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 134217728,"
-                        "  \"swappiness\": 10, \"disableOOMKiller\": false},"
-                        " \"cpu\": {\"shares\": 1024, \"quota\": 50000, \"period\": 100000, \"cpus\": \"0-1\","
-                        "  \"mems\": \"0\", \"realtimeRuntime\": 950000},"
-                        " \"pids\": {\"limit\": 16},"
-                        " \"blockIO\": {\"weight\": 500, \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0,"
-                        "  \"rate\": 1048576}]},"
-                        " \"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 4194304}],"
-                        " \"devices\": [{\"allow\": false, \"access\": \"rwm\"}],"
-                        " \"unified\": {\"memory.high\": \"50000000\"}}");
+    json_t *res =
+        parse("{\"memory\": {\"limit\": 67108864, \"reservation\": 33554432, \"swap\": 134217728,"
+              "  \"swappiness\": 10, \"disableOOMKiller\": false},"
+              " \"cpu\": {\"shares\": 1024, \"quota\": 50000, \"period\": 100000, \"cpus\": \"0-1\","
+              "  \"mems\": \"0\", \"realtimeRuntime\": 950000},"
+              " \"pids\": {\"limit\": 16},"
+              " \"blockIO\": {\"weight\": 500, \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0,"
+              "  \"rate\": 1048576}]},"
+              " \"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 4194304}],"
+              " \"devices\": [{\"allow\": false, \"access\": \"rwm\"}],"
+              " \"unified\": {\"memory.high\": \"50000000\"}}");
     assert_int_equal(servin_cgroup_set_resources(cg, res, &err), 0);
     json_decref(res);
     assert_file(leaf, "memory.max", "67108864");
@@ -149,7 +151,8 @@ static void test_resources_files(void **state)
     assert_file(leaf, "cpu.rt_runtime_us", "<missing>");
 
     /* An update writes only what it names, and keeps cpu.max's period. */
-    res = parse("{\"cpu\": {\"quota\": -1}, \"memory\": {\"limit\": -1, \"swap\": -1}, \"pids\": {\"limit\": -1}}");
+    res = parse(
+        "{\"cpu\": {\"quota\": -1}, \"memory\": {\"limit\": -1, \"swap\": -1}, \"pids\": {\"limit\": -1}}");
     assert_int_equal(servin_cgroup_set_resources(cg, res, &err), 0);
     json_decref(res);
     assert_file(leaf, "cpu.max", "max 100000");

@@ -9,11 +9,11 @@
 #include "servin/log.h"
 
 const char *const cg_ctrl_names[CG_NCTRL] = {
-    [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",       [CG_CPUSET] = "cpuset",
-    [CG_MEMORY] = "memory",   [CG_DEVICES] = "devices",       [CG_FREEZER] = "freezer",
-    [CG_BLKIO] = "blkio",     [CG_PIDS] = "pids",             [CG_HUGETLB] = "hugetlb",
-    [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio",     [CG_PERF_EVENT] = "perf_event",
-    [CG_RDMA] = "rdma",       [CG_MISC] = "misc",             [CG_SYSTEMD] = "name=systemd",
+    [CG_CPU] = "cpu",         [CG_CPUACCT] = "cpuacct",   [CG_CPUSET] = "cpuset",
+    [CG_MEMORY] = "memory",   [CG_DEVICES] = "devices",   [CG_FREEZER] = "freezer",
+    [CG_BLKIO] = "blkio",     [CG_PIDS] = "pids",         [CG_HUGETLB] = "hugetlb",
+    [CG_NET_CLS] = "net_cls", [CG_NET_PRIO] = "net_prio", [CG_PERF_EVENT] = "perf_event",
+    [CG_RDMA] = "rdma",       [CG_MISC] = "misc",         [CG_SYSTEMD] = "name=systemd",
 };
 
 int cg_ctrl_from_name(const char *name)
@@ -225,8 +225,8 @@ int servin_cgroup_system_open(const char *root, enum servin_cgroup_mode mode, un
             any = true;
         }
         if (!any)
-            return servin_error_set(err, ENOENT, "open cgroups at %s: no controller directory (memory, cpu, ...) there",
-                                    root);
+            return servin_error_set(
+                err, ENOENT, "open cgroups at %s: no controller directory (memory, cpu, ...) there", root);
     } else {
         return servin_error_set(err, EINVAL, "open cgroups at %s: unknown cgroup mode %d", root, (int)mode);
     }
@@ -240,16 +240,18 @@ static int clean_cgroups_path(const char *in, const char *id, char **rel, bool *
 {
     if (!in || !*in) {
         if (!id || !*id || strchr(id, '/') || strcmp(id, "..") == 0 || strcmp(id, ".") == 0)
-            return servin_error_set(err, EINVAL, "no cgroupsPath and no usable container id to name the cgroup");
+            return servin_error_set(err, EINVAL,
+                                    "no cgroupsPath and no usable container id to name the cgroup");
         *rel = xasprintf("servin/%s", id);
         *absolute = false;
         return 0;
     }
     if (strchr(in, ':'))
-        return servin_error_set(err, EINVAL,
-                                "cgroupsPath %s looks like a systemd slice:prefix:name path, which Servin does "
-                                "not support; give a filesystem path",
-                                in);
+        return servin_error_set(
+            err, EINVAL,
+            "cgroupsPath %s looks like a systemd slice:prefix:name path, which Servin does "
+            "not support; give a filesystem path",
+            in);
     _cleanup_free_ char *copy = xstrdup(in);
     char *out = xcalloc(1, strlen(in) + 1), *save = NULL;
     for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
@@ -265,7 +267,8 @@ static int clean_cgroups_path(const char *in, const char *id, char **rel, bool *
     }
     if (!*out) {
         free(out);
-        return servin_error_set(err, EINVAL, "cgroupsPath %s names the root cgroup; give a cgroup of its own", in);
+        return servin_error_set(err, EINVAL, "cgroupsPath %s names the root cgroup; give a cgroup of its own",
+                                in);
     }
     *rel = out;
     *absolute = in[0] == '/';
@@ -359,7 +362,8 @@ json_t *servin_cgroup_to_json(const struct servin_cgroup *cg)
             if (cg->v1_dir[c])
                 json_object_set_new(paths, cg_ctrl_names[c], json_string(cg->v1_dir[c]));
     }
-    json_t *state = json_pack("{s:s, s:o}", "mode", cg->mode == SERVIN_CGROUP_V2 ? "v2" : "v1", "paths", paths);
+    json_t *state =
+        json_pack("{s:s, s:o}", "mode", cg->mode == SERVIN_CGROUP_V2 ? "v2" : "v1", "paths", paths);
     if (cg->plain_files)
         json_object_set_new(state, "plainFiles", json_true());
     return state;
@@ -370,18 +374,19 @@ int servin_cgroup_from_json(const json_t *state, struct servin_cgroup **out, str
     const char *mode = json_string_value(json_object_get(state, "mode"));
     json_t *paths = json_object_get(state, "paths");
     if (!mode || !json_is_object(paths) || (strcmp(mode, "v1") != 0 && strcmp(mode, "v2") != 0))
-        return servin_error_set(err, EINVAL, "read cgroup state: expected {\"mode\": \"v1\"|\"v2\", \"paths\": {...}}");
+        return servin_error_set(err, EINVAL,
+                                "read cgroup state: expected {\"mode\": \"v1\"|\"v2\", \"paths\": {...}}");
 
     _cleanup_(cgroup_freep) struct servin_cgroup *cg = xcalloc(1, sizeof(*cg));
     cg->mode = strcmp(mode, "v2") == 0 ? SERVIN_CGROUP_V2 : SERVIN_CGROUP_V1;
     cg->plain_files = json_is_true(json_object_get(state, "plainFiles"));
     const char *key;
     json_t *value;
-    json_object_foreach(paths, key, value)
-    {
+    json_object_foreach (paths, key, value) {
         const char *dir = json_string_value(value);
         if (!dir || dir[0] != '/')
-            return servin_error_set(err, EINVAL, "read cgroup state: path of %s is not an absolute path", key);
+            return servin_error_set(err, EINVAL, "read cgroup state: path of %s is not an absolute path",
+                                    key);
         if (cg->mode == SERVIN_CGROUP_V2) {
             free(cg->v2_dir);
             cg->v2_dir = xstrdup(dir);

@@ -33,7 +33,8 @@ static int write_value(const struct servin_cgroup *cg, const char *dir, const ch
     if (n < 0)
         return servin_error_errno(err, errno, "write %s to %s", value, path);
     if ((size_t)n != len)
-        return servin_error_set(err, EIO, "write %s to %s: short write (%zd of %zu bytes)", value, path, n, len);
+        return servin_error_set(err, EIO, "write %s to %s: short write (%zd of %zu bytes)", value, path, n,
+                                len);
     return 0;
 }
 

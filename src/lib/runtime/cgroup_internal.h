@@ -36,10 +36,10 @@ struct servin_cgroup_system {
     enum servin_cgroup_mode mode;
     bool hybrid;
     bool plain_files;
-    char *v2_mount;             /* the cgroup2 mountpoint (also set on hybrid hosts) */
-    char *v2_own;               /* own cgroup below v2_mount, "/..." */
-    char *v1_mount[CG_NCTRL];   /* NULL when that hierarchy is not mounted */
-    char *v1_own[CG_NCTRL];     /* own cgroup below each v1 mount, "/..." */
+    char *v2_mount;           /* the cgroup2 mountpoint (also set on hybrid hosts) */
+    char *v2_own;             /* own cgroup below v2_mount, "/..." */
+    char *v1_mount[CG_NCTRL]; /* NULL when that hierarchy is not mounted */
+    char *v1_own[CG_NCTRL];   /* own cgroup below each v1 mount, "/..." */
 };
 
 struct servin_cgroup {
@@ -77,7 +77,7 @@ struct cg_opt_i64 {
 
 struct cg_device_rule {
     bool allow;
-    char type;    /* 'a', 'b' or 'c' */
+    char type;     /* 'a', 'b' or 'c' */
     int64_t major; /* -1 for any */
     int64_t minor;
     char access[4];

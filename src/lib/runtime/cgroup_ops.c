@@ -1,4 +1,5 @@
-/* runtime/cgroup_ops.c — what is done to a container's cgroup: join, limit, freeze, list, kill, remove, stats. */
+/* runtime/cgroup_ops.c — what is done to a container's cgroup: join, limit, freeze, list, kill, remove,
+ * stats. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -133,7 +134,8 @@ int servin_cgroup_freeze(const struct servin_cgroup *cg, struct servin_error *er
             cg_write(cg, dir, file, value, NULL);
     }
     cg_write(cg, dir, file, v1 ? "THAWED" : "0", NULL);
-    return servin_error_set(err, EBUSY, "freeze %s: the tasks did not all stop within %d s; thawed them again", dir,
+    return servin_error_set(err, EBUSY,
+                            "freeze %s: the tasks did not all stop within %d s; thawed them again", dir,
                             FREEZE_TIMEOUT_MS / 1000);
 }
 
@@ -179,7 +181,8 @@ int servin_cgroup_pids(const struct servin_cgroup *cg, pid_t **pids, size_t *n, 
         char *end = NULL;
         long v = strtol(p, &end, 10);
         if (end == p)
-            return servin_error_set(err, EINVAL, "list cgroup processes: unexpected \"%.20s\" in %s/cgroup.procs", p, dir);
+            return servin_error_set(err, EINVAL,
+                                    "list cgroup processes: unexpected \"%.20s\" in %s/cgroup.procs", p, dir);
         if (count == cap) {
             cap *= 2;
             out = xreallocarray(out, cap, sizeof(*out));
@@ -208,7 +211,8 @@ static int wait_empty(const struct servin_cgroup *cg, bool resend, struct servin
         if (n == 0)
             return 0;
         if (now_ms() > deadline)
-            return servin_error_set(err, EBUSY, "kill cgroup %s: %zu processes still there after %d s (first: %d)",
+            return servin_error_set(err, EBUSY,
+                                    "kill cgroup %s: %zu processes still there after %d s (first: %d)",
                                     procs_dir(cg), n, KILL_TIMEOUT_MS / 1000, (int)pids[0]);
         if (resend)
             for (size_t i = 0; i < n; i++)
@@ -314,7 +318,8 @@ static int stat_u64(const char *dir, const char *file, const char *key, uint64_t
     return 0;
 }
 
-int servin_cgroup_stats(const struct servin_cgroup *cg, struct servin_cgroup_stats *st, struct servin_error *err)
+int servin_cgroup_stats(const struct servin_cgroup *cg, struct servin_cgroup_stats *st,
+                        struct servin_error *err)
 {
     const uint64_t UNL = SERVIN_CGROUP_UNLIMITED;
     int ret = 0;

@@ -24,8 +24,8 @@ static int get_u64(const json_t *obj, const char *section, const char *key, stru
 {
     int ret = get_i64(obj, section, key, out, err);
     if (ret == 0 && out->set && out->v < 0)
-        return servin_error_set(err, EINVAL, "linux.resources.%s.%s must not be negative (found %lld)", section, key,
-                                (long long)out->v);
+        return servin_error_set(err, EINVAL, "linux.resources.%s.%s must not be negative (found %lld)",
+                                section, key, (long long)out->v);
     return ret;
 }
 
@@ -56,8 +56,8 @@ static int get_array(const json_t *parent, const char *section, const char *key,
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return servin_error_set(err, EINVAL, "linux.resources.%s%s%s must be an array", section, *section ? "." : "",
-                                key);
+        return servin_error_set(err, EINVAL, "linux.resources.%s%s%s must be an array", section,
+                                *section ? "." : "", key);
     *out = v;
     return 0;
 }
@@ -81,20 +81,23 @@ static int parse_memory(const json_t *mem, struct cg_resources *res, struct serv
     json_t *oom = json_object_get(mem, "disableOOMKiller");
     if (oom && !json_is_null(oom)) {
         if (!json_is_boolean(oom))
-            return servin_error_set(err, EINVAL, "linux.resources.memory.disableOOMKiller must be true or false");
+            return servin_error_set(err, EINVAL,
+                                    "linux.resources.memory.disableOOMKiller must be true or false");
         res->disable_oom_set = true;
         res->disable_oom = json_is_true(oom);
     }
     if (res->mem_limit.set && res->mem_swap.set && res->mem_swap.v != -1 &&
         (res->mem_limit.v == -1 || res->mem_swap.v < res->mem_limit.v))
-        return servin_error_set(err, EINVAL,
-                                "linux.resources.memory.swap (%lld) is memory plus swap and must not be below "
-                                "memory.limit (%lld)",
-                                (long long)res->mem_swap.v, (long long)res->mem_limit.v);
+        return servin_error_set(
+            err, EINVAL,
+            "linux.resources.memory.swap (%lld) is memory plus swap and must not be below "
+            "memory.limit (%lld)",
+            (long long)res->mem_swap.v, (long long)res->mem_limit.v);
     return 0;
 }
 
-static int get_string(const json_t *obj, const char *section, const char *key, char **out, struct servin_error *err)
+static int get_string(const json_t *obj, const char *section, const char *key, char **out,
+                      struct servin_error *err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
@@ -139,8 +142,8 @@ static int parse_device(const json_t *d, size_t i, struct cg_device_rule *rule, 
     if (!type || !*type)
         type = "a";
     if (strlen(type) != 1 || !strchr("abc", type[0]))
-        return servin_error_set(err, EINVAL, "linux.resources.devices[%zu].type must be a, b or c (found \"%s\")", i,
-                                type);
+        return servin_error_set(
+            err, EINVAL, "linux.resources.devices[%zu].type must be a, b or c (found \"%s\")", i, type);
     rule->type = type[0];
 
     struct cg_opt_i64 major = {0}, minor = {0};
@@ -155,9 +158,9 @@ static int parse_device(const json_t *d, size_t i, struct cg_device_rule *rule, 
     if (!access || !*access)
         access = "rwm";
     if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
-        return servin_error_set(err, EINVAL,
-                                "linux.resources.devices[%zu].access must be letters from \"rwm\" (found \"%s\")", i,
-                                access);
+        return servin_error_set(
+            err, EINVAL, "linux.resources.devices[%zu].access must be letters from \"rwm\" (found \"%s\")", i,
+            access);
     strcpy(rule->access, access);
     return 0;
 }
@@ -201,7 +204,8 @@ static int parse_blkio(const json_t *bio, struct cg_resources *res, struct servi
                 (ret = get_u64(e, "blockIO", "rate", &rate, err)) < 0)
                 return ret;
             if (!major.set || !minor.set || !rate.set)
-                return servin_error_set(err, EINVAL, "linux.resources.blockIO.%s[%zu] needs major, minor and rate",
+                return servin_error_set(err, EINVAL,
+                                        "linux.resources.blockIO.%s[%zu] needs major, minor and rate",
                                         throttle_keys[t], i);
             res->throttle[t][i] = (struct cg_blkio_device){major.v, minor.v, (uint64_t)rate.v};
             res->n_throttle[t]++;
@@ -224,8 +228,10 @@ static int parse_hugepages(const json_t *list, struct cg_resources *res, struct 
         if (ret < 0)
             return ret;
         if (!size || !*size || strchr(size, '/') || !limit.set)
-            return servin_error_set(err, EINVAL, "linux.resources.hugepageLimits[%zu] needs a pageSize such as "
-                                                 "\"2MB\" and a limit", i);
+            return servin_error_set(err, EINVAL,
+                                    "linux.resources.hugepageLimits[%zu] needs a pageSize such as "
+                                    "\"2MB\" and a limit",
+                                    i);
         res->hugepages[i].page_size = xstrdup(size);
         res->hugepages[i].limit = (uint64_t)limit.v;
         res->n_hugepages++;
@@ -244,7 +250,8 @@ int cg_resources_parse(const json_t *resources, struct cg_resources *res, struct
     const json_t *mem = NULL, *cpu = NULL, *pids = NULL, *bio = NULL, *devices = NULL, *huge = NULL;
     const json_t *unified = NULL;
     int ret = 0;
-    if ((ret = get_object(resources, "memory", &mem, err)) < 0 || (ret = get_object(resources, "cpu", &cpu, err)) < 0 ||
+    if ((ret = get_object(resources, "memory", &mem, err)) < 0 ||
+        (ret = get_object(resources, "cpu", &cpu, err)) < 0 ||
         (ret = get_object(resources, "pids", &pids, err)) < 0 ||
         (ret = get_object(resources, "blockIO", &bio, err)) < 0 ||
         (ret = get_object(resources, "unified", &unified, err)) < 0 ||
@@ -270,13 +277,13 @@ int cg_resources_parse(const json_t *resources, struct cg_resources *res, struct
     if (unified) {
         const char *key;
         json_t *value;
-        json_object_foreach((json_t *)unified, key, value)
-        {
+        json_object_foreach ((json_t *)unified, key, value) {
             if (!json_is_string(value))
                 return servin_error_set(err, EINVAL, "linux.resources.unified[\"%s\"] must be a string", key);
             /* Keys name files in the container's own cgroup directory, never elsewhere. */
             if (!*key || strchr(key, '/') || key[0] == '.')
-                return servin_error_set(err, EINVAL, "linux.resources.unified: \"%s\" is not a cgroup file name", key);
+                return servin_error_set(err, EINVAL,
+                                        "linux.resources.unified: \"%s\" is not a cgroup file name", key);
         }
         if (json_object_size(unified) > 0)
             res->unified = unified;

@@ -77,7 +77,8 @@ static int write_i64(const struct servin_cgroup *cg, const char *dir, const char
     return ret < 0 ? servin_error_wrap(err, "set %s", what) : 0;
 }
 
-static int apply_memory(const struct servin_cgroup *cg, const struct cg_resources *res, struct servin_error *err)
+static int apply_memory(const struct servin_cgroup *cg, const struct cg_resources *res,
+                        struct servin_error *err)
 {
     const struct cg_opt_i64 *limit = &res->mem_limit, *swap = &res->mem_swap;
     if (!limit->set && !swap->set && !res->mem_reservation.set && !res->mem_swappiness.set &&
@@ -99,22 +100,22 @@ static int apply_memory(const struct servin_cgroup *cg, const struct cg_resource
         swap_first = limit->v == -1 || (uint64_t)limit->v > cur;
     }
     int ret = 0;
-    if (swap_first && (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap->v, "memory+swap limit", err)) < 0)
+    if (swap_first &&
+        (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap->v, "memory+swap limit", err)) < 0)
         return ret;
     if (limit->set && (ret = write_i64(cg, dir, "memory.limit_in_bytes", limit->v, "memory limit", err)) < 0)
         return ret;
     if (swap_usable && !swap_first &&
         (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap->v, "memory+swap limit", err)) < 0)
         return ret;
-    if (res->mem_reservation.set &&
-        (ret = write_i64(cg, dir, "memory.soft_limit_in_bytes", res->mem_reservation.v, "memory reservation",
-                         err)) < 0)
+    if (res->mem_reservation.set && (ret = write_i64(cg, dir, "memory.soft_limit_in_bytes",
+                                                     res->mem_reservation.v, "memory reservation", err)) < 0)
         return ret;
     if (res->mem_swappiness.set &&
         (ret = write_i64(cg, dir, "memory.swappiness", res->mem_swappiness.v, "memory swappiness", err)) < 0)
         return ret;
-    if (res->disable_oom_set &&
-        (ret = write_i64(cg, dir, "memory.oom_control", res->disable_oom ? 1 : 0, "OOM killer switch", err)) < 0)
+    if (res->disable_oom_set && (ret = write_i64(cg, dir, "memory.oom_control", res->disable_oom ? 1 : 0,
+                                                 "OOM killer switch", err)) < 0)
         return ret;
     return 0;
 }
@@ -127,15 +128,16 @@ static int apply_cpu(const struct servin_cgroup *cg, const struct cg_resources *
         const char *dir = dir_for(cg, CG_CPU, "a CPU limit", err);
         if (!dir)
             return -ENOTSUP;
-        if (res->cpu_shares.set && (ret = write_i64(cg, dir, "cpu.shares", res->cpu_shares.v, "CPU shares", err)) < 0)
+        if (res->cpu_shares.set &&
+            (ret = write_i64(cg, dir, "cpu.shares", res->cpu_shares.v, "CPU shares", err)) < 0)
             return ret;
         /* The quota is checked against the period, so the period goes first. */
         if (res->cpu_period.set &&
             (ret = write_i64(cg, dir, "cpu.cfs_period_us", res->cpu_period.v, "CPU period", err)) < 0)
             return ret;
         if (res->cpu_quota.set &&
-            (ret = write_i64(cg, dir, "cpu.cfs_quota_us", res->cpu_quota.v < 0 ? -1 : res->cpu_quota.v, "CPU quota",
-                             err)) < 0)
+            (ret = write_i64(cg, dir, "cpu.cfs_quota_us", res->cpu_quota.v < 0 ? -1 : res->cpu_quota.v,
+                             "CPU quota", err)) < 0)
             return ret;
         if (res->cpu_burst.set &&
             (ret = write_i64(cg, dir, "cpu.cfs_burst_us", res->cpu_burst.v, "CPU burst", err)) < 0)
@@ -157,7 +159,8 @@ static int apply_cpu(const struct servin_cgroup *cg, const struct cg_resources *
     return 0;
 }
 
-static int apply_devices(const struct servin_cgroup *cg, const struct cg_resources *res, struct servin_error *err)
+static int apply_devices(const struct servin_cgroup *cg, const struct cg_resources *res,
+                         struct servin_error *err)
 {
     if (res->n_devices == 0)
         return 0;
@@ -183,10 +186,12 @@ static int apply_devices(const struct servin_cgroup *cg, const struct cg_resourc
     return 0;
 }
 
-static const char *const throttle_files[4] = {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
-                                              "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+static const char *const throttle_files[4] = {
+    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
+    "blkio.throttle.write_iops_device"};
 
-static int apply_blkio(const struct servin_cgroup *cg, const struct cg_resources *res, struct servin_error *err)
+static int apply_blkio(const struct servin_cgroup *cg, const struct cg_resources *res,
+                       struct servin_error *err)
 {
     bool any = res->blkio_weight.set;
     for (int t = 0; t < 4; t++)
@@ -216,7 +221,8 @@ static int apply_blkio(const struct servin_cgroup *cg, const struct cg_resources
     return 0;
 }
 
-static int apply_hugepages(const struct servin_cgroup *cg, const struct cg_resources *res, struct servin_error *err)
+static int apply_hugepages(const struct servin_cgroup *cg, const struct cg_resources *res,
+                           struct servin_error *err)
 {
     if (res->n_hugepages == 0)
         return 0;
@@ -237,8 +243,8 @@ int cg_v1_apply(const struct servin_cgroup *cg, const struct cg_resources *res, 
 {
     int ret = 0;
     if (res->unified)
-        return servin_error_set(err, ENOTSUP,
-                                "linux.resources.unified needs cgroup v2, and this host's controllers are on v1");
+        return servin_error_set(
+            err, ENOTSUP, "linux.resources.unified needs cgroup v2, and this host's controllers are on v1");
     if ((ret = apply_memory(cg, res, err)) < 0 || (ret = apply_cpu(cg, res, err)) < 0)
         return ret;
     if (res->pids_limit.set) {

@@ -10,7 +10,8 @@
 #include "servin/log.h"
 
 /* The controllers a container may be limited by, in the order they are enabled. */
-static const char *const v2_controllers[] = {"cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"};
+static const char *const v2_controllers[] = {"cpuset",  "cpu",  "io",   "memory",
+                                             "hugetlb", "pids", "rdma", "misc"};
 #define N_V2_CONTROLLERS (sizeof(v2_controllers) / sizeof(v2_controllers[0]))
 
 static bool has_word(const char *list, const char *word)
@@ -75,7 +76,8 @@ int cg_v2_create(const struct servin_cgroup_system *sys, const struct servin_cgr
     const char *leaf = cg->v2_dir;
     size_t start = strlen(sys->v2_mount);
     if (strncmp(leaf, sys->v2_mount, start) != 0 || leaf[start] != '/')
-        return servin_error_set(err, EINVAL, "cgroup %s is not below the cgroup2 mount %s", leaf, sys->v2_mount);
+        return servin_error_set(err, EINVAL, "cgroup %s is not below the cgroup2 mount %s", leaf,
+                                sys->v2_mount);
     _cleanup_free_ char *path = xstrdup(leaf);
     _cleanup_free_ char *offered = NULL;
     for (size_t i = start; leaf[i]; i++) {
@@ -109,7 +111,8 @@ static void limit_text(int64_t v, char buf[32])
         snprintf(buf, 32, "%" PRId64, v);
 }
 
-static int apply_memory(const struct servin_cgroup *cg, const struct cg_resources *res, struct servin_error *err)
+static int apply_memory(const struct servin_cgroup *cg, const struct cg_resources *res,
+                        struct servin_error *err)
 {
     char buf[32];
     int ret = 0;
@@ -135,25 +138,28 @@ static int apply_memory(const struct servin_cgroup *cg, const struct cg_resource
             strcpy(buf, "max");
         } else if (limit == -1) {
             return servin_error_set(err, EINVAL,
-                                    "set swap limit: memory.swap %" PRId64 " cannot be converted for cgroup v2 "
+                                    "set swap limit: memory.swap %" PRId64
+                                    " cannot be converted for cgroup v2 "
                                     "without a memory limit",
                                     res->mem_swap.v);
         } else if (res->mem_swap.v < limit) {
-            return servin_error_set(err, EINVAL,
-                                    "set swap limit: memory.swap %" PRId64 " is below the memory limit %" PRId64,
-                                    res->mem_swap.v, limit);
+            return servin_error_set(
+                err, EINVAL, "set swap limit: memory.swap %" PRId64 " is below the memory limit %" PRId64,
+                res->mem_swap.v, limit);
         } else {
             snprintf(buf, sizeof(buf), "%" PRId64, res->mem_swap.v - limit);
         }
         if (!cg->plain_files && !cg_file_exists(cg->v2_dir, "memory.swap.max"))
-            log_warn("memory.swap is not applied: swap accounting is off in this kernel (no memory.swap.max)");
+            log_warn(
+                "memory.swap is not applied: swap accounting is off in this kernel (no memory.swap.max)");
         else if ((ret = write_str(cg, "memory.swap.max", buf, "swap limit", err)) < 0)
             return ret;
     }
     if (res->mem_swappiness.set)
         log_debug("linux.resources.memory.swappiness is ignored: cgroup v2 has no per-cgroup swappiness");
     if (res->disable_oom_set && res->disable_oom)
-        log_warn("linux.resources.memory.disableOOMKiller is ignored: cgroup v2 cannot turn the OOM killer off");
+        log_warn(
+            "linux.resources.memory.disableOOMKiller is ignored: cgroup v2 cannot turn the OOM killer off");
     return 0;
 }
 
@@ -260,19 +266,20 @@ int cg_v2_apply(const struct servin_cgroup *cg, const struct cg_resources *res, 
     }
     /* Device access on v2 is an eBPF program attached to the cgroup, which Servin does not load yet. */
     if (res->n_devices > 0)
-        log_warn("linux.resources.devices is not enforced on cgroup v2 yet (it needs an eBPF device program); "
-                 "the container can open any device node it has");
+        log_warn(
+            "linux.resources.devices is not enforced on cgroup v2 yet (it needs an eBPF device program); "
+            "the container can open any device node it has");
     /* unified goes last so that an explicit file value wins over the converted ones. */
     if (res->unified) {
         const char *key;
         json_t *value;
-        json_object_foreach((json_t *)res->unified, key, value)
-        {
+        json_object_foreach ((json_t *)res->unified, key, value) {
             if ((ret = cg_write(cg, cg->v2_dir, key, json_string_value(value), err)) < 0)
                 return servin_error_wrap(err, "set linux.resources.unified[\"%s\"]", key);
         }
     }
     if (res->mem_kernel.set || res->mem_kernel_tcp.set || res->blkio_ignored || res->network_ignored)
-        log_debug("linux.resources memory.kernel*, blockIO.weightDevice/leafWeight, network and rdma are not applied");
+        log_debug("linux.resources memory.kernel*, blockIO.weightDevice/leafWeight, network and rdma are not "
+                  "applied");
     return 0;
 }
