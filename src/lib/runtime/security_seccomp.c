@@ -72,7 +72,7 @@ static int errno_value(json_t *v, const char *where, uint32_t *out, struct servi
 static int parse_action(const char *name, json_t *errno_ret, const char *where, uint32_t *out,
                         struct servin_error *err)
 {
-    uint32_t e;
+    uint32_t e = EPERM;
     int ret;
 
     if (!name)

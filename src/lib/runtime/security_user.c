@@ -23,7 +23,7 @@ static int id_value(json_t *v, const char *what, uint32_t *out, struct servin_er
 
 int servin_user_parse(json_t *user, struct servin_user *out, struct servin_error *err)
 {
-    uint32_t v;
+    uint32_t v = 0;
     int ret;
 
     memset(out, 0, sizeof(*out));
