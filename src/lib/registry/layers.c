@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "registry/pull_internal.h"
 #include "servin/cleanup.h"
@@ -213,8 +214,12 @@ int reg_fetch_layers(struct servin_store *store, struct reg_session *s, const ch
         .store = store, .s = s, .path = path, .scope = scope, .jobs = jobs, .n = n, .progress = progress};
     pthread_mutex_init(&ctx.lock, NULL);
     pthread_cond_init(&ctx.cond, NULL);
-    for (size_t i = 0; i < n; i++)
-        servin_progress_update(progress, jobs[i].short_id, SERVIN_PROGRESS_PULLING, 0, jobs[i].size);
+    /* Layers we already have get their one "Already exists" line from the worker. */
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *diff = servin_layer_diff_path(store, jobs[i].chain_id);
+        if (access(diff, F_OK) != 0)
+            servin_progress_update(progress, jobs[i].short_id, SERVIN_PROGRESS_PULLING, 0, jobs[i].size);
+    }
 
     size_t n_threads = n < PULL_WORKERS ? n : PULL_WORKERS;
     pthread_t threads[PULL_WORKERS];
