@@ -594,6 +594,70 @@ static void option_parsing(void **state)
     json_decref(opts);
 }
 
+static bool same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Resolution alone, with openat2 and with the fallback walk; no namespaces needed. */
+static void resolve_inside_root(void **state)
+{
+    struct bundle b = make_bundle();
+    char tmpl[] = TEST_PREFIX "hostdir-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    _cleanup_free_ char *evil = xasprintf("%s/evil", b.rootfs);
+    _cleanup_free_ char *loop1 = xasprintf("%s/loop1", b.rootfs);
+    _cleanup_free_ char *loop2 = xasprintf("%s/loop2", b.rootfs);
+    assert_int_equal(symlink(tmpl, evil), 0);
+    assert_int_equal(symlink("loop2", loop1), 0);
+    assert_int_equal(symlink("/loop1", loop2), 0);
+    _cleanup_close_ int root = open(b.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    assert_true(root >= 0);
+    struct servin_error err = {0};
+
+    for (int fallback = 0; fallback < 2; fallback++) {
+        rootfs_resolve_use_openat2(!fallback);
+        /* Missing components become dirs, ".." stops at the root, the last one may be a file. */
+        int fd = rootfs_open_in_root(root, "/a/b/c", ROOTFS_CREATE_DIR, &err);
+        assert_true(fd >= 0);
+        _cleanup_free_ char *abc = xasprintf("%s/a/b/c", b.rootfs);
+        assert_true(same_file(fd, abc));
+        close(fd);
+        fd = rootfs_open_in_root(root, "../../../a/./b/../b/c", ROOTFS_NO_CREATE, &err);
+        assert_true(fd >= 0);
+        assert_true(same_file(fd, abc));
+        close(fd);
+        fd = rootfs_open_in_root(root, "/a/f", ROOTFS_CREATE_FILE, &err);
+        assert_true(fd >= 0);
+        _cleanup_free_ char *af = xasprintf("%s/a/f", b.rootfs);
+        struct stat st;
+        assert_int_equal(stat(af, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        close(fd);
+        assert_int_equal(rootfs_open_in_root(root, "/nothere", ROOTFS_NO_CREATE, &err), -ENOENT);
+        assert_non_null(strstr(err.msg, "/nothere"));
+        /* A symlink loop ends in an error, not a hang. */
+        assert_true(rootfs_open_in_root(root, "/loop1/x", ROOTFS_CREATE_DIR, &err) < 0);
+    }
+
+    /* The fallback cannot follow symlinks safely, so it refuses them and says why... */
+    rootfs_resolve_use_openat2(false);
+    assert_int_equal(rootfs_open_in_root(root, "/evil/x", ROOTFS_CREATE_DIR, &err), -ELOOP);
+    assert_non_null(strstr(err.msg, "symlink"));
+    /* ... while openat2 follows them as if the rootfs were "/". */
+    rootfs_resolve_use_openat2(true);
+    int fd = rootfs_open_in_root(root, "/evil/x", ROOTFS_CREATE_DIR, &err);
+    assert_true(fd >= 0);
+    _cleanup_free_ char *inside = xasprintf("%s%s/x", b.rootfs, tmpl);
+    assert_true(same_file(fd, inside));
+    close(fd);
+    _cleanup_free_ char *outside = xasprintf("%s/x", tmpl);
+    assert_int_equal(access(outside, F_OK), -1);
+    assert_int_equal(rmdir(tmpl), 0); /* still empty */
+    free_bundle(&b);
+}
+
 static void nothing_left_mounted(void **state)
 {
     assert_false(host_has_mount_under(TEST_PREFIX));
@@ -603,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(option_parsing),
+        cmocka_unit_test(resolve_inside_root),
         cmocka_unit_test(full_container_view),
         cmocka_unit_test(no_pivot_uses_chroot),
         cmocka_unit_test(symlinked_destinations_stay_inside),

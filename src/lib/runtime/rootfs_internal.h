@@ -20,6 +20,9 @@ enum rootfs_create {
  * components are created as asked. Returns the fd, or a negative errno with err set. */
 int rootfs_open_in_root(int root_fd, const char *path, enum rootfs_create create, struct servin_error *err);
 
+/* Tests only: turn openat2 off to exercise the fallback walk, which refuses every symlink. */
+void rootfs_resolve_use_openat2(bool on);
+
 /* "/proc/self/fd/N": mount(2) follows it to exactly the object fd was opened on. */
 #define ROOTFS_FD_PATH_MAX 32
 const char *rootfs_fd_path(int fd, char buf[ROOTFS_FD_PATH_MAX]);

@@ -22,6 +22,11 @@
 
 static bool have_openat2 = true;
 
+void rootfs_resolve_use_openat2(bool on)
+{
+    have_openat2 = on;
+}
+
 const char *rootfs_fd_path(int fd, char buf[ROOTFS_FD_PATH_MAX])
 {
     snprintf(buf, ROOTFS_FD_PATH_MAX, "/proc/self/fd/%d", fd);
