@@ -98,10 +98,12 @@ static void put_read_has(void **state)
     assert_int_equal(blob_count(f), 1);
     assert_int_equal(ingest_count(f), 0);
 
-    assert_false(servin_content_has(f->store, "sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL));
+    assert_false(servin_content_has(
+        f->store, "sha256:0000000000000000000000000000000000000000000000000000000000000000", NULL));
     assert_false(servin_content_has(f->store, "sha256:../../etc", NULL));
-    assert_int_equal(servin_content_read(f->store, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-                                         &data, &len, &err),
+    assert_int_equal(servin_content_read(
+                         f->store, "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                         &data, &len, &err),
                      -ENOENT);
     assert_int_equal(servin_content_read(f->store, "sha256:../x", &data, &len, &err), -EINVAL);
 }

@@ -424,8 +424,8 @@ static void escapes_are_refused(void **state)
     struct fixture *f = *state;
     char outside[] = "/tmp/servin-outside-XXXXXX";
     assert_non_null(mkdtemp(outside));
-    static const char *const names[] = {"../x", "evil/passwd", "evil/passwd", "x", "x", "evil/.wh.passwd",
-                                        "evil/.wh..wh..opq", "a/../../x"};
+    static const char *const names[] = {"../x", "evil/passwd",     "evil/passwd",       "x",
+                                        "x",    "evil/.wh.passwd", "evil/.wh..wh..opq", "a/../../x"};
     for (int kind = DOTDOT_FILE; kind <= DIR_DOTDOT_NESTED; kind++) {
         struct servin_error err = {0};
         _cleanup_free_ char *tar = xasprintf("%s/evil-%d.tar.gz", f->dir, kind);
@@ -435,7 +435,8 @@ static void escapes_are_refused(void **state)
         int r = servin_layer_unpack(f->store, blob, NULL, NULL, diff_id, chain, NULL, &err);
         if (r == 0)
             fail_msg("escape %d was unpacked", kind);
-        _cleanup_free_ char *want = xasprintf("layer %s: entry \"%s\" escapes the layer root", blob, names[kind]);
+        _cleanup_free_ char *want =
+            xasprintf("layer %s: entry \"%s\" escapes the layer root", blob, names[kind]);
         assert_string_equal(err.msg, want);
 
         /* Nothing outside, no layer, no temp dir. */

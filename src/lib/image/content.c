@@ -211,8 +211,9 @@ int servin_content_writer_commit(struct servin_content_writer *w, uint64_t expec
     if (w->expected && strcmp(got, w->expected) != 0) {
         ret = servin_error_set(err, EIO, "digest mismatch for blob %s: got %s", w->expected, got);
     } else if (expected_size && w->size != expected_size) {
-        ret = servin_error_set(err, EIO, "size mismatch for blob %s: got %" PRIu64 " bytes, expected %" PRIu64,
-                               got, w->size, expected_size);
+        ret =
+            servin_error_set(err, EIO, "size mismatch for blob %s: got %" PRIu64 " bytes, expected %" PRIu64,
+                             got, w->size, expected_size);
     }
     if (ret < 0) {
         /* Bad data must not be resumed from later either. */
@@ -347,8 +348,8 @@ int servin_content_read(struct servin_store *store, const char *digest, char **d
     char got[SERVIN_DIGEST_MAX];
     servin_digest_bytes(buf, n, got);
     if (strcmp(got, digest) != 0)
-        return servin_error_set(err, EIO, "blob %s in the content store is corrupt: its content has digest %s",
-                                digest, got);
+        return servin_error_set(
+            err, EIO, "blob %s in the content store is corrupt: its content has digest %s", digest, got);
     *data = steal_pointer(&buf);
     if (len)
         *len = n;

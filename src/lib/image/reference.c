@@ -136,8 +136,9 @@ static int check_path(const char *text, const char *path, struct servin_error *e
             bool upper = false;
             for (size_t i = 0; i < n; i++)
                 upper |= isupper((unsigned char)p[i]) != 0;
-            return invalid(err, text, upper ? "repository name must be lowercase"
-                                            : "repository name has an invalid component");
+            return invalid(err, text,
+                           upper ? "repository name must be lowercase"
+                                 : "repository name has an invalid component");
         }
         if (!slash)
             return 0;

@@ -210,7 +210,8 @@ int servin_layer_unpack(struct servin_store *store, const char *blob_digest, con
 {
     static unsigned counter;
     if (!servin_digest_valid(blob_digest))
-        return servin_error_set(err, EINVAL, "invalid layer digest \"%.100s\"", blob_digest ? blob_digest : "");
+        return servin_error_set(err, EINVAL, "invalid layer digest \"%.100s\"",
+                                blob_digest ? blob_digest : "");
     if (expected_diff_id && !servin_digest_valid(expected_diff_id))
         return servin_error_set(err, EINVAL, "invalid layer diff id \"%.100s\"", expected_diff_id);
     if (parent_chain_id && *parent_chain_id && !servin_digest_valid(parent_chain_id))
@@ -244,9 +245,9 @@ int servin_layer_unpack(struct servin_store *store, const char *blob_digest, con
      * like Docker and Podman we trade crash durability of fresh layers for speed (one fsync per file
      * would dominate a pull), and a syncfs per layer would flush unrelated data too. */
     unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-    _cleanup_free_ char *tmp = servin_store_path(store, "layers/%s.tmp-%d-%u",
-                                                 servin_digest_hex(expected_diff_id ? chain : blob_digest),
-                                                 (int)getpid(), n);
+    _cleanup_free_ char *tmp =
+        servin_store_path(store, "layers/%s.tmp-%d-%u",
+                          servin_digest_hex(expected_diff_id ? chain : blob_digest), (int)getpid(), n);
     _cleanup_free_ char *tmp_diff = xasprintf("%s/diff", tmp);
     if (mkdir(tmp, 0700) < 0 || mkdir(tmp_diff, 0755) < 0) {
         int ret = servin_error_errno(err, errno, "create directory %s", tmp_diff);
@@ -258,8 +259,9 @@ int servin_layer_unpack(struct servin_store *store, const char *blob_digest, con
     uint64_t size = 0;
     int ret = unpack_stream(fd, tmp_diff, blob_digest, got, &size, err);
     if (ret == 0 && expected_diff_id && strcmp(got, expected_diff_id) != 0)
-        ret = servin_error_set(err, EIO, "layer %s: its uncompressed content has digest %s, not %s as the image config says",
-                               blob_digest, got, expected_diff_id);
+        ret = servin_error_set(
+            err, EIO, "layer %s: its uncompressed content has digest %s, not %s as the image config says",
+            blob_digest, got, expected_diff_id);
     if (ret < 0) {
         servin_rm_rf(tmp, NULL);
         return ret;

@@ -81,7 +81,8 @@ static void invalidate_checked(struct unpack_job *job, const char *path)
     if (!job->checked_dir)
         return;
     size_t n = strlen(path);
-    if (strncmp(job->checked_dir, path, n) == 0 && (job->checked_dir[n] == '\0' || job->checked_dir[n] == '/')) {
+    if (strncmp(job->checked_dir, path, n) == 0 &&
+        (job->checked_dir[n] == '\0' || job->checked_dir[n] == '/')) {
         free(job->checked_dir);
         job->checked_dir = NULL;
     }
