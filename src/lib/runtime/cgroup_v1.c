@@ -90,23 +90,30 @@ static int apply_memory(const struct servin_cgroup *cg, const struct cg_resource
 
     /* The kernel keeps limit <= memsw at every moment: raise memsw first when the new limit
      * would pass the current memsw, else lower the limit first. */
-    bool swap_usable = swap->set && (cg->plain_files || cg_file_exists(dir, "memory.memsw.limit_in_bytes"));
-    if (swap->set && !swap_usable)
+    bool have_memsw = cg->plain_files || cg_file_exists(dir, "memory.memsw.limit_in_bytes");
+    if (swap->set && !have_memsw)
         log_warn("memory.swap is not applied: swap accounting is off in this kernel (no memory.memsw files)");
+    bool write_swap = swap->set && have_memsw;
+    int64_t swap_value = swap->v;
+    /* An unlimited memory limit cannot sit below a finite memsw, so memsw goes unlimited too. */
+    if (!swap->set && have_memsw && limit->set && limit->v == -1) {
+        write_swap = true;
+        swap_value = -1;
+    }
     bool swap_first = false;
-    if (swap_usable && limit->set) {
+    if (write_swap && limit->set) {
         uint64_t cur = SERVIN_CGROUP_UNLIMITED;
         cg_read_u64(dir, "memory.memsw.limit_in_bytes", &cur, NULL);
         swap_first = limit->v == -1 || (uint64_t)limit->v > cur;
     }
     int ret = 0;
     if (swap_first &&
-        (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap->v, "memory+swap limit", err)) < 0)
+        (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap_value, "memory+swap limit", err)) < 0)
         return ret;
     if (limit->set && (ret = write_i64(cg, dir, "memory.limit_in_bytes", limit->v, "memory limit", err)) < 0)
         return ret;
-    if (swap_usable && !swap_first &&
-        (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap->v, "memory+swap limit", err)) < 0)
+    if (write_swap && !swap_first &&
+        (ret = write_i64(cg, dir, "memory.memsw.limit_in_bytes", swap_value, "memory+swap limit", err)) < 0)
         return ret;
     if (res->mem_reservation.set && (ret = write_i64(cg, dir, "memory.soft_limit_in_bytes",
                                                      res->mem_reservation.v, "memory reservation", err)) < 0)
