@@ -488,6 +488,19 @@ static void bad_type_is_a_clear_error(void **state)
     if (!strstr(r.msg, "/nonexistent-src") || !strstr(r.msg, "No such file"))
         fail_msg("unexpected error: %s", r.msg);
     json_decref(spec);
+
+    /* Nothing may be mounted over procfs files, even through a symlink, except the lxcfs ones. */
+    spec = load_spec("{\"root\": {\"path\": \"rootfs\"}, \"mounts\": ["
+                     " {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+                     " {\"destination\": \"/proc/cpuinfo\", \"type\": \"bind\", \"source\": \"hostfile\"},"
+                     " {\"destination\": \"/p/sys/kernel\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}]}");
+    _cleanup_free_ char *p = xasprintf("%s/p", b.rootfs);
+    assert_int_equal(symlink("proc", p), 0);
+    r = run_container(spec, b.base, false, false, NULL, NULL);
+    assert_int_equal(r.status, 100);
+    if (!strstr(r.msg, "mount on /p/sys/kernel: the destination is inside /proc"))
+        fail_msg("unexpected error: %s", r.msg);
+    json_decref(spec);
     assert_false(host_has_mount_under(b.base));
     free_bundle(&b);
 }

@@ -1,10 +1,12 @@
 /* runtime/rootfs_mount.c — one entry of the spec's "mounts": options to flags, then the mount. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -226,6 +228,55 @@ static int apply_after(int root_fd, const char *dest, const struct rootfs_mount_
     return 0;
 }
 
+/* "/a/./b//../c" -> "/a/c", textually, ".." stopping at "/". */
+static char *clean_path(const char *path)
+{
+    _cleanup_free_ char *copy = xstrdup(path);
+    char *out = xmalloc(strlen(path) + 2);
+    size_t len = 0;
+    char *save = NULL;
+    for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (strcmp(c, ".") == 0)
+            continue;
+        if (strcmp(c, "..") == 0) {
+            while (len > 0 && out[--len] != '/')
+                ;
+            continue;
+        }
+        out[len++] = '/';
+        memcpy(out + len, c, strlen(c));
+        len += strlen(c);
+    }
+    if (len == 0)
+        out[len++] = '/';
+    out[len] = '\0';
+    return out;
+}
+
+/* Mounting over procfs files can switch off what the kernel enforces through them (LSM labels
+ * in /proc/self/attr, sysctls): only /proc itself and the files tools like lxcfs replace may be
+ * mounted over. The check is on the resolved fd, so a symlink to /proc cannot dodge it. */
+static int check_proc_destination(int fd, const char *dest, struct servin_error *err)
+{
+    static const char *const allowed[] = {
+        "/proc",       "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",
+        "/proc/swaps", "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+    };
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0)
+        return servin_error_errno(err, errno, "check the filesystem of %s", dest);
+    if (sf.f_type != PROC_SUPER_MAGIC)
+        return 0;
+    _cleanup_free_ char *clean = clean_path(dest);
+    for (size_t i = 0; i < N_OF(allowed); i++)
+        if (strcmp(clean, allowed[i]) == 0)
+            return 0;
+    return servin_error_set(err, EPERM,
+                            "mount on %s: the destination is inside /proc, where only /proc itself and "
+                            "files such as /proc/cpuinfo or /proc/meminfo may be mounted over",
+                            dest);
+}
+
 static int mount_bind(int root_fd, const char *bundle, const char *source, const char *dest,
                       const struct rootfs_mount_opts *o, struct servin_error *err)
 {
@@ -242,6 +293,9 @@ static int mount_bind(int root_fd, const char *bundle, const char *source, const
     _cleanup_close_ int dst_fd = rootfs_open_in_root(root_fd, dest, create, err);
     if (dst_fd < 0)
         return servin_error_wrap(err, "bind-mount %s on %s", src, dest);
+    int ret = check_proc_destination(dst_fd, dest, err);
+    if (ret < 0)
+        return ret;
     char sp[ROOTFS_FD_PATH_MAX], dp[ROOTFS_FD_PATH_MAX];
     if (mount(rootfs_fd_path(src_fd, sp), rootfs_fd_path(dst_fd, dp), NULL, o->flags & (MS_BIND | MS_REC),
               NULL) < 0)
@@ -252,7 +306,7 @@ static int mount_bind(int root_fd, const char *bundle, const char *source, const
         _cleanup_close_ int fd = rootfs_open_in_root(root_fd, dest, ROOTFS_NO_CREATE, err);
         if (fd < 0)
             return fd;
-        int ret = rootfs_remount_bind(fd, o->flags, dest, err);
+        ret = rootfs_remount_bind(fd, o->flags, dest, err);
         if (ret < 0)
             return ret;
     }
@@ -265,6 +319,9 @@ static int mount_fs(int root_fd, const char *bundle, const char *type, const cha
     _cleanup_close_ int fd = rootfs_open_in_root(root_fd, dest, ROOTFS_CREATE_DIR, err);
     if (fd < 0)
         return servin_error_wrap(err, "mount %s on %s", type, dest);
+    int ret = check_proc_destination(fd, dest, err);
+    if (ret < 0)
+        return ret;
     char path[ROOTFS_FD_PATH_MAX];
     rootfs_fd_path(fd, path);
     if (mount(source && *source ? source : type, path, type, o->flags, o->data) < 0) {
