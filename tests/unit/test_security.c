@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -24,6 +25,7 @@
 #include "runtime/security_internal.h"
 #include "servin/cleanup.h"
 #include "servin/error.h"
+#include "servin/seccomp_default.h"
 
 /* ---- child harness ---- */
 
@@ -456,6 +458,104 @@ static void bad_spec_changes_nothing(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- the default profile ---- */
+
+/* The action of the first rule that names sys without argument conditions, or NULL. */
+static const char *plain_action_for(json_t *profile, const char *sys)
+{
+    size_t i, k;
+    json_t *rule, *name;
+    json_array_foreach(json_object_get(profile, "syscalls"), i, rule)
+    {
+        if (json_object_get(rule, "args"))
+            continue;
+        json_array_foreach(json_object_get(rule, "names"), k, name)
+        {
+            if (strcmp(json_string_value(name), sys) == 0)
+                return json_string_value(json_object_get(rule, "action"));
+        }
+    }
+    return NULL;
+}
+
+static void default_profile_follows_capabilities(void **state)
+{
+    json_t *caps = json_pack("[ss]", "CAP_CHOWN", "CAP_KILL");
+    json_t *p = servin_seccomp_default_profile(caps);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "defaultAction")), "SCMP_ACT_ERRNO");
+    assert_int_equal(json_integer_value(json_object_get(p, "defaultErrnoRet")), EPERM);
+    json_t *first = json_array_get(json_object_get(p, "syscalls"), 0);
+    assert_true(json_array_size(json_object_get(first, "names")) >= 300);
+    assert_string_equal(plain_action_for(p, "read"), "SCMP_ACT_ALLOW");
+    assert_string_equal(plain_action_for(p, "execve"), "SCMP_ACT_ALLOW");
+    assert_null(plain_action_for(p, "mount"));
+    assert_null(plain_action_for(p, "unshare"));
+    assert_null(plain_action_for(p, "keyctl"));
+    assert_null(plain_action_for(p, "reboot"));
+    assert_string_equal(plain_action_for(p, "clone3"), "SCMP_ACT_ERRNO");
+    /* It must also be a filter libseccomp accepts. */
+    struct servin_error err = {0};
+    scmp_filter_ctx ctx = NULL;
+    assert_int_equal(servin_seccomp_build(p, &ctx, &err), 0);
+    servin_seccomp_releasep(&ctx);
+    json_decref(p);
+    json_decref(caps);
+
+    caps = json_pack("[sss]", "CAP_SYS_ADMIN", "SYS_BOOT", "CAP_SYSLOG");
+    p = servin_seccomp_default_profile(caps);
+    assert_string_equal(plain_action_for(p, "mount"), "SCMP_ACT_ALLOW");
+    assert_string_equal(plain_action_for(p, "setns"), "SCMP_ACT_ALLOW");
+    assert_string_equal(plain_action_for(p, "clone3"), "SCMP_ACT_ALLOW");
+    assert_string_equal(plain_action_for(p, "reboot"), "SCMP_ACT_ALLOW");
+    assert_null(plain_action_for(p, "chroot"));
+    /* syslog is listed under two capabilities here; the duplicate must not upset libseccomp. */
+    assert_int_equal(servin_seccomp_build(p, &ctx, &err), 0);
+    servin_seccomp_releasep(&ctx);
+    json_decref(p);
+    json_decref(caps);
+}
+
+static int check_default_profile(void)
+{
+    char buf[256];
+    CHECK(status_is("Seccomp", "2"));
+    CHECK(getcwd(buf, sizeof(buf)) != NULL);
+    /* Creating a user namespace needs no capability, so only the filter can refuse it. */
+    errno = 0;
+    CHECK(unshare(CLONE_NEWUSER) == -1 && errno == EPERM);
+    errno = 0;
+    CHECK(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS);
+    errno = 0;
+    CHECK(socket(40 /* AF_VSOCK */, SOCK_STREAM, 0) == -1 && errno == EPERM);
+    int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(sock >= 0);
+    close(sock);
+    errno = 0;
+    CHECK(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0) == -1 && errno == EPERM);
+    /* fork is clone without namespace flags, which stays allowed. */
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        _exit(7);
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+    return 0;
+}
+
+static void default_profile_confines_a_process(void **state)
+{
+    skip_unless_root(state);
+    json_t *caps = json_pack("[ssss]", "CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID");
+    json_t *spec = json_pack("{s:{s:b,s:{s:O,s:O,s:O}},s:{s:o}}", "process", "noNewPrivileges", 1, "capabilities",
+                             "bounding", caps, "effective", caps, "permitted", caps, "linux", "seccomp",
+                             servin_seccomp_default_profile(caps));
+    _cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
+    expect_ok(text, check_default_profile);
+    json_decref(spec);
+    json_decref(caps);
+}
+
 /* ---- rlimits ---- */
 
 static int check_nofile_100_200(void)
@@ -568,6 +668,8 @@ int main(void)
         cmocka_unit_test(seccomp_default_errno_ret),
         cmocka_unit_test(seccomp_bad_input_is_refused),
         cmocka_unit_test(bad_spec_changes_nothing),
+        cmocka_unit_test(default_profile_follows_capabilities),
+        cmocka_unit_test(default_profile_confines_a_process),
         cmocka_unit_test(rlimits_lowered),
         cmocka_unit_test(rlimits_above_hard_limit_are_clamped),
         cmocka_unit_test(rlimits_bad_input_is_refused),
