@@ -53,6 +53,12 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+static bool exists_in(const char *dir, const char *file)
+{
+    _cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+    return exists(path);
+}
+
 /* The child waits for the word, tries one fork, reports the errno, then idles until killed. */
 static void child_main(struct fixture *f)
 {
@@ -351,11 +357,83 @@ static void test_real_v1_resources(void **state)
     }
 }
 
+#define CGROUP2_MAGIC 0x63677270
+
+/* The hybrid host's cgroup2 tree holds no controllers, but its core files (cgroup.procs,
+ * cgroup.freeze, cgroup.events, cgroup.kill) are real: check the v2 code against the kernel. */
+static void test_real_v2_core_ops(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    struct statfs sfs;
+    if (geteuid() != 0) {
+        printf("SKIP: the real-cgroup test needs root\n");
+        skip();
+    }
+    if (statfs("/sys/fs/cgroup/unified", &sfs) < 0 || sfs.f_type != CGROUP2_MAGIC) {
+        printf("SKIP: no cgroup2 tree at /sys/fs/cgroup/unified on this host\n");
+        skip();
+    }
+    assert_int_equal(servin_cgroup_system_open("/sys/fs/cgroup/unified", SERVIN_CGROUP_V2, 0, &f->sys, &err),
+                     0);
+    /* Opened, not created: creating would enable controllers in the host's root cgroup. */
+    f->parent_rel = xasprintf("servin-test-%d-v2", (int)getpid());
+    _cleanup_free_ char *path = xasprintf("/%s/c3", f->parent_rel);
+    assert_int_equal(servin_cgroup_open(f->sys, path, "c3", &f->cg, &err), 0);
+    const char *dir = servin_cgroup_dir(f->cg, NULL);
+    assert_int_equal(servin_mkdir_p(dir, 0755, &err), 0);
+    if (!exists(dir) || !exists_in(dir, "cgroup.freeze")) {
+        printf("SKIP: this kernel's cgroup2 has no cgroup.freeze\n");
+        skip();
+    }
+
+    assert_int_equal(pipe(f->go), 0);
+    assert_int_equal(pipe(f->result), 0);
+    f->child = fork();
+    assert_true(f->child >= 0);
+    if (f->child == 0)
+        child_main(f);
+    assert_int_equal(servin_cgroup_add_pid(f->cg, f->child, &err), 0);
+    pid_t *pids = NULL;
+    size_t n = 0;
+    assert_int_equal(servin_cgroup_pids(f->cg, &pids, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(pids[0], f->child);
+    free(pids);
+
+    bool frozen = true;
+    assert_int_equal(servin_cgroup_is_frozen(f->cg, &frozen, &err), 0);
+    assert_false(frozen);
+    assert_int_equal(servin_cgroup_freeze(f->cg, &err), 0);
+    assert_file(dir, "cgroup.freeze", "1");
+    assert_int_equal(servin_cgroup_is_frozen(f->cg, &frozen, &err), 0);
+    assert_true(frozen);
+    assert_int_equal(servin_cgroup_thaw(f->cg, &err), 0);
+    assert_file(dir, "cgroup.freeze", "0");
+
+    struct servin_cgroup_stats st;
+    assert_int_equal(servin_cgroup_stats(f->cg, &st, &err), 0);
+    assert_true(st.memory_limit == SERVIN_CGROUP_UNLIMITED);
+
+    assert_int_equal(servin_cgroup_kill_all(f->cg, &err), 0);
+    int status = 0;
+    assert_int_equal(waitpid(f->child, &status, 0), f->child);
+    f->child = -1;
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    assert_int_equal(servin_cgroup_destroy(f->cg, &err), 0);
+    assert_false(exists(dir));
+    _cleanup_free_ char *parent = xstrndup(dir, strrchr(dir, '/') - dir);
+    assert_int_equal(rmdir(parent), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_real_v1_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_v1_resources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_real_v2_core_ops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
