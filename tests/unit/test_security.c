@@ -251,11 +251,13 @@ static int check_user_1000(void)
 static void user_ids_groups_umask_and_ambient(void **state)
 {
     skip_unless_root(state);
-    expect_ok("{\"process\":{\"user\":{\"uid\":1000,\"gid\":1000,\"additionalGids\":[1000,2000],\"umask\":23},"
-              "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_CHOWN\",\"CAP_KILL\"],"
-              "\"permitted\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"inheritable\":[\"CAP_CHOWN\",\"CAP_KILL\"],"
-              "\"ambient\":[\"CAP_CHOWN\",\"CAP_KILL\"]}}}",
-              check_user_1000);
+    expect_ok(
+        "{\"process\":{\"user\":{\"uid\":1000,\"gid\":1000,\"additionalGids\":[1000,2000],\"umask\":23},"
+        "\"capabilities\":{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"effective\":[\"CAP_CHOWN\",\"CAP_"
+        "KILL\"],"
+        "\"permitted\":[\"CAP_CHOWN\",\"CAP_KILL\"],\"inheritable\":[\"CAP_CHOWN\",\"CAP_KILL\"],"
+        "\"ambient\":[\"CAP_CHOWN\",\"CAP_KILL\"]}}}",
+        check_user_1000);
 }
 
 static int check_plain_setuid(void)
@@ -352,17 +354,18 @@ static void seccomp_rules_with_no_new_privs(void **state)
 {
     skip_unless_root(state);
     rmdir("/tmp/servin-test-seccomp-denied");
-    expect_ok("{\"process\":{\"noNewPrivileges\":true},\"linux\":{\"seccomp\":{"
-              "\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\","
-              "\"SCMP_ARCH_X32\"],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],\"syscalls\":["
-              "{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall_here\"],\"action\":\"SCMP_ACT_ERRNO\"},"
-              "{\"names\":[\"getcwd\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
-              "{\"names\":[\"getpriority\"],\"action\":\"SCMP_ACT_ERRNO\","
-              "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
-              "{\"names\":[\"dup\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13,"
-              "\"args\":[{\"index\":0,\"value\":65280,\"valueTwo\":256,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
-              "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}}}",
-              check_nnp_seccomp);
+    expect_ok(
+        "{\"process\":{\"noNewPrivileges\":true},\"linux\":{\"seccomp\":{"
+        "\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SCMP_ARCH_X86\","
+        "\"SCMP_ARCH_X32\"],\"flags\":[\"SECCOMP_FILTER_FLAG_LOG\"],\"syscalls\":["
+        "{\"names\":[\"mkdir\",\"mkdirat\",\"no_such_syscall_here\"],\"action\":\"SCMP_ACT_ERRNO\"},"
+        "{\"names\":[\"getcwd\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38},"
+        "{\"names\":[\"getpriority\"],\"action\":\"SCMP_ACT_ERRNO\","
+        "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]},"
+        "{\"names\":[\"dup\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13,"
+        "\"args\":[{\"index\":0,\"value\":65280,\"valueTwo\":256,\"op\":\"SCMP_CMP_MASKED_EQ\"}]},"
+        "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}}}",
+        check_nnp_seccomp);
     assert_int_equal(access("/tmp/servin-test-seccomp-denied", F_OK), -1);
 }
 
@@ -424,7 +427,8 @@ static void seccomp_bad_input_is_refused(void **state)
                  "{\"names\":[\"getcwd\"],\"action\":\"SCMP_ACT_ERRNO\","
                  "\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ABOUT\"}]}]}}}",
                  "SCMP_CMP_ABOUT");
-    expect_error("{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_Z80\"]}}}",
+    expect_error("{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_"
+                 "ARCH_Z80\"]}}}",
                  "SCMP_ARCH_Z80");
     expect_error("{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_KILL\",\"defaultErrnoRet\":1}}}",
                  "only valid with SCMP_ACT_ERRNO");
@@ -465,12 +469,10 @@ static const char *plain_action_for(json_t *profile, const char *sys)
 {
     size_t i, k;
     json_t *rule, *name;
-    json_array_foreach(json_object_get(profile, "syscalls"), i, rule)
-    {
+    json_array_foreach (json_object_get(profile, "syscalls"), i, rule) {
         if (json_object_get(rule, "args"))
             continue;
-        json_array_foreach(json_object_get(rule, "names"), k, name)
-        {
+        json_array_foreach (json_object_get(rule, "names"), k, name) {
             if (strcmp(json_string_value(name), sys) == 0)
                 return json_string_value(json_object_get(rule, "action"));
         }
@@ -547,9 +549,9 @@ static void default_profile_confines_a_process(void **state)
 {
     skip_unless_root(state);
     json_t *caps = json_pack("[ssss]", "CAP_CHOWN", "CAP_KILL", "CAP_SETUID", "CAP_SETGID");
-    json_t *spec = json_pack("{s:{s:b,s:{s:O,s:O,s:O}},s:{s:o}}", "process", "noNewPrivileges", 1, "capabilities",
-                             "bounding", caps, "effective", caps, "permitted", caps, "linux", "seccomp",
-                             servin_seccomp_default_profile(caps));
+    json_t *spec = json_pack("{s:{s:b,s:{s:O,s:O,s:O}},s:{s:o}}", "process", "noNewPrivileges", 1,
+                             "capabilities", "bounding", caps, "effective", caps, "permitted", caps, "linux",
+                             "seccomp", servin_seccomp_default_profile(caps));
     _cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
     expect_ok(text, check_default_profile);
     json_decref(spec);

@@ -13,6 +13,8 @@
 
 /* Syscalls every container may make: no privilege is needed to use them, or the kernel checks
  * capabilities itself (e.g. setuid without CAP_SETUID fails anyway). */
+/* clang-format off: one name per line would make the list four hundred lines long. */
+// clang-format off
 static const char *const allowed_always[] = {
     "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "cachestat", "capget", "capset",
     "chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres",
@@ -96,6 +98,7 @@ static const struct {
     {"CAP_BPF", (const char *const[]){"bpf", NULL}},
     {"CAP_PERFMON", (const char *const[]){"perf_event_open", NULL}},
 };
+// clang-format on
 
 /* The namespace flags of clone(2): CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET. */
 #define CLONE_NAMESPACE_FLAGS 0x7E020000LL
@@ -106,8 +109,7 @@ static bool has_cap(json_t *caps, const char *want)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(caps, i, v)
-    {
+    json_array_foreach (caps, i, v) {
         const char *name = json_string_value(v);
         if (!name)
             continue;
@@ -155,9 +157,9 @@ static json_t *personality_rules(void)
     static const long long values[] = {0x0, 0x0020000, 0x0008, 0x0020008, 0xffffffffLL};
     json_t *rules = json_array();
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
-        json_array_append_new(rules, json_pack("{s:[s],s:s,s:[{s:i,s:I,s:s}]}", "names", "personality", "action",
-                                               "SCMP_ACT_ALLOW", "args", "index", 0, "value", (json_int_t)values[i],
-                                               "op", "SCMP_CMP_EQ"));
+        json_array_append_new(rules, json_pack("{s:[s],s:s,s:[{s:i,s:I,s:s}]}", "names", "personality",
+                                               "action", "SCMP_ACT_ALLOW", "args", "index", 0, "value",
+                                               (json_int_t)values[i], "op", "SCMP_CMP_EQ"));
     return rules;
 }
 
@@ -166,21 +168,22 @@ json_t *servin_seccomp_default_profile(json_t *capabilities)
     json_t *syscalls = json_array();
     size_t n_always = sizeof(allowed_always) / sizeof(allowed_always[0]);
 
-    json_array_append_new(syscalls, json_pack("{s:o,s:s}", "names", names_array(allowed_always, n_always), "action",
-                                              "SCMP_ACT_ALLOW"));
+    json_array_append_new(syscalls, json_pack("{s:o,s:s}", "names", names_array(allowed_always, n_always),
+                                              "action", "SCMP_ACT_ALLOW"));
     json_t *personality = personality_rules();
     json_array_extend(syscalls, personality);
     json_decref(personality);
 
     /* socket for every family but AF_VSOCK, which reaches the host's hypervisor services. */
     json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:[{s:i,s:i,s:s}]}", "names", "socket", "action",
-                                              "SCMP_ACT_ALLOW", "args", "index", 0, "value", AF_VSOCK_FAMILY, "op",
-                                              "SCMP_CMP_NE"));
+                                              "SCMP_ACT_ALLOW", "args", "index", 0, "value", AF_VSOCK_FAMILY,
+                                              "op", "SCMP_CMP_NE"));
 
     for (size_t i = 0; i < sizeof(allowed_with_cap) / sizeof(allowed_with_cap[0]); i++)
         if (has_cap(capabilities, allowed_with_cap[i].cap))
-            json_array_append_new(syscalls, json_pack("{s:o,s:s}", "names", names_array(allowed_with_cap[i].names, 0),
-                                                      "action", "SCMP_ACT_ALLOW"));
+            json_array_append_new(syscalls,
+                                  json_pack("{s:o,s:s}", "names", names_array(allowed_with_cap[i].names, 0),
+                                            "action", "SCMP_ACT_ALLOW"));
 
     if (!has_cap(capabilities, "CAP_SYS_ADMIN")) {
         /* clone only without namespace flags; the flags are the first argument everywhere except
@@ -190,16 +193,16 @@ json_t *servin_seccomp_default_profile(json_t *capabilities)
 #else
         int flags_index = 0;
 #endif
-        json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:[{s:i,s:I,s:i,s:s}]}", "names", "clone", "action",
-                                                  "SCMP_ACT_ALLOW", "args", "index", flags_index, "value",
-                                                  (json_int_t)CLONE_NAMESPACE_FLAGS, "valueTwo", 0, "op",
-                                                  "SCMP_CMP_MASKED_EQ"));
+        json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:[{s:i,s:I,s:i,s:s}]}", "names", "clone",
+                                                  "action", "SCMP_ACT_ALLOW", "args", "index", flags_index,
+                                                  "value", (json_int_t)CLONE_NAMESPACE_FLAGS, "valueTwo", 0,
+                                                  "op", "SCMP_CMP_MASKED_EQ"));
         /* clone3 passes its flags in memory, which seccomp cannot inspect: answer ENOSYS so that
          * libc falls back to clone, whose flags are checked above. */
-        json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:i}", "names", "clone3", "action", "SCMP_ACT_ERRNO",
-                                                  "errnoRet", ENOSYS_VALUE));
+        json_array_append_new(syscalls, json_pack("{s:[s],s:s,s:i}", "names", "clone3", "action",
+                                                  "SCMP_ACT_ERRNO", "errnoRet", ENOSYS_VALUE));
     }
 
-    return json_pack("{s:s,s:i,s:o,s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", 1, "architectures",
-                     architectures(), "syscalls", syscalls);
+    return json_pack("{s:s,s:i,s:o,s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", 1,
+                     "architectures", architectures(), "syscalls", syscalls);
 }

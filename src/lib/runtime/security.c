@@ -75,7 +75,8 @@ static int final_caps(json_t *caps_json, const struct servin_user *user, struct 
         uint64_t skip = want->ambient & ~(want->permitted & want->inheritable);
         if (skip) {
             _cleanup_free_ char *names = servin_caps_mask_names(skip);
-            log_warn("ambient capabilities %s are not both permitted and inheritable; not raising them", names);
+            log_warn("ambient capabilities %s are not both permitted and inheritable; not raising them",
+                     names);
             want->ambient &= ~skip;
         }
         return 0;
@@ -99,7 +100,8 @@ static int load_seccomp_with_sys_admin(scmp_filter_ctx filter, const struct serv
                                 "container process does not have CAP_SYS_ADMIN");
     if ((ret = servin_caps_set(want->effective | CAP_SYS_ADMIN_BIT, want->permitted | CAP_SYS_ADMIN_BIT,
                                want->inheritable, err)) < 0 ||
-        (ret = servin_caps_set_ambient(want->ambient, err)) < 0 || (ret = servin_seccomp_load(filter, err)) < 0)
+        (ret = servin_caps_set_ambient(want->ambient, err)) < 0 ||
+        (ret = servin_seccomp_load(filter, err)) < 0)
         return ret;
     ret = servin_caps_set(want->effective, want->permitted, want->inheritable, err);
     if (ret < 0)
@@ -123,10 +125,12 @@ int servin_process_finalize(json_t *spec, struct servin_error *err)
 
     /* Step 0: everything that can be wrong with the spec is found here. */
     if ((ret = servin_user_parse(json_object_get(process, "user"), &user, err)) < 0 ||
-        (ret = final_caps(json_object_get(process, "capabilities"), &user, &cur, &want, &touch_bounding, err)) < 0 ||
+        (ret = final_caps(json_object_get(process, "capabilities"), &user, &cur, &want, &touch_bounding,
+                          err)) < 0 ||
         (ret = servin_rlimits_check(rlimits, err)) < 0)
         return ret;
-    if (seccomp_json && !json_is_null(seccomp_json) && (ret = servin_seccomp_build(seccomp_json, &filter, err)) < 0)
+    if (seccomp_json && !json_is_null(seccomp_json) &&
+        (ret = servin_seccomp_build(seccomp_json, &filter, err)) < 0)
         return ret;
 
     if ((ret = servin_rlimits_apply(rlimits, err)) < 0)

@@ -117,8 +117,7 @@ static int parse_set(json_t *obj, const char *set, uint64_t *mask, struct servin
         return 0;
     if (!json_is_array(list))
         return servin_error_set(err, EINVAL, "process.capabilities.%s must be an array of names", set);
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         const char *name = json_string_value(v);
         if (!name)
             return servin_error_set(err, EINVAL, "process.capabilities.%s[%zu] is not a string", set, i);

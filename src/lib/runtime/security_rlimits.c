@@ -12,22 +12,14 @@ static const struct {
     const char *name;
     int resource;
 } rlimit_table[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 #define RLIMIT_TABLE_LEN (sizeof(rlimit_table) / sizeof(rlimit_table[0]))
@@ -77,8 +69,8 @@ static int parse_entry(json_t *e, size_t i, int *resource, struct rlimit *lim, s
         (ret = limit_value(json_object_get(e, "hard"), "hard", i, &lim->rlim_max, err)) < 0)
         return ret;
     if (lim->rlim_cur > lim->rlim_max)
-        return servin_error_set(err, EINVAL, "rlimit %s: the soft limit %llu is above the hard limit %llu", type,
-                                (unsigned long long)lim->rlim_cur, (unsigned long long)lim->rlim_max);
+        return servin_error_set(err, EINVAL, "rlimit %s: the soft limit %llu is above the hard limit %llu",
+                                type, (unsigned long long)lim->rlim_cur, (unsigned long long)lim->rlim_max);
     return 0;
 }
 
@@ -92,8 +84,7 @@ int servin_rlimits_check(json_t *rlimits, struct servin_error *err)
         return 0;
     if (!json_is_array(rlimits))
         return servin_error_set(err, EINVAL, "process.rlimits must be an array");
-    json_array_foreach(rlimits, i, e)
-    {
+    json_array_foreach (rlimits, i, e) {
         int resource, ret;
         struct rlimit lim;
         if ((ret = parse_entry(e, i, &resource, &lim, err)) < 0)
@@ -114,8 +105,8 @@ static int apply_one(int resource, struct rlimit want, struct servin_error *err)
     if (setrlimit(resource, &want) == 0)
         return 0;
     if (errno != EPERM)
-        return servin_error_errno(err, errno, "set rlimit %s to %llu/%llu", name, (unsigned long long)want.rlim_cur,
-                                  (unsigned long long)want.rlim_max);
+        return servin_error_errno(err, errno, "set rlimit %s to %llu/%llu", name,
+                                  (unsigned long long)want.rlim_cur, (unsigned long long)want.rlim_max);
     /* EPERM means the hard limit is above what this process may raise it to (no CAP_SYS_RESOURCE, or
      * NOFILE past fs.nr_open). Lowering to the current hard limit gives the container as much as it
      * can have; refusing to run would be worse for everyone who copied a generous default. */
@@ -147,8 +138,7 @@ int servin_rlimits_apply(json_t *rlimits, struct servin_error *err)
         return ret;
     if (!rlimits || json_is_null(rlimits))
         return 0;
-    json_array_foreach(rlimits, i, e)
-    {
+    json_array_foreach (rlimits, i, e) {
         int resource;
         struct rlimit lim;
         if ((ret = parse_entry(e, i, &resource, &lim, err)) < 0 || (ret = apply_one(resource, lim, err)) < 0)

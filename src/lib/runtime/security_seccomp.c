@@ -39,8 +39,12 @@ static const struct {
     const char *name;
     enum scmp_compare op;
 } op_table[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
@@ -79,8 +83,9 @@ static int parse_action(const char *name, json_t *errno_ret, const char *where, 
         return servin_error_set(err, EINVAL, "%s: the seccomp action is missing", where);
     bool takes_errno = strcmp(name, "SCMP_ACT_ERRNO") == 0 || strcmp(name, "SCMP_ACT_TRACE") == 0;
     if (!takes_errno && errno_ret && !json_is_null(errno_ret))
-        return servin_error_set(err, EINVAL, "%s: an errno return is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
-                                where, name);
+        return servin_error_set(
+            err, EINVAL, "%s: an errno return is only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
+            where, name);
     if (strcmp(name, "SCMP_ACT_KILL") == 0 || strcmp(name, "SCMP_ACT_KILL_THREAD") == 0)
         *out = SCMP_ACT_KILL_THREAD;
     else if (strcmp(name, "SCMP_ACT_KILL_PROCESS") == 0)
@@ -97,8 +102,8 @@ static int parse_action(const char *name, json_t *errno_ret, const char *where, 
         *out = name[9] == 'E' ? SCMP_ACT_ERRNO(e) : SCMP_ACT_TRACE(e);
     } else if (strcmp(name, "SCMP_ACT_NOTIFY") == 0)
         /* NOTIFY needs an agent on linux.seccomp.listenerPath to answer, which Servin does not run. */
-        return servin_error_set(err, ENOTSUP, "%s: the seccomp action SCMP_ACT_NOTIFY is not supported by Servin",
-                                where);
+        return servin_error_set(err, ENOTSUP,
+                                "%s: the seccomp action SCMP_ACT_NOTIFY is not supported by Servin", where);
     else
         return servin_error_set(err, EINVAL, "%s: unknown seccomp action \"%s\"", where, name);
     return 0;
@@ -113,8 +118,7 @@ static int add_architectures(scmp_filter_ctx ctx, json_t *list, struct servin_er
         return 0;
     if (!json_is_array(list))
         return servin_error_set(err, EINVAL, "linux.seccomp.architectures must be an array");
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         const char *name = json_string_value(v);
         size_t k;
         for (k = 0; name && k < TABLE_LEN(arch_table); k++)
@@ -140,8 +144,7 @@ static int set_flags(scmp_filter_ctx ctx, json_t *list, struct servin_error *err
         return 0;
     if (!json_is_array(list))
         return servin_error_set(err, EINVAL, "linux.seccomp.flags must be an array");
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         const char *name = json_string_value(v);
         enum scmp_filter_attr attr;
         unsigned int need;
@@ -238,8 +241,7 @@ static int add_syscall_entry(scmp_filter_ctx ctx, json_t *entry, size_t i, uint3
     if (jargs && !json_is_null(jargs)) {
         if (!json_is_array(jargs) || json_array_size(jargs) > 6)
             return servin_error_set(err, EINVAL, "%s.args must be an array of at most 6 comparisons", where);
-        json_array_foreach(jargs, k, v)
-        {
+        json_array_foreach (jargs, k, v) {
             if ((ret = parse_arg(v, where, &args[nargs], err)) < 0)
                 return ret;
             for (unsigned int j = 0; j < nargs; j++)
@@ -252,8 +254,7 @@ static int add_syscall_entry(scmp_filter_ctx ctx, json_t *entry, size_t i, uint3
     if (action == default_action)
         return 0;
 
-    json_array_foreach(names, k, v)
-    {
+    json_array_foreach (names, k, v) {
         const char *sys = json_string_value(v);
         if (!sys)
             return servin_error_set(err, EINVAL, "%s.names[%zu] is not a string", where, k);
@@ -305,8 +306,7 @@ int servin_seccomp_build(json_t *seccomp, scmp_filter_ctx *out, struct servin_er
     json_t *syscalls = json_object_get(seccomp, "syscalls");
     if (syscalls && !json_is_null(syscalls) && !json_is_array(syscalls))
         return servin_error_set(err, EINVAL, "linux.seccomp.syscalls must be an array");
-    json_array_foreach(syscalls, i, v)
-    {
+    json_array_foreach (syscalls, i, v) {
         if ((ret = add_syscall_entry(ctx, v, i, default_action, err)) < 0)
             return ret;
     }

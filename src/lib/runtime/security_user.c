@@ -58,8 +58,7 @@ int servin_user_parse(json_t *user, struct servin_user *out, struct servin_error
         if (!json_is_array(j))
             return servin_error_set(err, EINVAL, "process.user.additionalGids must be an array of ids");
         out->groups = xcalloc(json_array_size(j) + 1, sizeof(gid_t));
-        json_array_foreach(j, i, g)
-        {
+        json_array_foreach (j, i, g) {
             if ((ret = id_value(g, "additionalGids[]", &v, err)) < 0) {
                 servin_user_release(out);
                 return ret;
