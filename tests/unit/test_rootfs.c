@@ -40,6 +40,8 @@
 
 /* The child reports the first failed check on this pipe. */
 static int report_fd = -1;
+/* More namespaces for the next container (CLONE_NEWCGROUP). */
+static int extra_unshare;
 
 #define CHECK(cond, ...)                                                                                     \
     do {                                                                                                     \
@@ -154,7 +156,9 @@ static int container_main(json_t *spec, const char *bundle, bool no_pivot, bool 
         CHECK(fd >= 0 && write(fd, "0 0 1", 5) == 5, "write gid_map");
         close(fd);
     }
-    CHECK(unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) == 0, "unshare");
+    CHECK(unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | extra_unshare) ==
+              0,
+          "unshare");
     pid_t pid = fork();
     CHECK(pid >= 0, "fork into the new pid namespace");
     if (pid == 0) {
@@ -329,6 +333,8 @@ static int check_full(void *arg)
         CHECK(mkdir("/sys/fs/cgroup/memory/x", 0755) < 0 && errno == EROFS,
               "the memory hierarchy is writable");
         CHECK(mkdir("/sys/fs/cgroup/y", 0755) < 0 && errno == EROFS, "the cgroup tmpfs is writable");
+        CHECK(read_all("/sys/fs/cgroup/pids/cgroup.procs", buf, sizeof(buf)) > 0 && strstr(buf, "1\n") == buf,
+              "the pids hierarchy is not rooted at the container's cgroup: %s", buf);
     }
 
     /* The read-only bind of a host dir, and a file bound from a bundle-relative source. */
@@ -363,7 +369,11 @@ static void full_container_view(void **state)
     struct bundle b = make_bundle();
     _cleanup_free_ char *text = xasprintf(FULL_SPEC_FMT, b.hostdata);
     json_t *spec = load_spec(text);
-    expect_success(run_container(spec, b.base, false, false, check_full, &b));
+    /* In a cgroup namespace the hierarchies are mounted anew, rooted at the namespace. */
+    extra_unshare = CLONE_NEWCGROUP;
+    struct run r = run_container(spec, b.base, false, false, check_full, &b);
+    extra_unshare = 0;
+    expect_success(r);
 
     /* The host's side is untouched: no new file in the ro bind source, nothing left mounted. */
     _cleanup_free_ char *newf = xasprintf("%s/new", b.hostdata);
@@ -383,6 +393,13 @@ static int check_chroot(void *arg)
     CHECK(access(b->base, F_OK) < 0, "the host's %s is visible", b->base);
     CHECK(is_char_dev("/dev/null", 1, 3), "/dev/null is not char 1:3");
     CHECK(fs_is("/proc", PROC_SUPER_MAGIC), "/proc is not procfs");
+    /* Without a cgroup namespace the cgroups are binds of the container's own cgroup. */
+    char buf[4096];
+    if (fs_is("/sys/fs/cgroup", TMPFS_MAGIC)) {
+        CHECK(read_all("/sys/fs/cgroup/pids/cgroup.procs", buf, sizeof(buf)) >= 0, "no pids hierarchy");
+        CHECK(strncmp(buf, "1\n", 2) == 0 || strstr(buf, "\n1\n"), "pid 1 is not in its pids cgroup.procs");
+        CHECK(access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0, "no unified hierarchy");
+    }
     return 0;
 }
 
@@ -390,9 +407,12 @@ static void no_pivot_uses_chroot(void **state)
 {
     NEED_ROOT();
     struct bundle b = make_bundle();
-    json_t *spec = load_spec("{\"root\": {\"path\": \"rootfs\"}, \"mounts\": ["
-                             " {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
-                             " {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}]}");
+    json_t *spec =
+        load_spec("{\"root\": {\"path\": \"rootfs\"}, \"mounts\": ["
+                  " {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+                  " {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"},"
+                  " {\"destination\": \"/sys/fs/cgroup\", \"type\": \"cgroup\", \"source\": \"cgroup\","
+                  "  \"options\": [\"ro\"]}]}");
     expect_success(run_container(spec, b.base, true, false, check_chroot, &b));
     assert_false(host_has_mount_under(b.base));
     json_decref(spec);

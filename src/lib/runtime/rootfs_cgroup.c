@@ -3,7 +3,8 @@
  * On a unified (v2) host this is a cgroup2 mount. On a v1 or hybrid host a cgroup filesystem
  * cannot be mounted per container, so the destination becomes a small tmpfs holding one bind
  * mount per host hierarchy, each of the container's own cgroup (read-only when the entry says
- * "ro"), which is what programs inside expect to find at /sys/fs/cgroup. */
+ * "ro"), which is what programs inside expect to find at /sys/fs/cgroup. In a cgroup namespace
+ * each hierarchy is mounted anew instead, so that the kernel roots it at the namespace. */
 #include <errno.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -76,9 +77,35 @@ static char *own_cgroup(const char *fstype, const char *super_opts)
     return NULL;
 }
 
-static int bind_hierarchy(int root_fd, const char *dest, const char *mountpoint, const char *mnt_root,
-                          const char *fstype, const char *super_opts, const struct rootfs_mount_opts *o,
-                          struct servin_error *err)
+/* In its own cgroup namespace the init sees "/" as its cgroup, so the host path of that cgroup is
+ * unknown; a new mount of the hierarchy is then rooted at the namespace's root by the kernel. */
+static bool in_cgroup_namespace(void)
+{
+    struct stat self, init;
+    return stat("/proc/self/ns/cgroup", &self) == 0 && stat("/proc/1/ns/cgroup", &init) == 0 &&
+           self.st_ino != init.st_ino;
+}
+
+/* The options naming a v1 hierarchy (its controllers, "name=..."), without rw, release_agent etc. */
+static char *hierarchy_options(const char *super_opts)
+{
+    _cleanup_free_ char *copy = xstrdup(super_opts);
+    char *out = NULL;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        if (strcmp(item, "rw") == 0 || strcmp(item, "ro") == 0 ||
+            (strchr(item, '=') && strncmp(item, "name=", 5) != 0))
+            continue;
+        char *joined = out ? xasprintf("%s,%s", out, item) : xstrdup(item);
+        free(out);
+        out = joined;
+    }
+    return out;
+}
+
+static int mount_hierarchy(int root_fd, const char *dest, const char *mountpoint, const char *mnt_root,
+                           const char *fstype, const char *super_opts, bool fresh,
+                           const struct rootfs_mount_opts *o, struct servin_error *err)
 {
     const char *name = strrchr(mountpoint, '/') + 1;
     _cleanup_free_ char *cg = own_cgroup(fstype, super_opts);
@@ -99,8 +126,16 @@ static int bind_hierarchy(int root_fd, const char *dest, const char *mountpoint,
     if (fd < 0)
         return fd;
     char path[ROOTFS_FD_PATH_MAX];
-    if (mount(src, rootfs_fd_path(fd, path), NULL, MS_BIND | MS_REC, NULL) < 0)
+    rootfs_fd_path(fd, path);
+    if (fresh) {
+        _cleanup_free_ char *data = strcmp(fstype, "cgroup") == 0 ? hierarchy_options(super_opts) : NULL;
+        unsigned long flags = (o->flags & MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+        if (mount("cgroup", path, fstype, flags, data) < 0)
+            return servin_error_errno(err, errno, "mount the cgroup hierarchy %s on %s", data ? data : fstype,
+                                      target);
+    } else if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return servin_error_errno(err, errno, "bind-mount cgroup %s on %s", src, target);
+    }
     _cleanup_close_ int again = rootfs_open_in_root(root_fd, target, ROOTFS_NO_CREATE, err);
     if (again < 0)
         return again;
@@ -136,6 +171,7 @@ static int mount_v1_tree(int root_fd, const char *dest, const struct rootfs_moun
             return servin_error_errno(err, errno, "mount a tmpfs for the cgroups on %s", dest);
     }
 
+    bool fresh = in_cgroup_namespace();
     _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
     if (!f)
         return servin_error_errno(err, errno, "read /proc/self/mountinfo");
@@ -160,7 +196,11 @@ static int mount_v1_tree(int root_fd, const char *dest, const struct rootfs_moun
         if (strncmp(mountpoint, HOST_CGROUP_ROOT "/", sizeof(HOST_CGROUP_ROOT)) != 0 ||
             slash != mountpoint + sizeof(HOST_CGROUP_ROOT) - 1)
             continue;
-        int ret = bind_hierarchy(root_fd, dest, mountpoint, mnt_root, fstype, super_opts, o, err);
+        /* A root above ours ("/../..") also says the init is in a cgroup namespace, even where
+         * /proc/1/ns cannot be read. */
+        bool below = strncmp(mnt_root, "/..", 3) == 0;
+        int ret =
+            mount_hierarchy(root_fd, dest, mountpoint, mnt_root, fstype, super_opts, fresh || below, o, err);
         if (ret < 0)
             return ret;
     }
