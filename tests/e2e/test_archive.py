@@ -226,6 +226,44 @@ def test_load_legacy_docker_archive(servin, tmp_path):
     assert manifest["layers"][0]["digest"] == sha256(layer1)
 
 
+def _symlinked_legacy(path, link_target):
+    layer = imagebuild.Tar()
+    layer.file("x", b"x\n")
+    raw = layer.bytes()
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [sha256(raw), sha256(raw)]}}).encode()
+    cid = sha256(config).split(":")[1]
+    with tarfile.open(str(path), "w") as t:
+        for name, data in (("%s.json" % cid, config), ("a/layer.tar", raw)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        ti = tarfile.TarInfo("b/layer.tar")
+        ti.type, ti.linkname = tarfile.SYMTYPE, link_target
+        t.addfile(ti)
+        data = json.dumps([{"Config": "%s.json" % cid, "RepoTags": ["sym:1"],
+                            "Layers": ["a/layer.tar", "b/layer.tar"]}]).encode()
+        ti = tarfile.TarInfo("manifest.json")
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    return sha256(config)
+
+
+def test_load_legacy_symlinked_layer(servin, tmp_path):
+    """Old `docker save` links a repeated layer.tar to the first copy; links leaving the archive
+    are refused."""
+    ok = tmp_path / "ok.tar"
+    image_id = _symlinked_legacy(ok, "../a/layer.tar")
+    assert servin.lines("load", "-i", str(ok)) == ["Loaded image: sym:1"]
+    assert image_ids(servin) == [image_id]
+    bad = tmp_path / "bad.tar"
+    _symlinked_legacy(bad, "/etc/passwd")
+    servin.ok("rmi", "sym:1")
+    r = servin.fail("load", "-i", str(bad))
+    assert "outside the archive" in r.stderr
+    assert image_ids(servin) == []
+
+
 def test_load_truncated_archive_changes_nothing(servin, pushed, tmp_path):
     bb, ml = pushed["busybox"], pushed["multilayer"]
     servin.ok("pull", "-q", bb.ref)

@@ -327,7 +327,8 @@ static int load_oci_descriptor(struct load_job *job, json_t *desc, json_t *annot
                                     arch);
         }
         char more[n_extra + 1][SERVIN_DIGEST_MAX];
-        memcpy(more, extra, n_extra * SERVIN_DIGEST_MAX);
+        if (n_extra)
+            memcpy(more, extra, n_extra * SERVIN_DIGEST_MAX);
         memcpy(more[n_extra], digest, SERVIN_DIGEST_MAX);
         ret = load_oci_descriptor(job, chosen, annotations, more, n_extra + 1, depth + 1, err);
         json_decref(index);
