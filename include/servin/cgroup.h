@@ -79,7 +79,11 @@ const char *servin_cgroup_dir(const struct servin_cgroup *cg, const char *contro
 /* Move a process (all its threads) into the cgroup: used for the init and to join for exec. */
 int servin_cgroup_add_pid(const struct servin_cgroup *cg, pid_t pid, struct servin_error *err);
 /* Apply an OCI linux.resources object; only the fields present are written, so the same call
- * updates a live cgroup. NULL or {} does nothing. */
+ * updates a live cgroup. NULL or {} does nothing. As in runc, 0 means "not set" for memory
+ * limit/reservation/swap, cpu shares/quota/period, pids limit and blockIO weight, and -1 means
+ * unlimited. Not applied, with a log line: realtime cpu fields, network, rdma, kernel memory;
+ * on v2 also swappiness, disableOOMKiller and device rules (v2 needs an eBPF program for those).
+ * linux.resources.unified is written as given on v2 and refused on v1. */
 int servin_cgroup_set_resources(const struct servin_cgroup *cg, const json_t *resources,
                                 struct servin_error *err);
 
