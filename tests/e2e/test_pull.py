@@ -256,3 +256,12 @@ def test_pull_resumes_partial_download(servin, fake_registry, layouts):
     assert img.config_digest in image_ids(servin)
     ranges = [h.get("Range") for m, p, h in fake_registry.requests if p == path]
     assert ranges == ["bytes=%d-" % half]
+
+
+def test_pull_single_platform_image_with_other_platform(servin, pushed):
+    p = pushed["busybox"]
+    r = servin.fail("pull", "--platform", "linux/arm64", p.ref)
+    assert "does not match the specified platform" in r.stderr and "linux/amd64" in r.stderr
+    assert image_ids(servin) == set()
+    servin.ok("pull", "--platform", "linux/amd64", p.ref)
+    assert image_ids(servin) == {p.image_id}

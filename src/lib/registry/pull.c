@@ -207,6 +207,34 @@ static void remove_new_content(struct servin_store *store, struct layer_job *job
     }
 }
 
+static int check_platform(json_t *config, const struct servin_platform *want, bool explicit,
+                          const struct servin_ref *ref, struct servin_error *err)
+{
+    const char *os = json_string_value(json_object_get(config, "os"));
+    const char *arch = json_string_value(json_object_get(config, "architecture"));
+    const char *variant = json_string_value(json_object_get(config, "variant"));
+    if (!os || !arch)
+        return 0;
+    _cleanup_free_ char *text =
+        xasprintf("%s/%s%s%s", os, arch, variant && *variant ? "/" : "", variant && *variant ? variant : "");
+    struct servin_platform have;
+    if (servin_platform_parse(text, &have, NULL) < 0)
+        return 0;
+    bool variant_ok = !want->variant[0] || !have.variant[0] || strcmp(want->variant, have.variant) == 0;
+    if (strcmp(have.os, want->os) == 0 && strcmp(have.arch, want->arch) == 0 && variant_ok)
+        return 0;
+    _cleanup_free_ char *name = servin_ref_string(ref);
+    if (!explicit) {
+        log_warn("the image %s is for %s, which does not match the host platform %s/%s", name, text, want->os,
+                 want->arch);
+        return 0;
+    }
+    return servin_error_set(err, ENOENT,
+                            "image with reference %s was found but does not match the specified platform: "
+                            "wanted %s/%s%s%s, actual: %s",
+                            name, want->os, want->arch, want->variant[0] ? "/" : "", want->variant, text);
+}
+
 static char *familiar_ref(const struct servin_ref *ref)
 {
     _cleanup_free_ char *name = servin_ref_familiar_name(ref);
@@ -282,6 +310,12 @@ static int pull_ref(struct servin_store *store, struct reg_session *s, const str
     if (!json_is_object(config)) {
         ret = servin_error_set(err, EPROTO, "the image config %.19s is not a JSON object", cfg_digest);
         goto out;
+    }
+    /* A single-platform image says its platform only in the config; index entries were already chosen. */
+    if (m == &top) {
+        ret = check_platform(config, want, opts->platform != NULL, ref, err);
+        if (ret < 0)
+            goto out;
     }
     ret = plan_layers(m->json, config, &jobs, &n_jobs, err);
     if (ret < 0)
