@@ -64,7 +64,10 @@ int servin_authfile_remove(const char *path, const char *server, struct servin_e
 
 /* ---- Transport policy ---- */
 
-/* True when plain HTTP (and unverified TLS) may be used for this host[:port]: loopback addresses
+/* HTTPS with certificate verification is always tried first. For an insecure registry the
+ * certificate is not verified, and when the TLS handshake itself fails (a plain-HTTP server) the
+ * session falls back to HTTP, as Docker does; for any other registry a TLS failure is an error.
+ * True when plain HTTP (and unverified TLS) may be used for this host[:port]: loopback addresses
  * and the insecure-registries list (env SERVIN_INSECURE_REGISTRIES today, the config file later). */
 bool servin_registry_insecure(const char *hostport);
 /* The host the API lives on: "docker.io" -> "registry-1.docker.io", others unchanged. */
