@@ -694,7 +694,13 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     if rep.when == "call" and rep.failed:
+        # Only the registries this test used: others' logs would bury the real failure.
+        used = set(getattr(item, "fixturenames", ()))
+        wanted = {"plain": {"registry", "pushed"}, "auth": {"auth_registry", "pushed"},
+                  "token": {"token_registry", "pushed"}}
         for reg in list(_started_registries):
+            if not used & wanted.get(reg.name, set()):
+                continue
             tail = reg.log_tail(40)
             if tail:
                 rep.sections.append(("%s registry log (%s)" % (reg.name, reg.log), tail))
