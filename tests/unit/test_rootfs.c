@@ -59,6 +59,30 @@ struct bundle {
     char *hostdata; /* base/hostdata: a host directory bind-mounted into the container */
 };
 
+/* Temp dirs a failed test could not remove; the group teardown removes them. */
+static char *leftovers[32];
+
+static void remember(const char *dir)
+{
+    for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++)
+        if (!leftovers[i]) {
+            leftovers[i] = xstrdup(dir);
+            return;
+        }
+}
+
+static int remove_leftovers(void **state)
+{
+    struct servin_error err = {0};
+    for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++)
+        if (leftovers[i]) {
+            servin_rm_rf(leftovers[i], &err);
+            free(leftovers[i]);
+            leftovers[i] = NULL;
+        }
+    return 0;
+}
+
 static void write_file(const char *path, const char *content)
 {
     FILE *f = fopen(path, "we");
@@ -83,6 +107,7 @@ static struct bundle make_bundle(void)
     char tmpl[] = TEST_PREFIX "XXXXXX";
     assert_non_null(mkdtemp(tmpl));
     struct bundle b = {.base = xstrdup(tmpl)};
+    remember(b.base);
     b.rootfs = xasprintf("%s/rootfs", b.base);
     b.hostdata = xasprintf("%s/hostdata", b.base);
     struct servin_error err = {0};
@@ -434,6 +459,7 @@ static void symlinked_destinations_stay_inside(void **state)
     struct bundle b = make_bundle();
     char tmpl[] = TEST_PREFIX "hostdir-XXXXXX";
     assert_non_null(mkdtemp(tmpl));
+    remember(tmpl);
     _cleanup_free_ char *evil = xasprintf("%s/evil", b.rootfs);
     _cleanup_free_ char *evil2 = xasprintf("%s/evil2", b.rootfs);
     _cleanup_free_ char *evil3 = xasprintf("%s/evil3", b.rootfs);
@@ -639,6 +665,7 @@ static void resolve_inside_root(void **state)
     struct bundle b = make_bundle();
     char tmpl[] = TEST_PREFIX "hostdir-XXXXXX";
     assert_non_null(mkdtemp(tmpl));
+    remember(tmpl);
     _cleanup_free_ char *evil = xasprintf("%s/evil", b.rootfs);
     _cleanup_free_ char *loop1 = xasprintf("%s/loop1", b.rootfs);
     _cleanup_free_ char *loop2 = xasprintf("%s/loop2", b.rootfs);
@@ -709,5 +736,5 @@ int main(void)
         cmocka_unit_test(console_bind_on_readonly_root),
         cmocka_unit_test(nothing_left_mounted),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, remove_leftovers);
 }
