@@ -265,3 +265,22 @@ def test_pull_single_platform_image_with_other_platform(servin, pushed):
     assert image_ids(servin) == set()
     servin.ok("pull", "--platform", "linux/amd64", p.ref)
     assert image_ids(servin) == {p.image_id}
+
+
+def test_pull_all_tags_follows_link_pagination(servin, fake_registry, layouts):
+    img = layouts["busybox"]
+    fake_registry.add_image("pg/img", "a", img)
+    fake_registry.add_image("pg/img", "b", img)
+    fake_registry.set_response("GET", "/v2/pg/img/tags/list", 200, json.dumps({"name": "pg/img", "tags": ["a"]}),
+                               {"Content-Type": "application/json",
+                                "Link": '</v2/pg/img/tags/page2?last=a&n=1>; rel="next"'})
+    fake_registry.set_response("GET", "/v2/pg/img/tags/page2", 200, json.dumps({"name": "pg/img", "tags": ["b"]}),
+                               {"Content-Type": "application/json",
+                                "Link": '</v2/pg/img/tags/page2?last=a&n=1>; rel="next"'})
+    repo = "%s/pg/img" % fake_registry.host
+    servin.ok("pull", "-a", repo)
+    listed = servin.ok("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    assert sorted(listed) == [repo + ":a", repo + ":b"]
+    pages = [p for m, p, h in fake_registry.requests if "/tags/" in p]
+    # The second page points at itself: we stop there instead of looping.
+    assert pages == ["/v2/pg/img/tags/list", "/v2/pg/img/tags/page2?last=a&n=1"]

@@ -21,11 +21,11 @@ static char *next_link(const char *link)
 static int list_tags(struct reg_session *s, const char *path, char ***out, struct servin_error *err)
 {
     _cleanup_free_ char *scope = xasprintf("repository:%s:pull", path);
-    _cleanup_free_ char *url = xasprintf("/v2/%s/tags/list", path);
+    _cleanup_free_ char *url = xasprintf("%s/v2/%s/tags/list", s->base, path);
     char **tags = xcalloc(1, sizeof(char *));
     size_t n = 0;
     /* A server that keeps sending us in a circle must not keep us forever. */
-    for (int page = 0; url && page < 10000; page++) {
+    for (int page = 0; url && page < 1000; page++) {
         struct reg_req req = {
             .method = "GET", .url = url, .scope = scope, .max_body = 16u * 1024 * 1024, .follow = true};
         struct reg_resp resp = {0};
@@ -51,10 +51,16 @@ static int list_tags(struct reg_session *s, const char *path, char ***out, struc
             tags[n] = NULL;
         }
         json_decref(j);
-        free(url);
         char *next = next_link(resp.link);
-        url = next ? reg_absolute_url(s, next) : NULL;
+        char *next_url = next ? reg_absolute_url(s, next) : NULL;
         free(next);
+        /* A page pointing at itself would never end. */
+        if (next_url && strcmp(next_url, url) == 0) {
+            free(next_url);
+            next_url = NULL;
+        }
+        free(url);
+        url = next_url;
         reg_resp_free(&resp);
     }
     *out = tags;
