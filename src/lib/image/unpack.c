@@ -59,30 +59,85 @@ static int next_block(struct unpack_job *job, const void **buf, size_t *size)
     }
 }
 
-/* Read callback of the tar reader. */
+/* Producer (the calling thread): decompress and hash into the ring of slots. Decompression and
+ * hashing are CPU work while extraction is mostly system calls, so running them in two threads
+ * overlaps the two; a big single-layer image unpacks about as fast as it decompresses. */
+static void produce(struct unpack_job *job)
+{
+    const void *block = NULL;
+    size_t block_len = 0;
+    int r = 1;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        while (job->head - job->tail >= UNPACK_SLOTS && !job->consumer_done)
+            pthread_cond_wait(&job->cond, &job->lock);
+        bool done = job->consumer_done;
+        unsigned idx = job->head % UNPACK_SLOTS;
+        pthread_mutex_unlock(&job->lock);
+        if (done)
+            break;
+
+        size_t len = 0;
+        while (len < UNPACK_SLOT_SIZE) {
+            if (block_len == 0) {
+                r = next_block(job, &block, &block_len);
+                if (r <= 0)
+                    break;
+            }
+            size_t n = block_len < UNPACK_SLOT_SIZE - len ? block_len : UNPACK_SLOT_SIZE - len;
+            memcpy(job->slot_data[idx] + len, block, n);
+            len += n;
+            block = (const char *)block + n;
+            block_len -= n;
+        }
+        pthread_mutex_lock(&job->lock);
+        if (len > 0) {
+            job->slot_len[idx] = len;
+            job->head++;
+        }
+        if (r <= 0) {
+            job->eof = true;
+            job->stream_failed = r < 0;
+        }
+        pthread_cond_broadcast(&job->cond);
+        pthread_mutex_unlock(&job->lock);
+        if (r <= 0)
+            return;
+    }
+    /* The tar reader stops at the end-of-archive marker, but the diff_id covers the padding after
+     * it too. After a failed extraction the rest of the stream does not matter. */
+    if (!job->consumer_failed) {
+        while ((r = next_block(job, &block, &block_len)) > 0)
+            ;
+        job->stream_failed = r < 0;
+    }
+}
+
+/* Read callback of the tar reader (consumer): the next filled slot. The slot handed out last time
+ * stays valid until this call, as libarchive requires, and is only then given back. */
 static la_ssize_t stream_read(struct archive *a, void *ctx, const void **buf)
 {
     struct unpack_job *job = ctx;
-    size_t size = 0;
-    int r = next_block(job, buf, &size);
-    if (r < 0) {
-        archive_set_error(a, EIO, "%s", job->stream_error);
-        return -1;
+    pthread_mutex_lock(&job->lock);
+    if (job->holding) {
+        job->tail++;
+        job->holding = false;
+        pthread_cond_broadcast(&job->cond);
     }
-    return r == 0 ? 0 : (la_ssize_t)size;
-}
-
-/* The tar reader stops at the end-of-archive marker; the diff_id covers the padding after it too. */
-static int drain_stream(struct unpack_job *job)
-{
-    const void *buf;
-    size_t size;
-    int r;
-    while ((r = next_block(job, &buf, &size)) > 0)
-        ;
-    if (r < 0)
-        return unpack_fail(job, EIO, "cannot decompress the layer: %s", job->stream_error);
-    return 0;
+    while (job->head == job->tail && !job->eof)
+        pthread_cond_wait(&job->cond, &job->lock);
+    la_ssize_t ret = 0;
+    if (job->head != job->tail) {
+        unsigned idx = job->tail % UNPACK_SLOTS;
+        job->holding = true;
+        *buf = job->slot_data[idx];
+        ret = (la_ssize_t)job->slot_len[idx];
+    } else if (job->stream_failed) {
+        archive_set_error(a, EIO, "%s", job->stream_error);
+        ret = -1;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return ret;
 }
 
 static int unpack_in_thread(struct unpack_job *job)
@@ -97,7 +152,9 @@ static int unpack_in_thread(struct unpack_job *job)
     if (chdir(job->dest) < 0)
         return unpack_fail(job, errno, "cannot enter %s: %s", job->dest, strerror(errno));
     /* Without CAP_SYS_CHROOT (rootless) the path checks and libarchive's secure flags remain. */
-    if (chroot(".") < 0 && errno != EPERM)
+    if (chroot(".") == 0)
+        job->chrooted = true;
+    else if (errno != EPERM)
         return unpack_fail(job, errno, "cannot chroot into %s: %s", job->dest, strerror(errno));
 
     struct archive *in = archive_read_new();
@@ -108,15 +165,18 @@ static int unpack_in_thread(struct unpack_job *job)
     else
         ret = unpack_entries(job, in);
     archive_read_free(in);
-    if (ret < 0)
-        return ret;
-    return drain_stream(job);
+    return ret;
 }
 
 static void *unpack_thread(void *arg)
 {
     struct unpack_job *job = arg;
     job->ret = unpack_in_thread(job);
+    pthread_mutex_lock(&job->lock);
+    job->consumer_done = true;
+    job->consumer_failed = job->ret < 0;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
     return NULL;
 }
 
@@ -125,8 +185,8 @@ static int unpack_stream(int fd, const char *dest, const char *label, char diff_
                          uint64_t *unpacked_size, struct servin_error *err)
 {
     struct unpack_job job = {.dest = dest, .label = label, .err = err};
-    /* Everything that may load files (filter programs, OpenSSL's providers) happens here, before the
-     * unpacking thread chroots. */
+    /* Everything that may load files (filter programs, OpenSSL's providers) happens here, outside
+     * the unpacking thread that chroots. */
     job.outer = archive_read_new();
     archive_read_support_filter_all(job.outer);
     archive_read_support_format_raw(job.outer);
@@ -140,16 +200,27 @@ static int unpack_stream(int fd, const char *dest, const char *label, char diff_
         return ret;
     }
     job.hash = servin_sha256_new();
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+    for (int i = 0; i < UNPACK_SLOTS; i++)
+        job.slot_data[i] = xmalloc(UNPACK_SLOT_SIZE);
 
     pthread_t thread;
     int e = pthread_create(&thread, NULL, unpack_thread, &job);
-    if (e != 0)
+    if (e != 0) {
         ret = unpack_fail(&job, e, "cannot start the unpacking thread: %s", strerror(e));
-    else {
+    } else {
+        produce(&job);
         pthread_join(thread, NULL);
         ret = job.ret;
+        if (ret == 0 && job.stream_failed)
+            ret = unpack_fail(&job, EIO, "cannot decompress the layer: %s", job.stream_error);
     }
     archive_read_free(job.outer);
+    for (int i = 0; i < UNPACK_SLOTS; i++)
+        free(job.slot_data[i]);
+    pthread_cond_destroy(&job.cond);
+    pthread_mutex_destroy(&job.lock);
     if (ret < 0) {
         servin_sha256_free(job.hash);
         return ret;
