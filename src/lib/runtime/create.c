@@ -201,6 +201,7 @@ static void undo(struct create_ctx *c)
 int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, struct servin_error *err)
 {
     struct create_ctx c = {.o = o};
+    _cleanup_free_ char *rootfs = NULL, *created = NULL;
     _cleanup_free_ char *bundle = realpath(o->bundle && *o->bundle ? o->bundle : ".", NULL);
     if (!bundle)
         return servin_error_errno(err, errno, "create %s: bundle %s", o->id, o->bundle ? o->bundle : ".");
@@ -284,8 +285,8 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
                            .cgroup_path = c.cgroup_path, .annotations = json_object_get(c.spec, "annotations"),
                            .spec = c.spec};
     const char *root_path = json_string_value(json_object_get(json_object_get(c.spec, "root"), "path"));
-    _cleanup_free_ char *rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);
-    _cleanup_free_ char *created = now_rfc3339();
+    rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);
+    created = now_rfc3339();
     st.rootfs = rootfs;
     st.created = created;
     ret = oci_state_save(o->state_root, &st, err);

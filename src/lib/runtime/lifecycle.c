@@ -22,7 +22,7 @@ static json_t *state_json(const struct oci_state *st)
 {
     const char *status = oci_state_status(st);
     bool stopped = strcmp(status, "stopped") == 0;
-    return json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:O?}", "ociVersion", SERVIN_OCI_VERSION, "id", st->id, "status",
+    return json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:O*}", "ociVersion", SERVIN_OCI_VERSION, "id", st->id, "status",
                      status, "pid", stopped ? 0 : (int)st->pid, "bundle", st->bundle, "rootfs", st->rootfs, "created",
                      st->created, "annotations", st->annotations);
 }
@@ -38,43 +38,48 @@ int servin_oci_state(const char *state_root, const char *id, json_t **out, struc
     return 0;
 }
 
+/* Connect to the waiting init: it exec's (closing the connection on exec) or says why it could not. */
+static int release_init(const char *dir, const char *id, bool *reached, struct servin_error *err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/exec.sock", dir);
+    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return servin_error_errno(err, errno, "start container %s: reach its init", id);
+    *reached = true;
+    char msg[SERVIN_ERROR_MSG_MAX];
+    int tag = oci_sync_recv(fd, msg, sizeof(msg));
+    unlink(addr.sun_path);
+    if (tag == OCI_SYNC_ERROR)
+        return servin_error_set(err, ENOEXEC, "start container %s: %s", id, msg);
+    return 0;
+}
+
 int servin_oci_start(const char *state_root, const char *id, struct servin_error *err)
 {
+    _cleanup_free_ char *dir = NULL;
     struct oci_state st;
     int ret = oci_state_load(state_root, id, &st, err);
     if (ret < 0)
         return ret;
     const char *status = oci_state_status(&st);
-    if (strcmp(status, "created") != 0) {
+    bool reached = false;
+    if (strcmp(status, "created") != 0)
         ret = servin_error_set(err, EINVAL, "cannot start container %s: it is %s, not created", id, status);
-        goto out;
+    else if ((ret = oci_state_dir(state_root, id, &dir, err)) == 0)
+        ret = release_init(dir, id, &reached, err);
+    if (reached) {
+        struct servin_error ignored = {0};
+        st.started = true;
+        oci_state_save(state_root, &st, &ignored);
     }
-    _cleanup_free_ char *dir = NULL;
-    oci_state_dir(state_root, id, &dir, err);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/exec.sock", dir);
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        ret = servin_error_errno(err, errno, "start container %s: reach its init", id);
-        goto out;
+    if (ret == 0) {
+        json_t *state = state_json(&st);
+        struct servin_error hook_err = {0};
+        if (oci_hooks_run(st.spec, "poststart", state, &hook_err) < 0)
+            log_warn("%s", hook_err.msg); /* the spec says poststart failures are only logged */
+        json_decref(state);
     }
-    /* The init closes the connection by exec'ing (close-on-exec), or writes why it could not. */
-    char msg[SERVIN_ERROR_MSG_MAX];
-    int tag = oci_sync_recv(fd, msg, sizeof(msg));
-    unlink(addr.sun_path);
-    st.started = true;
-    oci_state_save(state_root, &st, err);
-    if (tag == OCI_SYNC_ERROR) {
-        ret = servin_error_set(err, ENOEXEC, "start container %s: %s", id, msg);
-        goto out;
-    }
-    json_t *state = state_json(&st);
-    struct servin_error hook_err = {0};
-    if (oci_hooks_run(st.spec, "poststart", state, &hook_err) < 0)
-        log_warn("%s", hook_err.msg); /* the spec says poststart failures are only logged */
-    json_decref(state);
-    ret = 0;
-out:
     oci_state_clear(&st);
     return ret;
 }

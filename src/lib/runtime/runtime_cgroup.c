@@ -19,6 +19,27 @@ static int reopen(const char *path, struct servin_cgroup **cg, struct servin_err
     return ret;
 }
 
+/* Like runc, the devices every container gets (null, zero, full, tty, random, urandom, the console,
+ * ptmx and its pts) stay usable whatever deny rules the spec starts with; later rules win. */
+static json_t *with_default_devices(json_t *resources)
+{
+    static const struct {
+        long long major, minor;
+    } defaults[] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}};
+    json_t *copy = json_deep_copy(resources);
+    json_t *devices = json_object_get(copy, "devices");
+    if (!json_is_array(devices))
+        return copy;
+    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        json_t *rule = json_pack("{s:b,s:s,s:I,s:s}", "allow", 1, "type", "c", "major", (json_int_t)defaults[i].major,
+                                 "access", "rwm");
+        if (defaults[i].minor >= 0)
+            json_object_set_new(rule, "minor", json_integer(defaults[i].minor));
+        json_array_append_new(devices, rule);
+    }
+    return copy;
+}
+
 int oci_cgroup_enter(const char *id, json_t *linux_obj, pid_t pid, char **path_out, struct servin_error *err)
 {
     struct servin_cgroup_system *sys = NULL;
@@ -33,7 +54,9 @@ int oci_cgroup_enter(const char *id, json_t *linux_obj, pid_t pid, char **path_o
     json_t *j = servin_cgroup_to_json(cg);
     *path_out = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    ret = servin_cgroup_set_resources(cg, json_object_get(linux_obj, "resources"), err);
+    json_t *resources = with_default_devices(json_object_get(linux_obj, "resources"));
+    ret = servin_cgroup_set_resources(cg, resources, err);
+    json_decref(resources);
     if (ret == 0)
         ret = servin_cgroup_add_pid(cg, pid, err);
     servin_cgroup_free(cg);
