@@ -90,7 +90,8 @@ static void entry_put(struct archive *a, struct archive_entry *e, const char *da
 {
     if (data)
         archive_entry_set_size(e, (la_int64_t)strlen(data));
-    assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+    /* WARN: a non-ASCII name in the C locale, still written (raw) as Go's tar writer would. */
+    assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
     if (data && *data)
         assert_int_equal(archive_write_data(a, data, strlen(data)), (la_ssize_t)strlen(data));
     archive_entry_free(e);
@@ -490,6 +491,48 @@ static void symlink_replaced_is_fine(void **state)
     assert_int_equal(access("/etc/b", F_OK), -1);
 }
 
+/* Non-ASCII and long names, and a file bigger than the buffers between the two unpacking threads. */
+static void names_and_big_files(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    _cleanup_free_ char *tar = xasprintf("%s/names.tar.zst", f->dir);
+    char longname[300];
+    memset(longname, 'n', sizeof(longname));
+    memcpy(longname, "deep/", 5);
+    longname[250] = '\0';
+    size_t big_len = 5 * 1024 * 1024 + 123;
+    _cleanup_free_ char *big = xmalloc(big_len + 1);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)('a' + (i * 31 + i / 4096) % 26);
+    big[big_len] = '\0';
+    struct archive *a = tar_open(tar, "zstd");
+    add_file(a, "caf\xc3\xa9.txt", "utf-8");
+    add_dir(a, "deep", 0755);
+    add_file(a, longname, "long");
+    add_file(a, "big", big);
+    tar_close(a);
+
+    _cleanup_free_ char *dest = xasprintf("%s/out", f->dir);
+    _cleanup_close_ int fd = open(tar, O_RDONLY);
+    char diff_id[SERVIN_DIGEST_MAX];
+    uint64_t size = 0;
+    int r = servin_unpack_fd(fd, dest, diff_id, &size, &err);
+    if (r < 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(size, 5 + 4 + big_len);
+    _cleanup_free_ char *cafe = xasprintf("%s/caf\xc3\xa9.txt", dest);
+    _cleanup_free_ char *lng = xasprintf("%s/%s", dest, longname);
+    _cleanup_free_ char *bigp = xasprintf("%s/big", dest);
+    assert_int_equal(access(cafe, F_OK), 0);
+    assert_int_equal(access(lng, F_OK), 0);
+    _cleanup_free_ char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(servin_read_file(bigp, &data, &len, &err), 0);
+    assert_int_equal(len, big_len);
+    assert_memory_equal(data, big, big_len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_diff_id_and_bad_data, setup, teardown),
         cmocka_unit_test_setup_teardown(escapes_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(symlink_replaced_is_fine, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_and_big_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
