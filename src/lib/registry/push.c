@@ -310,6 +310,7 @@ int servin_registry_push(struct servin_store *store, const char *reference,
     struct servin_image_summary *list = NULL;
     size_t n = 0;
     struct reg_session *s = NULL;
+    _cleanup_free_ char *full = NULL; /* before the first goto: cleanup must never see garbage */
     memset(result, 0, sizeof(*result));
     if (!opts)
         opts = &no_opts;
@@ -320,7 +321,7 @@ int servin_registry_push(struct servin_store *store, const char *reference,
     if (ret < 0)
         goto out;
 
-    _cleanup_free_ char *full = servin_ref_string(&ref);
+    full = servin_ref_string(&ref);
     char id[SERVIN_DIGEST_MAX];
     struct servin_error inner = {0};
     if (servin_image_resolve(store, full, id, &inner) < 0) {

@@ -112,6 +112,7 @@ static void wait_gone(const struct oci_state *st)
 
 int servin_oci_delete(const char *state_root, const char *id, bool force, struct servin_error *err)
 {
+    _cleanup_free_ char *dir = NULL;
     struct oci_state st;
     int ret = oci_state_load(state_root, id, &st, err);
     if (ret < 0)
@@ -139,7 +140,6 @@ int servin_oci_delete(const char *state_root, const char *id, bool force, struct
     if (oci_hooks_run(st.spec, "poststop", state, &hook_err) < 0)
         log_warn("%s", hook_err.msg);
     json_decref(state);
-    _cleanup_free_ char *dir = NULL;
     oci_state_dir(state_root, id, &dir, err);
     ret = servin_rm_rf(dir, err);
 out:
