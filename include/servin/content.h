@@ -12,13 +12,16 @@
 
 struct servin_content_writer;
 
-/* Path of a blob, whether or not it is present. */
+/* Path of a blob, whether or not it is present. An invalid digest gives a path that never exists
+ * (content/blobs/invalid-digest), so a caller cannot be tricked into a path outside the store. */
 char *servin_content_path(struct servin_store *store, const char *digest);
 bool servin_content_has(struct servin_store *store, const char *digest, uint64_t *size);
 
 /* Start writing a blob. With an expected digest the partial data of an earlier, interrupted
- * write of the same blob is kept (content/ingest/<hex>) and *resume_offset says how much of it
- * there is (the writer has already hashed it); without one, resume_offset may be NULL. */
+ * write of the same blob is kept (content/ingest/<hex>.partial) and *resume_offset says how much of
+ * it there is (the writer has already hashed it); without one, resume_offset may be NULL. While
+ * another writer holds that file (a flock), a second writer of the same blob gets a private temp
+ * file and no resume; both may commit, since the bytes are the same. */
 int servin_content_writer_open(struct servin_store *store, const char *expected_digest,
                                struct servin_content_writer **out, uint64_t *resume_offset,
                                struct servin_error *err);
