@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -369,6 +372,19 @@ static void wrong_diff_id_and_bad_data(void **state)
 
 /* --- escapes --- */
 
+static int count_outside(const char *outside)
+{
+    DIR *d = opendir(outside);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
 enum escape_kind {
     DOTDOT_FILE,
     ABS_SYMLINK_THEN_FILE,
@@ -533,6 +549,66 @@ static void names_and_big_files(void **state)
     assert_memory_equal(data, big, big_len);
 }
 
+/* Without CAP_SYS_CHROOT (as in rootless use) the unpack runs unchrooted, with libarchive's own
+ * symlink checks back on: the same layers must give the same results. Run in a child that drops
+ * the capability, reporting by exit status. */
+static int unchrooted_child(struct fixture *f, const char *outside)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return 10;
+    data[0].effective &= ~(1u << CAP_SYS_CHROOT);
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return 11;
+    if (chroot("/") == 0)
+        return 12; /* the capability is still there: the test would prove nothing */
+
+    struct servin_error err = {0};
+    for (int kind = DOTDOT_FILE; kind <= DIR_DOTDOT_NESTED; kind++) {
+        _cleanup_free_ char *tar = xasprintf("%s/evil-%d.tar.gz", f->dir, kind);
+        write_escape_layer(tar, kind, outside);
+        char blob[SERVIN_DIGEST_MAX], diff_id[SERVIN_DIGEST_MAX], chain[SERVIN_DIGEST_MAX];
+        if (servin_content_put_file(f->store, tar, NULL, blob, NULL, &err) < 0)
+            return 13;
+        if (servin_layer_unpack(f->store, blob, NULL, NULL, diff_id, chain, NULL, &err) == 0)
+            return 20 + kind;
+        if (!strstr(err.msg, "escapes the layer root"))
+            return 40 + kind;
+        if (count_outside(outside) != 0)
+            return 60 + kind;
+    }
+    _cleanup_free_ char *tar = xasprintf("%s/layer.tar", f->dir);
+    write_full_layer(tar, "gzip");
+    _cleanup_free_ char *dest = xasprintf("%s/out", f->dir);
+    _cleanup_close_ int fd = open(tar, O_RDONLY);
+    char diff_id[SERVIN_DIGEST_MAX];
+    uint64_t size = 0;
+    if (servin_unpack_fd(fd, dest, diff_id, &size, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 14;
+    }
+    check_full_layer(dest);
+    return size == FULL_LAYER_SIZE ? 0 : 15;
+}
+
+static void unchrooted_fallback(void **state)
+{
+    struct fixture *f = *state;
+    char outside[] = "/tmp/servin-outside-XXXXXX";
+    assert_non_null(mkdtemp(outside));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(unchrooted_child(f, outside));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(count_outside(outside), 0);
+    rmdir(outside);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(escapes_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(symlink_replaced_is_fine, setup, teardown),
         cmocka_unit_test_setup_teardown(names_and_big_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(unchrooted_fallback, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
