@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -609,6 +610,72 @@ static void unchrooted_fallback(void **state)
     rmdir(outside);
 }
 
+struct parallel_arg {
+    struct fixture *f;
+    char blob[SERVIN_DIGEST_MAX];
+    char chain[SERVIN_DIGEST_MAX];
+    int ret;
+    char msg[SERVIN_ERROR_MSG_MAX];
+};
+
+static void *parallel_unpack(void *p)
+{
+    struct parallel_arg *a = p;
+    struct servin_error err = {0};
+    char diff_id[SERVIN_DIGEST_MAX];
+    a->ret = servin_layer_unpack(a->f->store, a->blob, NULL, NULL, diff_id, a->chain, NULL, &err);
+    memcpy(a->msg, err.msg, sizeof(a->msg));
+    return NULL;
+}
+
+/* Threads unpacking at once (as a pull does), some the same layer: each gets its own directory and
+ * root, the first rename wins and the others use its result. */
+static void parallel_unpacks(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    enum { N = 6 };
+    struct parallel_arg args[N];
+    pthread_t threads[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (struct parallel_arg){.f = f};
+        _cleanup_free_ char *tar = xasprintf("%s/p%d.tar.gz", f->dir, i % 2);
+        if (i < 2)
+            write_full_layer(tar, i == 0 ? "gzip" : "none");
+        assert_int_equal(servin_content_put_file(f->store, tar, NULL, args[i].blob, NULL, &err), 0);
+    }
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    struct stat root;
+    assert_int_equal(stat("/", &root), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, parallel_unpack, &args[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        if (args[i].ret != 0)
+            fail_msg("%s", args[i].msg);
+        assert_string_equal(args[i].chain, args[0].chain);
+    }
+    _cleanup_free_ char *diff = xasprintf("%s/layers/%s/diff", f->dir, args[0].chain + 7);
+    check_full_layer(diff);
+    _cleanup_free_ char *layers = xasprintf("%s/layers", f->dir);
+    DIR *d = opendir(layers);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    assert_int_equal(n, 1);
+    /* The calling thread's directory and root were never changed. */
+    char cwd2[4096];
+    assert_non_null(getcwd(cwd2, sizeof(cwd2)));
+    assert_string_equal(cwd, cwd2);
+    struct stat root2;
+    assert_int_equal(stat("/", &root2), 0);
+    assert_int_equal(root.st_ino, root2.st_ino);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +687,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(symlink_replaced_is_fine, setup, teardown),
         cmocka_unit_test_setup_teardown(names_and_big_files, setup, teardown),
         cmocka_unit_test_setup_teardown(unchrooted_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(parallel_unpacks, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
