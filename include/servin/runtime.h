@@ -43,6 +43,22 @@ int servin_oci_list(const char *state_root, json_t **list, struct servin_error *
  * code the shell would report (128+signal when killed). */
 int servin_oci_wait_child(pid_t pid);
 
+struct servin_oci_exec_opts {
+    const char *state_root;
+    const char *id;
+    json_t *process;            /* an OCI "process" object: args, env, cwd, user, capabilities... */
+    const char *console_socket; /* when process.terminal is true */
+    const char *pid_file;
+    int preserve_fds;
+    bool detach;                /* return once the process runs instead of waiting for it */
+};
+/* Run another process inside a running container: its namespaces, cgroup, root and the container's
+ * seccomp profile. Returns the exit code (or 0 when detached); *pid_out gets the process' pid. */
+int servin_oci_exec(const struct servin_oci_exec_opts *opts, pid_t *pid_out, int *exit_code,
+                    struct servin_error *err);
+/* The container's own process object, a base for `exec` flags. */
+int servin_oci_process_template(const char *state_root, const char *id, json_t **process, struct servin_error *err);
+
 /* A default config.json like `runc spec` writes (rootless: with a user namespace mapping the caller). */
 json_t *servin_oci_default_spec(bool rootless);
 /* The signal named "KILL", "SIGKILL" or "9"; -1 when unknown. */

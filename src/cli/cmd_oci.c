@@ -314,6 +314,162 @@ static int verb_features(struct oci_globals *g, int argc, char **argv)
     return 0;
 }
 
+static int apply_user(json_t *process, const char *spec)
+{
+    char *end = NULL;
+    long uid = strtol(spec, &end, 10);
+    long gid = 0;
+    if (end == spec || uid < 0 || (*end && *end != ':'))
+        return -1;
+    if (*end == ':') {
+        const char *g = end + 1;
+        gid = strtol(g, &end, 10);
+        if (end == g || *end || gid < 0)
+            return -1;
+    }
+    json_t *user = json_object_get(process, "user");
+    if (!json_is_object(user)) {
+        user = json_object();
+        json_object_set_new(process, "user", user);
+    }
+    json_object_set_new(user, "uid", json_integer(uid));
+    json_object_set_new(user, "gid", json_integer(gid));
+    return 0;
+}
+
+static int verb_exec(struct oci_globals *g, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"console-socket", required_argument, 0, 's'}, {"cwd", required_argument, 0, 'w'},
+        {"env", required_argument, 0, 'e'},            {"tty", no_argument, 0, 't'},
+        {"user", required_argument, 0, 'u'},           {"additional-gids", required_argument, 0, 'g'},
+        {"process", required_argument, 0, 'p'},        {"detach", no_argument, 0, 'd'},
+        {"pid-file", required_argument, 0, 'P'},       {"no-new-privs", no_argument, 0, 'n'},
+        {"cap", required_argument, 0, 'c'},            {"preserve-fds", required_argument, 0, 'f'},
+        {"process-label", required_argument, 0, 'L'},  {"apparmor", required_argument, 0, 'A'},
+        {"ignore-paused", no_argument, 0, 'I'},        {"cgroup", required_argument, 0, 'C'},
+        {"help", no_argument, 0, 'h'},                 {0}};
+    struct servin_oci_exec_opts o = {.state_root = g->root};
+    const char *process_file = NULL, *cwd = NULL, *user = NULL;
+    bool tty = false, nnp = false;
+    json_t *env = json_array(), *caps = json_array(), *gids = json_array();
+    int code = CLI_EXIT_USAGE, c;
+    json_t *process = NULL;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:hs:w:e:tu:g:p:dP:nc:f:", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            puts("Usage:  servin oci exec [OPTIONS] ID [COMMAND [ARG...]]\n\n"
+                 "  -p, --process FILE       process.json to run instead of COMMAND\n"
+                 "  -t, --tty                allocate a pty (needs --console-socket)\n"
+                 "      --console-socket P   unix socket that receives the pty master\n"
+                 "  -e, --env K=V            add an environment variable\n"
+                 "      --cwd DIR            working directory inside the container\n"
+                 "  -u, --user UID[:GID]     run as this user\n"
+                 "  -g, --additional-gids G  add a supplementary group\n"
+                 "  -c, --cap CAP            add a capability\n"
+                 "      --no-new-privs       set no_new_privs\n"
+                 "  -d, --detach             do not wait for the process\n"
+                 "      --pid-file FILE      write the process' pid here\n"
+                 "      --preserve-fds N     pass N more fds from 3 on");
+            code = 0;
+            goto out;
+        case 's': o.console_socket = optarg; break;
+        case 'w': cwd = optarg; break;
+        case 'e': json_array_append_new(env, json_string(optarg)); break;
+        case 't': tty = true; break;
+        case 'u': user = optarg; break;
+        case 'g': json_array_append_new(gids, json_integer(atoll(optarg))); break;
+        case 'p': process_file = optarg; break;
+        case 'd': o.detach = true; break;
+        case 'P': o.pid_file = optarg; break;
+        case 'n': nnp = true; break;
+        case 'c': json_array_append_new(caps, json_string(optarg)); break;
+        case 'f': o.preserve_fds = atoi(optarg); break;
+        case 'L': case 'A': case 'I': case 'C': break; /* accepted for runc compatibility */
+        default:
+            cli_failf("oci exec: unknown or incomplete flag %s", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        cli_failf("oci exec: expects a container id");
+        goto out;
+    }
+    o.id = argv[optind++];
+    struct servin_error err = {0};
+    if (process_file) {
+        json_error_t jerr;
+        process = json_load_file(process_file, 0, &jerr);
+        if (!process) {
+            code = cli_failf("oci exec: read %s: %s", process_file, jerr.text);
+            goto out;
+        }
+    } else {
+        if (optind >= argc) {
+            cli_failf("oci exec: expects a command to run (or --process)");
+            goto out;
+        }
+        /* Flags refine the container's own process: same env, user and capabilities by default. */
+        if (servin_oci_process_template(g->root, o.id, &process, &err) < 0) {
+            code = cli_fail(&err);
+            goto out;
+        }
+        json_t *args = json_array();
+        for (int i = optind; i < argc; i++)
+            json_array_append_new(args, json_string(argv[i]));
+        json_object_set_new(process, "args", args);
+        json_object_set_new(process, "terminal", json_boolean(tty));
+        json_object_del(process, "consoleSize");
+        if (cwd)
+            json_object_set_new(process, "cwd", json_string(cwd));
+        if (json_array_size(env)) {
+            json_t *merged = json_object_get(process, "env");
+            if (!json_is_array(merged))
+                json_object_set_new(process, "env", merged = json_array());
+            json_array_extend(merged, env);
+        }
+        if (user && apply_user(process, user) < 0) {
+            code = cli_failf("oci exec: invalid --user %s: use UID[:GID]", user);
+            goto out;
+        }
+        if (json_array_size(gids)) {
+            json_t *u = json_object_get(process, "user");
+            if (json_is_object(u))
+                json_object_set(u, "additionalGids", gids);
+        }
+        if (nnp)
+            json_object_set_new(process, "noNewPrivileges", json_true());
+        json_t *capobj = json_object_get(process, "capabilities");
+        if (json_array_size(caps) && json_is_object(capobj)) {
+            const char *sets[] = {"bounding", "effective", "permitted"};
+            for (size_t i = 0; i < 3; i++) {
+                json_t *set = json_object_get(capobj, sets[i]);
+                if (!json_is_array(set))
+                    json_object_set_new(capobj, sets[i], set = json_array());
+                json_array_extend(set, caps);
+            }
+        }
+    }
+    o.process = process;
+    int exit_code = 0;
+    pid_t pid = 0;
+    if (servin_oci_exec(&o, &pid, &exit_code, &err) < 0) {
+        code = cli_fail(&err);
+        if (exit_code == 126 || exit_code == 127)
+            code = exit_code;
+    }
+    else
+        code = exit_code;
+out:
+    json_decref(process);
+    json_decref(env);
+    json_decref(caps);
+    json_decref(gids);
+    return code;
+}
+
 static const char oci_help[] =
     "Usage:  servin oci [--root DIR] [--log FILE] [--log-format text|json] COMMAND\n\n"
     "The OCI runtime, with runc's command line.\n\nCommands:\n"
@@ -321,6 +477,7 @@ static const char oci_help[] =
     "  start     Run the user process of a created container\n"
     "  run       Create and start a container (waits for it unless --detach)\n"
     "  state     Print the state of a container as JSON\n"
+    "  exec      Run another process inside a running container\n"
     "  kill      Send a signal to a container's init (or all its processes with --all)\n"
     "  delete    Delete a stopped container (--force kills it first)\n"
     "  list      List containers\n"
@@ -375,7 +532,7 @@ int cmd_oci(struct cli_ctx *ctx, int argc, char **argv)
     int sargc = argc - i;
     char **sargv = argv + i;
     const char *verb = sargv[0];
-    bool enters = strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0;
+    bool enters = strcmp(verb, "create") == 0 || strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0;
     if (enters && !getenv("SERVIN_NO_REEXEC")) {
         /* CVE-2019-5736: whatever enters a container runs from a sealed copy of us. */
         struct servin_error err = {0};
@@ -389,6 +546,8 @@ int cmd_oci(struct cli_ctx *ctx, int argc, char **argv)
     if (strcmp(verb, "start") == 0 || strcmp(verb, "state") == 0 || strcmp(verb, "pause") == 0 ||
         strcmp(verb, "resume") == 0)
         return verb_simple(&g, sargc, sargv);
+    if (strcmp(verb, "exec") == 0)
+        return verb_exec(&g, sargc, sargv);
     if (strcmp(verb, "kill") == 0)
         return verb_kill(&g, sargc, sargv);
     if (strcmp(verb, "delete") == 0 || strcmp(verb, "rm") == 0)

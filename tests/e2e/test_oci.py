@@ -378,3 +378,74 @@ def test_sysctl_outside_namespaces_is_refused(rt):
         spec["linux"]["sysctl"] = {"kernel.core_pattern": "core"}
     res = rt.run("true", spec_change=host_sysctl)
     assert res.returncode != 0 and "not allowed" in res.stderr
+
+
+def start_sleeper(rt):
+    cid = rt.new_id()
+    spec = rt.spec()
+    spec["process"]["args"] = ["sleep", "987"]
+    rt.write_spec(spec)
+    rt.oci("run", "--detach", "--bundle", rt.bundle, cid, check=True, stdin=subprocess.DEVNULL)
+    assert rt.state(cid)["status"] == "running"
+    return cid
+
+
+def test_exec_joins_the_running_container(rt):
+    cid = start_sleeper(rt)
+    res = rt.oci("exec", cid, "sh", "-c", "echo pid=$$; hostname; tr '\\0' ' ' < /proc/1/cmdline; echo; id -u", check=True)
+    lines = res.stdout.split("\n")
+    assert lines[0] != "pid=1" and lines[0].startswith("pid=")  # a new process in the container's pid ns
+    assert lines[1] == "servin"
+    assert "sleep" in lines[2] and "987" in lines[2]  # pid 1 there is the container's init
+    assert lines[3] == "0"
+    pids = rt.oci("ps", cid, check=True).stdout.split()
+    assert len(pids) == 2  # the exec'd shell has left the cgroup again: only PID header and the init
+
+
+def test_exec_flags_and_errors(rt):
+    cid = start_sleeper(rt)
+    res = rt.oci("exec", "--user", "1000:1000", "--cwd", "/tmp", "--env", "FOO=bar", cid,
+                 "sh", "-c", "id -u; id -g; pwd; echo $FOO; exit 4")
+    assert res.returncode == 4
+    assert res.stdout.split() == ["1000", "1000", "/tmp", "bar"]
+    missing = rt.oci("exec", cid, "/no/such/program")
+    assert missing.returncode == 127 and "/no/such/program" in missing.stderr
+    process = {"args": ["sh", "-c", "echo from-process-json"], "cwd": "/", "env": ["PATH=/bin"],
+               "user": {"uid": 0, "gid": 0}}
+    path = os.path.join(rt.bundle, "process.json")
+    with open(path, "w") as f:
+        json.dump(process, f)
+    res = rt.oci("exec", "--process", path, cid, check=True)
+    assert res.stdout.strip() == "from-process-json"
+    rt.oci("kill", cid, "KILL", check=True)
+    for _ in range(100):
+        if rt.state(cid)["status"] == "stopped":
+            break
+        time.sleep(0.05)
+    stopped = rt.oci("exec", cid, "true")
+    assert stopped.returncode != 0 and "stopped" in stopped.stderr
+
+
+def test_hooks_run_with_the_state_on_stdin(rt, tmp_path):
+    log = tmp_path / "hooks.log"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\necho \"$1 $(cat)\" >> {log}\n")
+    hook.chmod(0o755)
+
+    def hooks(spec):
+        spec["hooks"] = {kind: [{"path": str(hook), "args": ["hook.sh", kind]}]
+                         for kind in ("createRuntime", "createContainer", "poststart", "poststop")}
+    assert rt.run("true", spec_change=hooks).returncode == 0
+    lines = log.read_text().splitlines()
+    kinds = [line.split()[0] for line in lines]
+    assert kinds == ["createRuntime", "createContainer", "poststart", "poststop"]
+    state = json.loads(lines[0].split(" ", 1)[1])
+    assert state["id"] == rt.ids[-1] and state["ociVersion"].startswith("1.")
+
+
+def test_failing_create_runtime_hook_aborts_create(rt, tmp_path):
+    def hooks(spec):
+        spec["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    res = rt.run("true", spec_change=hooks)
+    assert res.returncode != 0 and "createRuntime hook /bin/false failed" in res.stderr
+    assert not os.listdir(rt.state_root)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/runtime_cgroup.h"
+#include "runtime/runtime_internal.h"
 #include "runtime/runtime_proc.h"
 #include "runtime/runtime_state.h"
 #include "servin/cleanup.h"
@@ -80,8 +81,12 @@ static int plan_namespaces(json_t *linux_obj, struct oci_init_args *a, int *clon
         int flag = oci_ns_flag(type);
         if (!flag)
             return servin_error_set(err, EINVAL, "unknown namespace type %s", type ? type : "(none)");
-        if (flag == 0x00000080 /* CLONE_NEWTIME */)
-            return servin_error_set(err, ENOTSUP, "time namespaces are not supported yet");
+        if (flag == CLONE_NEWTIME) {
+            if (path && *path)
+                return servin_error_set(err, ENOTSUP, "joining a time namespace by path is not supported");
+            *clone_flags |= CLONE_NEWTIME; /* made by unshare in the creator: see enter_time_namespace */
+            continue;
+        }
         if (!path || !*path) {
             if (flag == CLONE_NEWPID || flag == CLONE_NEWUSER)
                 *clone_flags |= flag;
@@ -112,6 +117,36 @@ static void close_joins(struct oci_init_args *a)
         if (a->joins[i].fd >= 0)
             close(a->joins[i].fd);
     a->n_joins = 0;
+}
+
+/* A new time namespace is only ever for children: unshare it here, write the offsets the spec
+ * asks for while no process lives in it yet, and the init is born inside. */
+static int enter_time_namespace(json_t *linux_obj, struct servin_error *err)
+{
+    if (unshare(CLONE_NEWTIME) < 0)
+        return servin_error_errno(err, errno, "create time namespace");
+    json_t *offsets = json_object_get(linux_obj, "timeOffsets");
+    const char *clock;
+    json_t *off;
+    char buf[256];
+    size_t used = 0;
+    json_object_foreach(offsets, clock, off)
+    {
+        if (strcmp(clock, "monotonic") != 0 && strcmp(clock, "boottime") != 0)
+            return servin_error_set(err, EINVAL, "time offset for unknown clock %s", clock);
+        int n = snprintf(buf + used, sizeof(buf) - used, "%s %lld %lld\n", clock,
+                         (long long)json_integer_value(json_object_get(off, "secs")),
+                         (long long)json_integer_value(json_object_get(off, "nanosecs")));
+        if (n < 0 || (size_t)n >= sizeof(buf) - used)
+            return servin_error_set(err, EINVAL, "too many time offsets");
+        used += (size_t)n;
+    }
+    if (used == 0)
+        return 0;
+    _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, buf, used) != (ssize_t)used)
+        return servin_error_errno(err, errno, "write time namespace offsets");
+    return 0;
 }
 
 /* oom_score_adj below the current value needs CAP_SYS_RESOURCE, which we may lack: clamp, warn once. */
@@ -229,7 +264,7 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
         return servin_error_wrap(err, "create %s", o->id);
     }
 
-    struct oci_init_args a = {.spec = c.spec, .bundle = bundle, .console_fd = -1, .sync_fd = -1, .exec_listen_fd = -1,
+    struct oci_init_args a = {.id = o->id, .spec = c.spec, .bundle = bundle, .console_fd = -1, .sync_fd = -1, .exec_listen_fd = -1,
                               .no_pivot = o->no_pivot,
                               .preserve_fds = o->preserve_fds};
     int clone_flags = 0, pid_join_fd = -1, sync[2] = {-1, -1};
@@ -249,6 +284,10 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     for (int i = 0; ret >= 0 && i < a.n_joins; i++)
         if (a.joins[i].flag == CLONE_NEWUSER && setns(a.joins[i].fd, CLONE_NEWUSER) < 0)
             ret = servin_error_errno(err, errno, "join user namespace");
+    if (ret >= 0 && (clone_flags & CLONE_NEWTIME)) {
+        clone_flags &= ~CLONE_NEWTIME;
+        ret = enter_time_namespace(json_object_get(c.spec, "linux"), err);
+    }
     if (ret < 0)
         goto fail;
 

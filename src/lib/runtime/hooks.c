@@ -77,6 +77,12 @@ static int run_one(json_t *hook, const char *state_text, const char *kind, struc
     return 0;
 }
 
+json_t *oci_hook_state(const char *id, const char *status, pid_t pid, const char *bundle, json_t *spec)
+{
+    return json_pack("{s:s,s:s,s:s,s:i,s:s,s:O*}", "ociVersion", "1.0.2", "id", id, "status", status, "pid", (int)pid,
+                     "bundle", bundle, "annotations", json_object_get(spec, "annotations"));
+}
+
 int oci_hooks_run(json_t *spec, const char *kind, json_t *state, struct servin_error *err)
 {
     json_t *hooks = json_object_get(json_object_get(spec, "hooks"), kind);

@@ -224,6 +224,10 @@ _Noreturn void oci_init_run(struct oci_init_args *a)
 
     if (join_and_unshare(a, &err) < 0)
         fail(a, -1, &err, 1);
+    /* createContainer: in the container's namespaces, before pivot_root, so paths are the host's. */
+    json_t *hook_state = oci_hook_state(a->id, "created", getpid(), a->bundle, a->spec);
+    if (oci_hooks_run(a->spec, "createContainer", hook_state, &err) < 0)
+        fail(a, -1, &err, 1);
     if (servin_rootfs_prepare(a->spec, a->bundle, a->no_pivot, &err) < 0)
         fail(a, -1, &err, 1);
 
@@ -262,6 +266,10 @@ _Noreturn void oci_init_run(struct oci_init_args *a)
     if (conn < 0)
         _exit(1);
     close(a->exec_listen_fd);
+    /* startContainer: after start, inside the container, before the user's program. */
+    if (oci_hooks_run(a->spec, "startContainer", hook_state, &err) < 0)
+        fail(a, conn, &err, 1);
+    json_decref(hook_state);
 
     json_t *args = json_object_get(process, "args");
     json_t *env = json_object_get(process, "env");

@@ -9,9 +9,6 @@
 #include "runtime/runtime_proc.h"
 #include "servin/cleanup.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 int oci_ns_flag(const char *type)
 {

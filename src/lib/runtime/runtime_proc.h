@@ -7,6 +7,10 @@
 
 #include "servin/error.h"
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
 /* One message on the sync socket: the init reports ready or one error sentence. */
 #define OCI_SYNC_GO 'G'
 #define OCI_SYNC_READY 'R'
@@ -18,6 +22,7 @@ struct oci_ns_join {
 };
 
 struct oci_init_args {
+    const char *id;
     json_t *spec;
     const char *bundle;
     int sync_fd;        /* SOCK_SEQPACKET to the creating process */
@@ -34,6 +39,9 @@ struct oci_init_args {
 /* Runs in the container init; never returns: execve()s the user process or _exit()s after
  * reporting the failure on sync_fd (or, after the start signal, on the start connection). */
 _Noreturn void oci_init_run(struct oci_init_args *args);
+
+/* The state JSON hooks receive on stdin. */
+json_t *oci_hook_state(const char *id, const char *status, pid_t pid, const char *bundle, json_t *spec);
 
 /* Namespace type names of the spec ("pid", "network", ...) to CLONE_NEW* flags; 0 if unknown. */
 int oci_ns_flag(const char *type);
