@@ -267,7 +267,7 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     struct oci_init_args a = {.id = o->id, .spec = c.spec, .bundle = bundle, .console_fd = -1, .sync_fd = -1, .exec_listen_fd = -1,
                               .no_pivot = o->no_pivot,
                               .preserve_fds = o->preserve_fds};
-    int clone_flags = 0, pid_join_fd = -1, sync[2] = {-1, -1};
+    int clone_flags = 0, pid_join_fd = -1, own_pid_ns = -1, sync[2] = {-1, -1};
     _cleanup_free_ char *exec_sock = xasprintf("%s/exec.sock", c.dir);
     ret = plan_namespaces(json_object_get(c.spec, "linux"), &a, &clone_flags, &pid_join_fd, err);
     if (ret >= 0 && o->console_socket)
@@ -276,9 +276,13 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
         ret = a.exec_listen_fd = listen_unix(exec_sock, err);
     if (ret >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
         ret = servin_error_errno(err, errno, "create sync socket");
-    /* Joining a pid namespace only affects children: the init is born in it. */
-    if (ret >= 0 && pid_join_fd >= 0 && setns(pid_join_fd, CLONE_NEWPID) < 0)
-        ret = servin_error_errno(err, errno, "join pid namespace");
+    /* Joining a pid namespace only affects children: the init is born in it, and we return to our
+     * own right after the clone so that our other children (hooks) stay with us. */
+    if (ret >= 0 && pid_join_fd >= 0) {
+        own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (own_pid_ns < 0 || setns(pid_join_fd, CLONE_NEWPID) < 0)
+            ret = servin_error_errno(err, errno, "join pid namespace");
+    }
     if (pid_join_fd >= 0)
         close(pid_join_fd);
     for (int i = 0; ret >= 0 && i < a.n_joins; i++)
@@ -302,9 +306,17 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     }
     if (pid == 0) {
         close(sync[0]);
+        if (own_pid_ns >= 0)
+            close(own_pid_ns);
         oci_init_run(&a);
     }
     c.pid = pid;
+    if (own_pid_ns >= 0) {
+        if (setns(own_pid_ns, CLONE_NEWPID) < 0)
+            log_warn("return to our pid namespace: %s", strerror(errno));
+        close(own_pid_ns);
+        own_pid_ns = -1;
+    }
     close(sync[1]);
     sync[1] = -1;
     close(a.exec_listen_fd);
@@ -344,6 +356,8 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     return 0;
 
 fail:
+    if (own_pid_ns >= 0)
+        close(own_pid_ns);
     if (sync[0] >= 0)
         close(sync[0]);
     if (sync[1] >= 0)

@@ -224,7 +224,7 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
     struct exec_child c = {.sync_fd = -1, .console_fd = -1, .preserve_fds = o->preserve_fds};
     for (size_t i = 0; i < sizeof(c.ns_fds) / sizeof(c.ns_fds[0]); i++)
         c.ns_fds[i] = -1;
-    int sync[2] = {-1, -1}, pid_ns = -1;
+    int sync[2] = {-1, -1}, pid_ns = -1, own_pid_ns = -1;
     pid_t pid = -1;
     struct servin_cgroup *cg = NULL;
     if (strcmp(oci_state_status(&st), "running") != 0) {
@@ -252,8 +252,9 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
     if (!same_ns(st.pid, "pid")) {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)st.pid);
+        own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
         pid_ns = open(path, O_RDONLY | O_CLOEXEC);
-        if (pid_ns < 0 || setns(pid_ns, CLONE_NEWPID) < 0) {
+        if (own_pid_ns < 0 || pid_ns < 0 || setns(pid_ns, CLONE_NEWPID) < 0) {
             ret = servin_error_errno(err, errno, "exec in %s: join its pid namespace", o->id);
             goto out;
         }
@@ -277,6 +278,11 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
     }
     close(sync[1]);
     sync[1] = -1;
+    /* Our later children (hooks, LeakSanitizer's tracer) belong in our own pid namespace. */
+    if (own_pid_ns >= 0 && setns(own_pid_ns, CLONE_NEWPID) < 0) {
+        ret = servin_error_errno(err, errno, "exec in %s: return to our pid namespace", o->id);
+        goto out;
+    }
     if (st.cgroup_path) {
         json_t *j = json_loads(st.cgroup_path, 0, NULL);
         ret = j ? servin_cgroup_from_json(j, &cg, err) : servin_error_set(err, EIO, "bad cgroup record");
@@ -320,6 +326,8 @@ out:
             close(c.ns_fds[i]);
     if (pid_ns >= 0)
         close(pid_ns);
+    if (own_pid_ns >= 0)
+        close(own_pid_ns);
     if (sync[0] >= 0)
         close(sync[0]);
     if (sync[1] >= 0)

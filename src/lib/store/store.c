@@ -149,6 +149,12 @@ int servin_store_open(const char *root, struct servin_store **out, struct servin
             return servin_error_wrap(err, "open store %s", store->root);
     }
 
+    /* Switching a new database to WAL and migrating it take locks that SQLite's busy handler does
+     * not always wait for: serialise that part of opening between processes with a file lock. */
+    _cleanup_close_ int open_lock = -1;
+    ret = servin_store_lock(store, "open", SERVIN_LOCK_EXCLUSIVE, &open_lock, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "open store %s", store->root);
     _cleanup_free_ char *db_path = servin_store_path(store, "servin.db");
     int rc = sqlite3_open_v2(db_path, &store->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
