@@ -64,10 +64,9 @@ json_t *servin_oci_default_spec(bool rootless);
 /* The signal named "KILL", "SIGKILL" or "9"; -1 when unknown. */
 int servin_signal_parse(const char *text);
 
-/* CVE-2019-5736: the process that enters a container must not be the binary on disk. Call first
- * thing in main for commands that create or enter containers: re-executes the program from a
- * sealed memfd copy (once; the copy recognises itself). Returns only on failure or when already
- * sealed. */
-int servin_reexec_sealed(int argc, char **argv, struct servin_error *err);
+/* CVE-2019-5736: the process that enters a container must not be the binary on disk. Call before
+ * creating or entering a container: runs `program` (NULL: ourselves) from a sealed memfd copy with
+ * argv, unless we already are such a copy (then returns 0 at once). Returns only on failure. */
+int servin_reexec_sealed(const char *program, char **argv, struct servin_error *err);
 
 #endif

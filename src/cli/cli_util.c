@@ -8,18 +8,6 @@
 #include "cli.h"
 #include "servin/cleanup.h"
 
-struct servin_store *cli_store(struct cli_ctx *ctx)
-{
-    if (ctx->store)
-        return ctx->store;
-    struct servin_error err = {0};
-    if (servin_store_open(ctx->root, &ctx->store, &err) < 0) {
-        cli_fail(&err);
-        return NULL;
-    }
-    return ctx->store;
-}
-
 int cli_fail(const struct servin_error *err)
 {
     fprintf(stderr, "servin: %s\n", err && err->msg[0] ? err->msg : "unknown error");

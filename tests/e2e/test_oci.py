@@ -449,3 +449,20 @@ def test_failing_create_runtime_hook_aborts_create(rt, tmp_path):
     res = rt.run("true", spec_change=hooks)
     assert res.returncode != 0 and "createRuntime hook /bin/false failed" in res.stderr
     assert not os.listdir(rt.state_root)
+
+
+def test_servin_runtime_binary_speaks_runc(rt):
+    """servin-runtime, beside servin, is the runtime alone: what containerd or podman would call."""
+    lean = os.path.join(os.path.dirname(rt.bin), "servin-runtime")
+    assert os.access(lean, os.X_OK)
+    libs = subprocess.run(["ldd", lean], capture_output=True, text=True).stdout
+    assert "libcurl" not in libs and "libarchive" not in libs and "libsqlite3" not in libs
+    cid = rt.new_id()
+    spec = rt.spec()
+    spec["process"]["args"] = ["sh", "-c", "exit 5"]
+    rt.write_spec(spec)
+    res = subprocess.run([lean, "--root", rt.state_root, "--log", os.path.join(rt.bundle, "log"),
+                          "--log-format", "json", "run", "--bundle", rt.bundle, cid],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 5, res.stderr
+    assert not os.listdir(rt.state_root)

@@ -26,17 +26,17 @@ static bool running_sealed(void)
     return seals >= 0 && (seals & SEALED_SEALS) == SEALED_SEALS;
 }
 
-int servin_reexec_sealed(int argc, char **argv, struct servin_error *err)
+int servin_reexec_sealed(const char *program, char **argv, struct servin_error *err)
 {
-    (void)argc;
     if (running_sealed())
         return 0;
-    _cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    const char *path = program ? program : "/proc/self/exe";
+    _cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
     if (src < 0)
-        return servin_error_errno(err, errno, "open /proc/self/exe");
+        return servin_error_errno(err, errno, "open %s", path);
     struct stat st;
     if (fstat(src, &st) < 0)
-        return servin_error_errno(err, errno, "stat /proc/self/exe");
+        return servin_error_errno(err, errno, "stat %s", path);
     _cleanup_close_ int mfd = memfd_create("servin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (mfd < 0)
         return servin_error_errno(err, errno, "create sealed copy of servin");
