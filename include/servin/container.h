@@ -1,0 +1,146 @@
+/* container.h — containers in the store: records, names, their root filesystem and OCI spec.
+ *
+ * A container is a row in the `containers` table (schema migration 2) plus two directories:
+ *   <root>/containers/<id>/        bundle: config.json (OCI spec), upper/ work/ merged/ (overlayfs,
+ *                                  merged/ is root.path), log.json (json-file log), hostname, hosts,
+ *                                  resolv.conf
+ *   <run_root>/containers/<id>/    run state, lost at reboot: monitor.pid, exit (written by the
+ *                                  monitor, see monitor.h), attach.sock, ctl.sock
+ * The OCI runtime state of a running container lives in <run_root>/oci/<id> (servin_oci_* calls
+ * with state_root = servin_container_oci_root(store)).
+ *
+ * Who writes what: the CLI (or daemon) writes the record; the monitor, which must stay small and
+ * does not open the database, only writes files under the run dir. servin_container_reconcile()
+ * folds those files back into the record; every read path calls it, so `ps` tells the truth
+ * after a monitor was killed or the machine rebooted.
+ */
+#ifndef SERVIN_CONTAINER_H
+#define SERVIN_CONTAINER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "servin/digest.h"
+#include "servin/error.h"
+#include "servin/store.h"
+
+#define SERVIN_CONTAINER_ID_LEN 64
+
+/* Docker's state names. */
+enum servin_container_state {
+    SERVIN_CONTAINER_CREATED,
+    SERVIN_CONTAINER_RUNNING,
+    SERVIN_CONTAINER_PAUSED,
+    SERVIN_CONTAINER_RESTARTING,
+    SERVIN_CONTAINER_EXITED,
+    SERVIN_CONTAINER_REMOVING,
+    SERVIN_CONTAINER_DEAD,
+};
+const char *servin_container_state_name(enum servin_container_state s);
+
+/* What `run`/`create` asked for, in Docker's create-body shape so that the Docker API (later) can
+ * pass its JSON straight through. `config` holds the Docker "Config" fields that matter:
+ *   Image, Cmd [], Entrypoint [], Env [], WorkingDir, User, Hostname, Domainname, Labels {},
+ *   Tty, OpenStdin, StdinOnce, AttachStdin/Stdout/Stderr, StopSignal, StopTimeout, Healthcheck
+ *   {Test [], Interval, Timeout, Retries, StartPeriod (ns)}, ExposedPorts {}, Volumes {}
+ * and "HostConfig":
+ *   AutoRemove, RestartPolicy {Name: no|on-failure|always|unless-stopped, MaximumRetryCount},
+ *   Memory, MemorySwap, NanoCpus, CpuShares, CpuQuota, CpuPeriod, CpusetCpus, PidsLimit,
+ *   ReadonlyRootfs, Privileged, CapAdd [], CapDrop [], SecurityOpt [] ("no-new-privileges",
+ *   "seccomp=unconfined", "seccomp=<profile JSON text>"), Init, Ulimits [{Name, Soft, Hard}],
+ *   LogConfig {Type: json-file, Config {max-size, max-file}}, NetworkMode, Binds [], Tmpfs {},
+ *   ShmSize, OomScoreAdj, Sysctls {}
+ * Missing fields take the image config's values (Cmd, Entrypoint, Env, WorkingDir, User,
+ * StopSignal, Healthcheck, Labels merged) or Docker's defaults. */
+struct servin_container {
+    char id[SERVIN_CONTAINER_ID_LEN + 1];
+    char *name;      /* without the leading '/' */
+    char image_id[SERVIN_DIGEST_MAX];
+    char *image_ref; /* as the user named it, e.g. "busybox" */
+    int64_t created; /* unix nanoseconds */
+    json_t *config;  /* {"Config": {...}, "HostConfig": {...}} as above, with image defaults applied */
+    enum servin_container_state state;
+    pid_t pid;         /* container init, host pid namespace; 0 when not running */
+    pid_t monitor_pid; /* 0 when none */
+    int exit_code;
+    int64_t started_at;  /* unix ns, 0 = never */
+    int64_t finished_at; /* unix ns, 0 = never */
+    int restart_count;
+    char *health;        /* NULL, "starting", "healthy", "unhealthy" */
+    bool oom_killed;
+};
+void servin_container_clear(struct servin_container *c);
+void servin_containers_free(struct servin_container *list, size_t n);
+
+/* A new 64-hex id and, when name is NULL, a generated "adjective_noun" name not in use. Names
+ * must match [a-zA-Z0-9][a-zA-Z0-9_.-]+; a taken name is EEXIST "the container name \"/x\" is
+ * already in use by container <id>". Creates the row (state created) and the bundle dir, in one
+ * transaction; the caller then prepares the rootfs and writes the spec. */
+int servin_container_create_record(struct servin_store *store, const char *name, const char *image_id,
+                                   const char *image_ref, json_t *config, struct servin_container *out,
+                                   struct servin_error *err);
+/* By full id, unique id prefix, or name (with or without '/'). ENOENT "No such container: x". */
+int servin_container_get(struct servin_store *store, const char *text, struct servin_container *out,
+                         struct servin_error *err);
+/* Every container (reconciled), newest first. */
+int servin_container_list(struct servin_store *store, struct servin_container **out, size_t *n,
+                          struct servin_error *err);
+/* Write back state, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, health. */
+int servin_container_save_state(struct servin_store *store, const struct servin_container *c,
+                                struct servin_error *err);
+int servin_container_rename(struct servin_store *store, const char *text, const char *new_name,
+                            struct servin_error *err);
+/* Delete the row, the bundle dir and the run dir (the rootfs must be unmounted already). */
+int servin_container_delete_record(struct servin_store *store, const char *id, struct servin_error *err);
+/* Fold the monitor's files (exit file, monitor.pid liveness, runtime state) into the record and
+ * save it when it changed: a running container whose monitor and init are gone becomes exited. */
+int servin_container_reconcile(struct servin_store *store, struct servin_container *c, struct servin_error *err);
+/* True when some container references the image (registered as the image layer's in-use hook by
+ * servin_container_init_hooks). */
+bool servin_container_image_in_use(struct servin_store *store, const char *image_id);
+void servin_container_init_hooks(void);
+
+/* Paths. */
+char *servin_container_dir(struct servin_store *store, const char *id);     /* <root>/containers/<id> */
+char *servin_container_run_dir(struct servin_store *store, const char *id); /* <run_root>/containers/<id> */
+char *servin_container_oci_root(struct servin_store *store);                /* <run_root>/oci */
+
+/* Root filesystem: overlayfs with the image's layers (top layer first in lowerdir) under
+ * <dir>/merged, upper/ and work/ beside it. Mount is idempotent (already mounted = fine); unmount
+ * is lazy-safe and also fine when not mounted. `diff` lists the upper dir's changes as Docker's
+ * `diff` does ("A /path", "C /path", "D /path" from whiteouts). */
+int servin_container_mount_rootfs(struct servin_store *store, const struct servin_container *c,
+                                  struct servin_error *err);
+int servin_container_unmount_rootfs(struct servin_store *store, const struct servin_container *c,
+                                    struct servin_error *err);
+
+/* Build the OCI runtime spec (config.json) for the container from its config and the image config,
+ * Docker's defaults: namespaces pid, ipc, uts, mount, network (NetworkMode "host" shares the
+ * host's; "none" or default: its own — networking comes with a later issue), cgroup; default
+ * capabilities (Docker's 14: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP
+ * SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE) adjusted by CapAdd/CapDrop ("ALL"
+ * accepted), Privileged (all capabilities, no seccomp, no masked/readonly paths, all devices),
+ * default seccomp profile (servin_seccomp_default_profile) unless unconfined or a profile given,
+ * Docker's masked and readonly paths, no_new_privs only with "no-new-privileges", mounts: proc,
+ * /dev tmpfs, devpts, shm (ShmSize, default 64m), mqueue, sysfs ro, cgroup ro, and bind mounts
+ * of hostname, hosts, resolv.conf from the container dir; process: args = Entrypoint + Cmd,
+ * Env (PATH default, HOSTNAME, TERM=xterm with Tty), cwd (WorkingDir, default /), user (numeric
+ * "uid[:gid]", or names looked up in the container's /etc/passwd and /etc/group), rlimits from
+ * Ulimits (default NOFILE 1048576 — the runtime clamps what it cannot set), terminal = Tty;
+ * linux.resources from Memory/NanoCpus/CpuShares/PidsLimit...; hostname = Hostname or the first
+ * 12 hex of the id; root.readonly = ReadonlyRootfs; annotations with the container name.
+ * Writes <dir>/config.json, <dir>/hostname, <dir>/hosts, <dir>/resolv.conf (host's, minus
+ * loopback resolvers). Errors name the bad value ("invalid user \"nobody2\": no such user in the
+ * image"). */
+int servin_container_write_spec(struct servin_store *store, const struct servin_container *c,
+                                struct servin_error *err);
+
+/* Docker-style parsing used by the CLI and the API. */
+int servin_parse_bytes(const char *text, int64_t *out, struct servin_error *err);  /* "512m", "1g", "100k", "1024" */
+int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *err); /* "30s", "1m30s", "500ms" */
+/* Generate "adjective_noun" (Docker style) from the random bytes of seed. */
+char *servin_container_random_name(void);
+
+#endif
