@@ -2,6 +2,8 @@
 #ifndef SERVIN_LOG_H
 #define SERVIN_LOG_H
 
+#include <stdbool.h>
+
 enum servin_log_level {
     SERVIN_LOG_DEBUG = 0,
     SERVIN_LOG_INFO = 1,
@@ -18,6 +20,11 @@ enum servin_log_level servin_log_get_level(void);
 /* Also append every message to this file; returns -errno if it cannot be opened. */
 int servin_log_set_file(const char *path);
 void servin_log_close(void);
+/* Write the log file as one JSON object per line ({"level","msg","time"}), as runc's
+ * --log-format json does: tools that drive a runtime read its errors from there. */
+void servin_log_set_json(bool json);
+/* Only to the log file (if any): for errors the front end already printed on stderr. */
+void servin_log_to_file(enum servin_log_level level, const char *msg);
 void servin_log(enum servin_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) servin_log(SERVIN_LOG_DEBUG, __VA_ARGS__)

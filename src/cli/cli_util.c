@@ -7,10 +7,13 @@
 
 #include "cli.h"
 #include "servin/cleanup.h"
+#include "servin/log.h"
 
 int cli_fail(const struct servin_error *err)
 {
-    fprintf(stderr, "servin: %s\n", err && err->msg[0] ? err->msg : "unknown error");
+    const char *msg = err && err->msg[0] ? err->msg : "unknown error";
+    fprintf(stderr, "servin: %s\n", msg);
+    servin_log_to_file(SERVIN_LOG_ERROR, msg);
     return CLI_EXIT_FAILURE;
 }
 
@@ -18,10 +21,11 @@ int cli_failf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("servin: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    char msg[SERVIN_ERROR_MSG_MAX];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    fprintf(stderr, "servin: %s\n", msg);
+    servin_log_to_file(SERVIN_LOG_ERROR, msg);
     return CLI_EXIT_FAILURE;
 }
 

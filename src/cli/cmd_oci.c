@@ -533,8 +533,12 @@ int cmd_oci(struct cli_ctx *ctx, int argc, char **argv)
         else if (nl == 5 && strncmp(a, "--log", 5) == 0) {
             if (servin_log_set_file(value) < 0)
                 return cli_failf("oci: open log file %s: %s", value, strerror(errno));
-        } else if (nl == 12 && strncmp(a, "--log-format", 12) == 0)
+        } else if (nl == 12 && strncmp(a, "--log-format", 12) == 0) {
+            if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0)
+                return cli_failf("oci: --log-format must be text or json, not %s", value);
             g.json_log = strcmp(value, "json") == 0;
+            servin_log_set_json(g.json_log);
+        }
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(oci_help, stdout);
             return 0;

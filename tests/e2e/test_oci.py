@@ -466,3 +466,10 @@ def test_servin_runtime_binary_speaks_runc(rt):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 5, res.stderr
     assert not os.listdir(rt.state_root)
+    # Errors also reach --log as JSON lines, where containerd and podman look for them.
+    bad = subprocess.run([lean, "--root", rt.state_root, "--log", os.path.join(rt.bundle, "log"),
+                          "--log-format", "json", "start", "nosuchcontainer"], capture_output=True, text=True)
+    assert bad.returncode != 0
+    with open(os.path.join(rt.bundle, "log")) as f:
+        entry = json.loads(f.read().splitlines()[-1])
+    assert entry["level"] == "error" and "nosuchcontainer" in entry["msg"] and entry["time"].endswith("Z")

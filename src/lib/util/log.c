@@ -11,6 +11,7 @@
 
 static enum servin_log_level current_level = SERVIN_LOG_WARN;
 static FILE *log_file;
+static bool log_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
 
@@ -55,11 +56,53 @@ int servin_log_set_file(const char *path)
     return 0;
 }
 
+void servin_log_set_json(bool json)
+{
+    log_json = json;
+}
+
+/* Minimal JSON string escaping: the message is ours, but paths may hold quotes or control bytes. */
+static void put_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
 void servin_log_close(void)
 {
     if (log_file)
         fclose(log_file);
     log_file = NULL;
+}
+
+void servin_log_to_file(enum servin_log_level level, const char *msg)
+{
+    if (log_file && level <= SERVIN_LOG_FATAL) {
+        /* The file gets a timestamp and pid, since several processes may append to it. */
+        struct timespec ts;
+        struct tm tm;
+        char when[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (log_json) {
+            fprintf(log_file, "{\"level\":\"%s\",\"msg\":", level_names[level]);
+            put_json_string(log_file, msg);
+            fprintf(log_file, ",\"time\":\"%s.%09ldZ\"}\n", when, ts.tv_nsec);
+        } else {
+            fprintf(log_file, "%s.%03ldZ [%d] %s: %s\n", when, ts.tv_nsec / 1000000, (int)getpid(),
+                    level_names[level], msg);
+        }
+    }
 }
 
 void servin_log(enum servin_log_level level, const char *fmt, ...)
@@ -73,15 +116,5 @@ void servin_log(enum servin_log_level level, const char *fmt, ...)
     va_end(ap);
 
     fprintf(stderr, "servin %s: %s\n", level_names[level], msg);
-    if (log_file) {
-        /* The file gets a timestamp and pid, since several processes may append to it. */
-        struct timespec ts;
-        struct tm tm;
-        char when[32];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-        fprintf(log_file, "%s.%03ldZ [%d] %s: %s\n", when, ts.tv_nsec / 1000000, (int)getpid(),
-                level_names[level], msg);
-    }
+    servin_log_to_file(level, msg);
 }
