@@ -12,6 +12,7 @@
 
 #include "servin/archive.h"
 #include "servin/cleanup.h"
+#include "servin/timefmt.h"
 #include "servin/content.h"
 #include "servin/fs.h"
 #include "servin/image.h"
@@ -200,13 +201,9 @@ out:
 
 static char *now_rfc3339(void)
 {
-    struct timespec ts;
-    struct tm tm;
-    char buf[40];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+    char buf[SERVIN_RFC3339_MAX];
+    servin_time_format_rfc3339(servin_time_now_ns(), buf);
+    return xstrdup(buf);
 }
 
 static int put_json(struct servin_store *store, json_t *obj, char digest[SERVIN_DIGEST_MAX], uint64_t *size,

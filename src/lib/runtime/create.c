@@ -21,17 +21,7 @@
 #include "servin/fs.h"
 #include "servin/log.h"
 #include "servin/runtime.h"
-
-static char *now_rfc3339(void)
-{
-    struct timespec ts;
-    struct tm tm;
-    char buf[64];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
-}
+#include "servin/timefmt.h"
 
 static int listen_unix(const char *path, struct servin_error *err)
 {
@@ -47,23 +37,6 @@ static int listen_unix(const char *path, struct servin_error *err)
         int e = errno;
         close(fd);
         return servin_error_errno(err, e, "listen on %s", path);
-    }
-    return fd;
-}
-
-static int connect_unix(const char *path, struct servin_error *err)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return servin_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return servin_error_errno(err, errno, "create socket for %s", path);
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        int e = errno;
-        close(fd);
-        return servin_error_errno(err, e, "connect to console socket %s", path);
     }
     return fd;
 }
@@ -271,7 +244,7 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     _cleanup_free_ char *exec_sock = xasprintf("%s/exec.sock", c.dir);
     ret = plan_namespaces(json_object_get(c.spec, "linux"), &a, &clone_flags, &pid_join_fd, err);
     if (ret >= 0 && o->console_socket)
-        ret = a.console_fd = connect_unix(o->console_socket, err);
+        ret = a.console_fd = oci_connect_unix(o->console_socket, err);
     if (ret >= 0)
         ret = a.exec_listen_fd = listen_unix(exec_sock, err);
     if (ret >= 0 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0)
@@ -337,7 +310,9 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
                            .spec = c.spec};
     const char *root_path = json_string_value(json_object_get(json_object_get(c.spec, "root"), "path"));
     rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);
-    created = now_rfc3339();
+    char now[SERVIN_RFC3339_MAX];
+    servin_time_format_rfc3339(servin_time_now_ns(), now);
+    created = xstrdup(now);
     st.rootfs = rootfs;
     st.created = created;
     ret = oci_state_save(o->state_root, &st, err);

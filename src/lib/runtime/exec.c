@@ -68,85 +68,6 @@ struct exec_child {
     int preserve_fds;
 };
 
-static int connect_console(const char *path, struct servin_error *err)
-{
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return servin_error_set(err, ENAMETOOLONG, "console socket path %s is too long", path);
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return servin_error_errno(err, e, "connect to console socket %s", path);
-    }
-    return fd;
-}
-
-static int send_fd(int sock, int fd)
-{
-    char data = 'P';
-    struct iovec iov = {.iov_base = &data, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
-static int exec_console(int console_fd, struct servin_error *err)
-{
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    int unlock = 0, n = 0;
-    if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
-        return servin_error_errno(err, errno, "create a pty for exec");
-    char path[64];
-    snprintf(path, sizeof(path), "/dev/pts/%d", n);
-    int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0 || send_fd(console_fd, master) < 0)
-        return servin_error_errno(err, errno, "hand the exec pty over");
-    close(master);
-    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-        return servin_error_errno(err, errno, "make %s the controlling terminal", path);
-    for (int fd = 0; fd < 3; fd++)
-        dup2(slave, fd);
-    close(slave);
-    return 0;
-}
-
-static char *find_in_path(const char *name, json_t *env)
-{
-    if (strchr(name, '/'))
-        return xstrdup(name);
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    size_t i;
-    json_t *e;
-    json_array_foreach(env, i, e)
-    {
-        const char *s = json_string_value(e);
-        if (s && strncmp(s, "PATH=", 5) == 0)
-            path = s + 5;
-    }
-    _cleanup_free_ char *copy = xstrdup(path);
-    char *save = NULL;
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char *c = xasprintf("%s/%s", *dir ? dir : ".", name);
-        struct stat st;
-        if (stat(c, &st) == 0 && S_ISREG(st.st_mode) && access(c, X_OK) == 0)
-            return c;
-        free(c);
-    }
-    return NULL;
-}
-
 static _Noreturn void child_fail(struct exec_child *c, const struct servin_error *err, int code)
 {
     oci_sync_send(c->sync_fd, OCI_SYNC_ERROR, err->msg);
@@ -174,9 +95,10 @@ static _Noreturn void exec_child_run(struct exec_child *c)
             servin_error_set(&err, EINVAL, "a terminal was asked for but no --console-socket was given");
             child_fail(c, &err, 1);
         }
-        if (exec_console(c->console_fd, &err) < 0)
-            child_fail(c, &err, 1);
+        int slave = oci_open_console(c->console_fd, json_object_get(process, "consoleSize"), &err);
         close(c->console_fd);
+        if (slave < 0 || oci_take_console(slave, &err) < 0)
+            child_fail(c, &err, 1);
     }
     const char *cwd = json_string_value(json_object_get(process, "cwd"));
     char here[4096];
@@ -193,18 +115,13 @@ static _Noreturn void exec_child_run(struct exec_child *c)
         child_fail(c, &err, 1);
     json_t *args = json_object_get(process, "args");
     json_t *env = json_object_get(process, "env");
-    _cleanup_free_ char *program = find_in_path(json_string_value(json_array_get(args, 0)), env);
+    _cleanup_free_ char *program = oci_find_program(json_string_value(json_array_get(args, 0)), env);
     if (!program) {
         servin_error_set(&err, ENOENT, "exec %s: executable file not found in $PATH",
                          json_string_value(json_array_get(args, 0)));
         child_fail(c, &err, 127);
     }
-    size_t na = json_array_size(args), ne = json_array_size(env);
-    char **argv = xcalloc(na + 1, sizeof(char *)), **envp = xcalloc(ne + 1, sizeof(char *));
-    for (size_t i = 0; i < na; i++)
-        argv[i] = (char *)json_string_value(json_array_get(args, i));
-    for (size_t i = 0; i < ne; i++)
-        envp[i] = (char *)json_string_value(json_array_get(env, i));
+    char **argv = oci_strv_from_json(args), **envp = oci_strv_from_json(env);
     for (int fd = 3; fd < 3 + c->preserve_fds; fd++)
         fcntl(fd, F_SETFD, 0);
     syscall(SYS_close_range, 3 + c->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -259,7 +176,7 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
             goto out;
         }
     }
-    if (o->console_socket && (ret = c.console_fd = connect_console(o->console_socket, err)) < 0)
+    if (o->console_socket && (ret = c.console_fd = oci_connect_unix(o->console_socket, err)) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
         ret = servin_error_errno(err, errno, "exec in %s: create sync socket", o->id);

@@ -88,72 +88,21 @@ static int apply_sysctls(json_t *sysctl, int unshared, struct servin_error *err)
     return 0;
 }
 
-static int send_fd(int sock, int fd)
-{
-    char data = 'P';
-    struct iovec iov = {.iov_base = &data, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof(u));
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 /* terminal: true — a pty from the container's own devpts; the master goes to the console socket. */
 static int setup_console(struct oci_init_args *a, struct servin_error *err)
 {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0)
-        return servin_error_errno(err, errno, "open /dev/ptmx for the console");
-    int unlock = 0, slave_no = 0;
-    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &slave_no) < 0) {
-        close(master);
-        return servin_error_errno(err, errno, "set up the console pty");
-    }
-    char slave_path[64];
-    snprintf(slave_path, sizeof(slave_path), "/dev/pts/%d", slave_no);
-    int slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) {
-        close(master);
-        return servin_error_errno(err, errno, "open console %s", slave_path);
-    }
     json_t *size = json_object_get(json_object_get(a->spec, "process"), "consoleSize");
-    if (size) {
-        struct winsize ws = {.ws_row = (unsigned short)json_integer_value(json_object_get(size, "height")),
-                             .ws_col = (unsigned short)json_integer_value(json_object_get(size, "width"))};
-        ioctl(slave, TIOCSWINSZ, &ws);
-    }
-    int ret = send_fd(a->console_fd, master);
-    close(master);
+    int slave = oci_open_console(a->console_fd, size, err);
     close(a->console_fd);
     a->console_fd = -1;
-    if (ret < 0) {
-        close(slave);
-        return servin_error_errno(err, -ret, "send the console to the console socket");
-    }
-    ret = servin_rootfs_bind_console(slave, err);
+    if (slave < 0)
+        return slave;
+    int ret = servin_rootfs_bind_console(slave, err);
     if (ret < 0) {
         close(slave);
         return ret;
     }
-    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
-        close(slave);
-        return servin_error_errno(err, errno, "make %s the controlling terminal", slave_path);
-    }
-    for (int fd = 0; fd < 3; fd++)
-        if (dup2(slave, fd) < 0) {
-            close(slave);
-            return servin_error_errno(err, errno, "attach stdio to the console");
-        }
-    close(slave);
-    return 0;
+    return oci_take_console(slave, err);
 }
 
 static int enter_cwd(json_t *process, struct servin_error *err)
@@ -167,40 +116,6 @@ static int enter_cwd(json_t *process, struct servin_error *err)
     if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
         return servin_error_set(err, EPERM, "working directory %s is outside the container", cwd);
     return 0;
-}
-
-static char *find_program(const char *name, json_t *env)
-{
-    if (strchr(name, '/'))
-        return xstrdup(name);
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    size_t i;
-    json_t *e;
-    json_array_foreach(env, i, e)
-    {
-        const char *s = json_string_value(e);
-        if (s && strncmp(s, "PATH=", 5) == 0)
-            path = s + 5;
-    }
-    _cleanup_free_ char *copy = xstrdup(path);
-    char *save = NULL;
-    for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-        char *candidate = xasprintf("%s/%s", *dir ? dir : ".", name);
-        struct stat st;
-        if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0)
-            return candidate;
-        free(candidate);
-    }
-    return NULL;
-}
-
-static char **json_to_strv(json_t *arr)
-{
-    size_t n = json_array_size(arr);
-    char **v = xcalloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
-        v[i] = (char *)json_string_value(json_array_get(arr, i));
-    return v;
 }
 
 static _Noreturn void fail(struct oci_init_args *a, int conn, const struct servin_error *err, int code)
@@ -273,7 +188,7 @@ _Noreturn void oci_init_run(struct oci_init_args *a)
 
     json_t *args = json_object_get(process, "args");
     json_t *env = json_object_get(process, "env");
-    _cleanup_free_ char *program = find_program(json_string_value(json_array_get(args, 0)), env);
+    _cleanup_free_ char *program = oci_find_program(json_string_value(json_array_get(args, 0)), env);
     if (!program) {
         servin_error_set(&err, ENOENT, "exec %s: executable file not found in $PATH",
                          json_string_value(json_array_get(args, 0)));
@@ -283,8 +198,8 @@ _Noreturn void oci_init_run(struct oci_init_args *a)
     for (int fd = 3; fd < 3 + a->preserve_fds; fd++)
         fcntl(fd, F_SETFD, 0);
     syscall(SYS_close_range, 3 + a->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    char **argv = json_to_strv(args);
-    char **envp = json_to_strv(env);
+    char **argv = oci_strv_from_json(args);
+    char **envp = oci_strv_from_json(env);
     execve(program, argv, envp);
     int e = errno;
     servin_error_errno(&err, e, "exec %s", program);

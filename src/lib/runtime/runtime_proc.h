@@ -40,6 +40,17 @@ struct oci_init_args {
  * reporting the failure on sync_fd (or, after the start signal, on the start connection). */
 _Noreturn void oci_init_run(struct oci_init_args *args);
 
+/* proc_util.c: a connected unix stream socket (fd) or -errno. */
+int oci_connect_unix(const char *path, struct servin_error *err);
+/* A pty from the devpts at /dev/pts: the master goes to console_sock, the slave fd is returned. */
+int oci_open_console(int console_sock, json_t *console_size, struct servin_error *err);
+/* Make the slave our controlling terminal and stdio (in a new session); closes it. */
+int oci_take_console(int slave, struct servin_error *err);
+/* The program execve should run: name itself when it holds a '/', else searched in the PATH of env. */
+char *oci_find_program(const char *name, json_t *env);
+/* A NULL-terminated view of a JSON string array (strings borrowed from it). */
+char **oci_strv_from_json(json_t *arr);
+
 /* The state JSON hooks receive on stdin. */
 json_t *oci_hook_state(const char *id, const char *status, pid_t pid, const char *bundle, json_t *spec);
 

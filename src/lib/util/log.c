@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "servin/log.h"
+#include "servin/timefmt.h"
 
 static enum servin_log_level current_level = SERVIN_LOG_WARN;
 static FILE *log_file;
@@ -88,19 +89,14 @@ void servin_log_to_file(enum servin_log_level level, const char *msg)
 {
     if (log_file && level <= SERVIN_LOG_FATAL) {
         /* The file gets a timestamp and pid, since several processes may append to it. */
-        struct timespec ts;
-        struct tm tm;
-        char when[32];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+        char when[SERVIN_RFC3339_MAX];
+        servin_time_format_rfc3339(servin_time_now_ns(), when);
         if (log_json) {
             fprintf(log_file, "{\"level\":\"%s\",\"msg\":", level_names[level]);
             put_json_string(log_file, msg);
-            fprintf(log_file, ",\"time\":\"%s.%09ldZ\"}\n", when, ts.tv_nsec);
+            fprintf(log_file, ",\"time\":\"%s\"}\n", when);
         } else {
-            fprintf(log_file, "%s.%03ldZ [%d] %s: %s\n", when, ts.tv_nsec / 1000000, (int)getpid(),
-                    level_names[level], msg);
+            fprintf(log_file, "%s [%d] %s: %s\n", when, (int)getpid(), level_names[level], msg);
         }
     }
 }
