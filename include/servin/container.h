@@ -115,6 +115,10 @@ int servin_container_mount_rootfs(struct servin_store *store, const struct servi
                                   struct servin_error *err);
 int servin_container_unmount_rootfs(struct servin_store *store, const struct servin_container *c,
                                     struct servin_error *err);
+/* The changes as a NULL-terminated list of "A /path", "C /path", "D /path", sorted by path (free
+ * with strv_free). */
+int servin_container_diff(struct servin_store *store, const struct servin_container *c, char ***changes,
+                          struct servin_error *err);
 
 /* Build the OCI runtime spec (config.json) for the container from its config and the image config,
  * Docker's defaults: namespaces pid, ipc, uts, mount, network (NetworkMode "host" shares the

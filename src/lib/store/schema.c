@@ -48,6 +48,26 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (image_id, digest)"
     ");"
     "CREATE INDEX image_blobs_digest ON image_blobs(digest);",
+    /* 2: containers. No foreign key to images: `rmi -f` may untag an image a container still uses,
+     * and the in-use hook, not the schema, keeps its layers alive. Times are unix nanoseconds. */
+    "CREATE TABLE containers ("
+    "  id TEXT PRIMARY KEY,"              /* 64 hex */
+    "  name TEXT NOT NULL UNIQUE,"        /* without the leading '/' */
+    "  image_id TEXT NOT NULL,"
+    "  image_ref TEXT,"                   /* as the user named the image */
+    "  created INTEGER NOT NULL,"
+    "  config TEXT NOT NULL,"             /* {"Config": {...}, "HostConfig": {...}} */
+    "  state TEXT NOT NULL DEFAULT 'created',"
+    "  pid INTEGER NOT NULL DEFAULT 0,"
+    "  monitor_pid INTEGER NOT NULL DEFAULT 0,"
+    "  exit_code INTEGER NOT NULL DEFAULT 0,"
+    "  started_at INTEGER NOT NULL DEFAULT 0,"
+    "  finished_at INTEGER NOT NULL DEFAULT 0,"
+    "  restart_count INTEGER NOT NULL DEFAULT 0,"
+    "  health TEXT,"
+    "  oom_killed INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX containers_image ON containers(image_id);",
 };
 
 int servin_schema_count(void)
