@@ -1,6 +1,39 @@
 /* cli/commands.c — every command, its aliases and its help, in one table. */
 #include "commands.h"
 
+/* The flags `run` and `create` share (run_flags.c). */
+#define RUN_OPTIONS_HELP                                                                                             \
+    "      --cap-add list           Add Linux capabilities\n"                                                        \
+    "      --cap-drop list          Drop Linux capabilities\n"                                                       \
+    "  -c, --cpu-shares int         CPU shares (relative weight)\n"                                                  \
+    "      --cpus decimal           Number of CPUs\n"                                                                \
+    "      --entrypoint string      Overwrite the default ENTRYPOINT of the image\n"                                 \
+    "  -e, --env list               Set environment variables\n"                                                     \
+    "      --env-file list          Read in a file of environment variables\n"                                       \
+    "      --hostname string        Container host name\n"                                                           \
+    "      --init                   Run an init inside the container that forwards signals and reaps processes\n"   \
+    "  -i, --interactive            Keep STDIN open even if not attached\n"                                          \
+    "  -l, --label list             Set meta data on a container\n"                                                  \
+    "      --log-driver string      Logging driver: json-file (default) or none\n"                                   \
+    "      --log-opt list           Log driver options (max-size=10m, max-file=3)\n"                                 \
+    "  -m, --memory bytes           Memory limit\n"                                                                  \
+    "      --memory-swap bytes      Memory plus swap limit; -1 for unlimited swap\n"                                 \
+    "      --name string            Assign a name to the container\n"                                                \
+    "      --network string         Network mode: host or none\n"                                                    \
+    "      --pids-limit int         Tune container pids limit (-1 for unlimited)\n"                                  \
+    "      --privileged             Give extended privileges to this container\n"                                    \
+    "      --pull string            Pull image before running (always, missing, never) (default \"missing\")\n"      \
+    "      --read-only              Mount the container's root filesystem as read only\n"                            \
+    "      --restart string         Restart policy: no, on-failure[:max-retries], always, unless-stopped\n"          \
+    "      --security-opt list      Security options: no-new-privileges, seccomp=unconfined|PROFILE.json\n"         \
+    "      --shm-size bytes         Size of /dev/shm\n"                                                              \
+    "      --stop-signal string     Signal to stop the container (default SIGTERM)\n"                                \
+    "      --stop-timeout int       Timeout (in seconds) to stop a container\n"                                      \
+    "  -t, --tty                    Allocate a pseudo-TTY\n"                                                         \
+    "      --ulimit ulimit          Ulimit options (nofile=1024:2048)\n"                                             \
+    "  -u, --user string            Username or UID (format: <name|uid>[:<group|gid>])\n"                            \
+    "  -w, --workdir string         Working directory inside the container\n"
+
 const struct cli_command cli_commands[] = {
     {"version", NULL, cmd_version, "[OPTIONS]", "Show the Servin version information",
      "  -f, --format string   Format the output: 'json' or a Go template\n"},
@@ -60,6 +93,73 @@ const struct cli_command cli_commands[] = {
      "  -c, --change list     Apply Dockerfile instruction to the created image\n"
      "  -m, --message string  Set commit message for imported image\n"
      "      --platform string Set platform (os/arch)\n"},
+
+    {"container run", "run", cmd_run, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+     RUN_OPTIONS_HELP
+     "  -d, --detach                 Run container in background and print container ID\n"
+     "      --rm                     Automatically remove the container when it exits\n"},
+    {"container create", "create", cmd_create, "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
+     RUN_OPTIONS_HELP},
+    {"container start", "start", cmd_start, "[OPTIONS] CONTAINER [CONTAINER...]", "Start one or more stopped containers",
+     "  -a, --attach          Attach STDOUT/STDERR and forward signals\n"
+     "  -i, --interactive     Attach container's STDIN\n"},
+    {"container stop", "stop|containers stop", cmd_stop, "[OPTIONS] CONTAINER [CONTAINER...]",
+     "Stop one or more running containers",
+     "  -t, --time int        Seconds to wait before killing the container (default StopTimeout or 10)\n"},
+    {"container kill", "kill", cmd_kill, "[OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers",
+     "  -s, --signal string   Signal to send to the container (default KILL)\n"},
+    {"container restart", "restart", cmd_restart, "[OPTIONS] CONTAINER [CONTAINER...]",
+     "Restart one or more containers",
+     "  -t, --time int        Seconds to wait before killing the container\n"},
+    {"container pause", "pause", cmd_pause, "CONTAINER [CONTAINER...]",
+     "Pause all processes within one or more containers", ""},
+    {"container unpause", "unpause", cmd_unpause, "CONTAINER [CONTAINER...]",
+     "Unpause all processes within one or more containers", ""},
+    {"container rm", "rm|container remove|containers rm", cmd_rm, "[OPTIONS] CONTAINER [CONTAINER...]",
+     "Remove one or more containers",
+     "  -f, --force           Force the removal of a running container (uses SIGKILL)\n"
+     "  -v, --volumes         Remove anonymous volumes associated with the container\n"},
+    {"container rename", "rename", cmd_rename, "CONTAINER NEW_NAME", "Rename a container", ""},
+    {"container wait", "wait", cmd_wait, "CONTAINER [CONTAINER...]",
+     "Block until one or more containers stop, then print their exit codes", ""},
+    {"container prune", NULL, cmd_container_prune, "[OPTIONS]", "Remove all stopped containers",
+     "  -f, --force           Do not prompt for confirmation\n"},
+    {"container ls", "ps|container ps|container list|containers ls|containers list|containers ps", cmd_ps,
+     "[OPTIONS]", "List containers",
+     "  -a, --all             Show all containers (default shows just running)\n"
+     "  -f, --filter filter   Filter output (status=, name=, id=, label=, exited=, ancestor=)\n"
+     "      --format string   Format output using a Go template, or 'json'\n"
+     "  -n, --last int        Show n last created containers (includes all states)\n"
+     "  -l, --latest          Show the latest created container (includes all states)\n"
+     "      --no-trunc        Don't truncate output\n"
+     "  -q, --quiet           Only display container IDs\n"},
+    {"container inspect", "inspect|containers inspect", cmd_container_inspect, "[OPTIONS] NAME|ID [NAME|ID...]",
+     "Display detailed information on one or more containers (or images)",
+     "  -f, --format string   Format output using a Go template\n"
+     "      --type string     Only inspect objects of the given type (container or image)\n"},
+    {"container logs", "logs|containers logs", cmd_logs, "[OPTIONS] CONTAINER", "Fetch the logs of a container",
+     "  -f, --follow          Follow log output\n"
+     "      --since string    Show logs since timestamp (2013-01-02T13:23:37Z) or relative (42m)\n"
+     "  -n, --tail string     Number of lines to show from the end of the logs (default \"all\")\n"
+     "  -t, --timestamps      Show timestamps\n"
+     "      --until string    Show logs before a timestamp or relative time\n"
+     "      --details         Show extra details provided to logs\n"},
+    {"container exec", "exec|containers exec", cmd_exec, "[OPTIONS] CONTAINER COMMAND [ARG...]",
+     "Execute a command in a running container",
+     "  -d, --detach          Detached mode: run command in the background\n"
+     "  -e, --env list        Set environment variables\n"
+     "  -i, --interactive     Keep STDIN open even if not attached\n"
+     "      --privileged      Give extended privileges to the command\n"
+     "  -t, --tty             Allocate a pseudo-TTY\n"
+     "  -u, --user string     Username or UID (format: \"<name|uid>[:<group|gid>]\")\n"
+     "  -w, --workdir string  Working directory inside the container\n"},
+    {"container attach", "attach", cmd_attach, "[OPTIONS] CONTAINER",
+     "Attach local standard input, output, and error streams to a running container",
+     "      --no-stdin        Do not attach STDIN\n"
+     "      --sig-proxy       Proxy all received signals to the process (default true)\n"},
+    {"container top", "top", cmd_top, "CONTAINER", "Display the running processes of a container", ""},
+    {"container cleanup", NULL, cmd_container_cleanup, "[--rm] CONTAINER",
+     "(internal) Record a container's exit and release its rootfs; run by its monitor", ""},
 
     {"oci", NULL, cmd_oci, "[--root DIR] COMMAND", "Run OCI bundles with runc's command line (see 'servin oci --help')",
      ""},

@@ -27,6 +27,27 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_run.c, cmd_container.c, cmd_ps.c, cmd_logs.c, cmd_exec.c (containers) */
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_start(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_stop(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_restart(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_pause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_wait(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ps(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_exec(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_attach(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+
 /* cmd_oci.c */
 int cmd_oci(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "servin/cleanup.h"
+#include "servin/container.h"
 #include "servin/log.h"
 
 static const char global_help[] =
@@ -65,7 +66,8 @@ static void print_group(const char *group, FILE *out)
 /* "image", "images", "system": the first word of some command path or alias. */
 static const char *group_of(const char *word)
 {
-    static const char *const groups[][2] = {{"image", "image"}, {"images", "image"}, {"system", "system"}};
+    static const char *const groups[][2] = {{"image", "image"}, {"images", "image"}, {"system", "system"},
+                                            {"container", "container"}, {"containers", "container"}};
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         if (strcmp(word, groups[i][0]) == 0)
             return groups[i][1];
@@ -160,6 +162,7 @@ int main(int argc, char **argv)
     int cargc = rest - best_n + 1;
     char **cargv = words + best_n - 1;
     optind = 0;
+    servin_container_init_hooks(); /* rmi must refuse images that containers use */
     int code = best->run(&ctx, cargc, cargv);
     if (ctx.store)
         servin_store_close(ctx.store);

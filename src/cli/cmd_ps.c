@@ -1,0 +1,485 @@
+/* cli/cmd_ps.c — `ps` (container list) and `inspect` for containers, in Docker's shapes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "run_flags.h"
+#include "servin/cleanup.h"
+#include "servin/image.h"
+#include "servin/timefmt.h"
+
+/* Docker's HumanDuration: "Less than a second", "3 seconds", "About a minute", "2 hours"... */
+static char *human_duration(int64_t ns)
+{
+    long long s = ns / 1000000000;
+    if (s < 1)
+        return xstrdup("Less than a second");
+    if (s < 60)
+        return s == 1 ? xstrdup("1 second") : xasprintf("%lld seconds", s);
+    long long m = s / 60;
+    if (m < 60)
+        return m == 1 ? xstrdup("About a minute") : xasprintf("%lld minutes", m);
+    long long h = m / 60;
+    if (h < 48)
+        return h == 1 ? xstrdup("About an hour") : xasprintf("%lld hours", h);
+    if (h < 24 * 7 * 2)
+        return xasprintf("%lld days", h / 24);
+    if (h < 24 * 30 * 2)
+        return xasprintf("%lld weeks", h / (24 * 7));
+    if (h < 24 * 365 * 2)
+        return xasprintf("%lld months", h / (24 * 30));
+    return xasprintf("%lld years", h / (24 * 365));
+}
+
+static char *human_ago(int64_t when_ns)
+{
+    _cleanup_free_ char *d = human_duration(servin_time_now_ns() - when_ns);
+    return xasprintf("%s ago", d);
+}
+
+static char *status_text(const struct servin_container *c)
+{
+    int64_t now = servin_time_now_ns();
+    switch (c->state) {
+    case SERVIN_CONTAINER_CREATED:
+        return xstrdup("Created");
+    case SERVIN_CONTAINER_RUNNING:
+    case SERVIN_CONTAINER_PAUSED: {
+        _cleanup_free_ char *up = human_duration(now - c->started_at);
+        const char *health = c->health && *c->health ? c->health : NULL;
+        if (health && strcmp(health, "starting") == 0)
+            health = "health: starting";
+        return xasprintf("Up %s%s%s%s%s", up, health ? " (" : "", health ? health : "", health ? ")" : "",
+                         c->state == SERVIN_CONTAINER_PAUSED ? " (Paused)" : "");
+    }
+    case SERVIN_CONTAINER_RESTARTING: {
+        _cleanup_free_ char *ago = human_ago(c->finished_at ? c->finished_at : now);
+        return xasprintf("Restarting (%d) %s", c->exit_code, ago);
+    }
+    case SERVIN_CONTAINER_EXITED: {
+        if (!c->finished_at)
+            return xasprintf("Exited (%d)", c->exit_code);
+        _cleanup_free_ char *ago = human_ago(c->finished_at);
+        return xasprintf("Exited (%d) %s", c->exit_code, ago);
+    }
+    case SERVIN_CONTAINER_REMOVING:
+        return xstrdup("Removal In Progress");
+    case SERVIN_CONTAINER_DEAD:
+        return xstrdup("Dead");
+    }
+    return xstrdup("Unknown");
+}
+
+/* Entrypoint + Cmd: the process the container runs. */
+static json_t *command_argv(const struct servin_container *c)
+{
+    json_t *cfg = json_object_get(c->config, "Config");
+    json_t *all = json_array();
+    json_array_extend(all, json_object_get(cfg, "Entrypoint"));
+    json_array_extend(all, json_object_get(cfg, "Cmd"));
+    return all;
+}
+
+static char *command_text(const struct servin_container *c, bool trunc)
+{
+    json_t *all = command_argv(c);
+    size_t i, len = 0;
+    json_t *a;
+    char *s = xstrdup("");
+    json_array_foreach(all, i, a)
+    {
+        const char *w = json_string_value(a);
+        char *n = xasprintf("%s%s%s", s, i ? " " : "", w ? w : "");
+        free(s);
+        s = n;
+    }
+    json_decref(all);
+    /* Ellipsis at 20 characters, as Docker's table does. */
+    len = strlen(s);
+    if (trunc && len > 20) {
+        s[19] = '\0';
+        char *n = xasprintf("%s\xe2\x80\xa6", s);
+        free(s);
+        s = n;
+    }
+    char *q = xmalloc(strlen(s) * 2 + 3), *o = q;
+    *o++ = '"';
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o++ = '"';
+    *o = '\0';
+    free(s);
+    return q;
+}
+
+static char *labels_text(const struct servin_container *c)
+{
+    json_t *labels = json_object_get(json_object_get(c->config, "Config"), "Labels");
+    const char *k;
+    json_t *v;
+    char *s = xstrdup("");
+    json_object_foreach(labels, k, v)
+    {
+        char *n = xasprintf("%s%s%s=%s", s, *s ? "," : "", k, json_string_value(v) ? json_string_value(v) : "");
+        free(s);
+        s = n;
+    }
+    return s;
+}
+
+/* The row ps prints, as the object --format templates see. */
+static json_t *ps_row(const struct servin_container *c, bool no_trunc)
+{
+    _cleanup_free_ char *status = status_text(c);
+    _cleanup_free_ char *command = command_text(c, !no_trunc);
+    _cleanup_free_ char *running_for = human_ago(c->created);
+    _cleanup_free_ char *labels = labels_text(c);
+    time_t secs = (time_t)(c->created / 1000000000);
+    struct tm tm;
+    char created_at[64];
+    gmtime_r(&secs, &tm);
+    strftime(created_at, sizeof(created_at), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+    _cleanup_free_ char *id = no_trunc ? xstrdup(c->id) : xstrndup(c->id, 12);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Image",
+                     c->image_ref ? c->image_ref : c->image_id, "Command", command, "CreatedAt", created_at,
+                     "RunningFor", running_for, "Ports", "", "State", servin_container_state_name(c->state),
+                     "Status", status, "Size", "", "Names", c->name, "Labels", labels, "Mounts", "", "Networks",
+                     "");
+}
+
+/* ---- filters: values of one key are alternatives, different keys must all match ---- */
+
+struct ps_filter {
+    char *key, *value;
+};
+
+static bool label_matches(const struct servin_container *c, const char *want)
+{
+    json_t *labels = json_object_get(json_object_get(c->config, "Config"), "Labels");
+    const char *eq = strchr(want, '=');
+    _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
+    json_t *v = json_object_get(labels, key);
+    if (!v)
+        return false;
+    return !eq || (json_string_value(v) && strcmp(json_string_value(v), eq + 1) == 0);
+}
+
+static bool filter_matches(struct servin_store *store, const struct servin_container *c, const struct ps_filter *f)
+{
+    const char *v = f->value;
+    if (strcmp(f->key, "status") == 0)
+        return strcmp(v, servin_container_state_name(c->state)) == 0;
+    if (strcmp(f->key, "name") == 0)
+        return strstr(c->name, v[0] == '/' ? v + 1 : v) != NULL;
+    if (strcmp(f->key, "id") == 0)
+        return strncmp(c->id, v, strlen(v)) == 0;
+    if (strcmp(f->key, "label") == 0)
+        return label_matches(c, v);
+    if (strcmp(f->key, "exited") == 0)
+        return c->state == SERVIN_CONTAINER_EXITED && c->exit_code == atoi(v);
+    if (strcmp(f->key, "ancestor") == 0) {
+        if (c->image_ref && strcmp(c->image_ref, v) == 0)
+            return true;
+        char id[SERVIN_DIGEST_MAX];
+        struct servin_error err = {0};
+        return servin_image_resolve(store, v, id, &err) == 0 && strcmp(id, c->image_id) == 0;
+    }
+    return false;
+}
+
+static bool matches_all(struct servin_store *store, const struct servin_container *c, struct ps_filter *fs,
+                        size_t nf)
+{
+    for (size_t i = 0; i < nf; i++) {
+        bool seen = false, any = false;
+        for (size_t j = 0; j < nf; j++) {
+            if (strcmp(fs[j].key, fs[i].key) != 0)
+                continue;
+            if (j < i) {
+                seen = true; /* this key was judged already */
+                break;
+            }
+            any = any || filter_matches(store, c, &fs[j]);
+        }
+        if (!seen && !any)
+            return false;
+    }
+    return true;
+}
+
+static const char *const filter_keys[] = {"status", "name", "id", "label", "exited", "ancestor"};
+
+int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"all", no_argument, 0, 'a'},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"last", required_argument, 0, 'n'},
+                                             {"latest", no_argument, 0, 'l'},
+                                             {"no-trunc", no_argument, 0, 'T'},
+                                             {"filter", required_argument, 0, 'f'},
+                                             {"format", required_argument, 0, 'F'},
+                                             {"size", no_argument, 0, 's'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    bool all = false, quiet = false, no_trunc = false;
+    long last = -1;
+    const char *format = NULL;
+    struct ps_filter filters[32];
+    size_t nf = 0;
+    int c, code = 0;
+    while ((c = cli_getopt(ctx, argc, argv, "aqn:lf:sh", longopts)) != -1) {
+        switch (c) {
+        case 'h':
+            code = 0;
+            goto out;
+        case 'a':
+            all = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'n':
+            last = strtol(optarg, NULL, 10);
+            break;
+        case 'l':
+            last = 1;
+            break;
+        case 'T':
+            no_trunc = true;
+            break;
+        case 'F':
+            format = optarg;
+            break;
+        case 's':
+            break;
+        case 'f': {
+            const char *eq = strchr(optarg, '=');
+            size_t k;
+            for (k = 0; eq && k < sizeof(filter_keys) / sizeof(filter_keys[0]); k++)
+                if (strlen(filter_keys[k]) == (size_t)(eq - optarg) && strncmp(optarg, filter_keys[k], (size_t)(eq - optarg)) == 0)
+                    break;
+            if (!eq || k == sizeof(filter_keys) / sizeof(filter_keys[0])) {
+                code = cli_failf("invalid filter '%s': use status=, name=, id=, label=, exited= or ancestor=", optarg);
+                goto out;
+            }
+            if (nf == sizeof(filters) / sizeof(filters[0])) {
+                code = cli_failf("too many filters");
+                goto out;
+            }
+            filters[nf].key = xstrndup(optarg, (size_t)(eq - optarg));
+            filters[nf].value = xstrdup(eq + 1);
+            nf++;
+            break;
+        }
+        default:
+            code = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        code = cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
+        goto out;
+    }
+    struct servin_store *store = cli_store(ctx);
+    if (!store) {
+        code = CLI_EXIT_FAILURE;
+        goto out;
+    }
+    struct servin_error err = {0};
+    struct servin_container *list = NULL;
+    size_t n = 0;
+    if (servin_container_list(store, &list, &n, &err) < 0) {
+        code = cli_fail(&err);
+        goto out;
+    }
+    bool json_lines = format && strcmp(format, "json") == 0;
+    struct cli_table *t = NULL;
+    if (format && !json_lines && !quiet)
+        cli_format_table_header(format, stdout);
+    if (!format && !quiet) {
+        t = cli_table_new();
+        cli_table_add(t, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES");
+    }
+    long shown = 0;
+    /* A filter on status or exited looks at every container, as does -a and -n. */
+    bool every = all || last >= 0;
+    for (size_t i = 0; i < nf; i++)
+        if (strcmp(filters[i].key, "status") == 0 || strcmp(filters[i].key, "exited") == 0)
+            every = true;
+    for (size_t i = 0; i < n && (last < 0 || shown < last); i++) {
+        struct servin_container *ct = &list[i];
+        if (!every && !cli_container_is_active(ct))
+            continue;
+        if (!matches_all(store, ct, filters, nf))
+            continue;
+        shown++;
+        json_t *row = ps_row(ct, no_trunc);
+        if (quiet) {
+            printf("%s\n", json_string_value(json_object_get(row, "ID")));
+        } else if (json_lines) {
+            json_dumpf(row, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        } else if (format) {
+            if (cli_format_render(format, row, stdout, &err) < 0) {
+                json_decref(row);
+                code = cli_fail(&err);
+                break;
+            }
+        } else {
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s", json_string_value(json_object_get(row, "ID")),
+                          json_string_value(json_object_get(row, "Image")),
+                          json_string_value(json_object_get(row, "Command")),
+                          json_string_value(json_object_get(row, "RunningFor")),
+                          json_string_value(json_object_get(row, "Status")), "", ct->name);
+        }
+        json_decref(row);
+    }
+    if (t)
+        cli_table_flush(t, stdout);
+    servin_containers_free(list, n);
+out:
+    for (size_t i = 0; i < nf; i++) {
+        free(filters[i].key);
+        free(filters[i].value);
+    }
+    return code;
+}
+
+/* ---- inspect ---- */
+
+static json_t *time_json(int64_t ns)
+{
+    if (!ns)
+        return json_string("0001-01-01T00:00:00Z");
+    char buf[SERVIN_RFC3339_MAX];
+    servin_time_format_rfc3339(ns, buf);
+    return json_string(buf);
+}
+
+static json_t *inspect_json(struct servin_store *store, const struct servin_container *c)
+{
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
+    _cleanup_free_ char *hostname = xasprintf("%s/hostname", dir);
+    _cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
+    _cleanup_free_ char *log = xasprintf("%s/log.json", dir);
+    _cleanup_free_ char *merged = xasprintf("%s/merged", dir);
+    _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
+    _cleanup_free_ char *work = xasprintf("%s/work", dir);
+    _cleanup_free_ char *name = xasprintf("/%s", c->name);
+    json_t *argv = command_argv(c);
+    json_t *path = json_array_size(argv) ? json_incref(json_array_get(argv, 0)) : json_string("");
+    json_array_remove(argv, 0);
+    bool running = c->state == SERVIN_CONTAINER_RUNNING || c->state == SERVIN_CONTAINER_PAUSED ||
+                   c->state == SERVIN_CONTAINER_RESTARTING;
+    json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status",
+                              servin_container_state_name(c->state), "Running", running, "Paused",
+                              c->state == SERVIN_CONTAINER_PAUSED, "Restarting", c->state == SERVIN_CONTAINER_RESTARTING,
+                              "OOMKilled", c->oom_killed, "Dead", c->state == SERVIN_CONTAINER_DEAD, "Pid",
+                              running ? (int)c->pid : 0, "ExitCode", c->exit_code, "Error", "", "StartedAt",
+                              time_json(c->started_at), "FinishedAt", time_json(c->finished_at));
+    if (c->health)
+        json_object_set_new(state, "Health", json_pack("{s:s,s:i,s:[]}", "Status", c->health, "FailingStreak", 0, "Log"));
+    json_t *config = json_deep_copy(json_object_get(c->config, "Config"));
+    if (!json_is_object(config))
+        config = json_object();
+    if (!json_string_value(json_object_get(config, "Hostname")) ||
+        !*json_string_value(json_object_get(config, "Hostname"))) {
+        _cleanup_free_ char *short_id = xstrndup(c->id, 12);
+        json_object_set_new(config, "Hostname", json_string(short_id));
+    }
+    if (!json_object_get(config, "Labels"))
+        json_object_set_new(config, "Labels", json_object());
+    json_t *host = json_deep_copy(json_object_get(c->config, "HostConfig"));
+    if (!json_is_object(host))
+        host = json_object();
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:{s:s,s:s,s:s}},"
+                     "s:[],s:o,s:{s:{}}}",
+                     "Id", c->id, "Created", time_json(c->created), "Path", path, "Args", argv, "State", state,
+                     "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname, "HostsPath", hosts,
+                     "LogPath", log, "Name", name, "RestartCount", c->restart_count, "Driver", "overlay2",
+                     "Platform", "linux", "HostConfig", host, "GraphDriver", "Name", "overlay2", "Data",
+                     "MergedDir", merged, "UpperDir", upper, "WorkDir", work, "Mounts", "Config", config,
+                     "NetworkSettings", "Networks");
+}
+
+int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
+                                             {"type", required_argument, 0, 1},
+                                             {"size", no_argument, 0, 's'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    const char *format = NULL, *type = NULL;
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "f:sh", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 'f')
+            format = optarg;
+        else if (c == 1)
+            type = optarg;
+    }
+    if (optind >= argc)
+        return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+    if (type && strcmp(type, "container") != 0 && strcmp(type, "image") != 0)
+        return cli_failf("\"%s\" is not a valid value for --type: use container or image", type);
+    if (type && strcmp(type, "image") == 0) {
+        optind = 0;
+        return cmd_image_inspect(ctx, argc, argv);
+    }
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+
+    json_t *all = json_array();
+    json_t *missing = json_array();
+    for (int i = optind; i < argc; i++) {
+        struct servin_error err = {0};
+        struct servin_container ct = {0};
+        if (servin_container_get(store, argv[i], &ct, &err) < 0) {
+            json_array_append_new(missing, json_string(argv[i]));
+            continue;
+        }
+        json_array_append_new(all, inspect_json(store, &ct));
+        servin_container_clear(&ct);
+    }
+    /* `servin inspect NAME` with no container of that name looks at images, as Docker does. */
+    if (json_array_size(all) == 0 && !type) {
+        json_decref(all);
+        json_decref(missing);
+        optind = 0;
+        return cmd_image_inspect(ctx, argc, argv);
+    }
+    int code = 0;
+    size_t i;
+    json_t *j;
+    json_array_foreach(missing, i, j)
+    {
+        cli_failf("No such container: %s", json_string_value(j));
+        code = 1;
+    }
+    if (format && strcmp(format, "json") != 0) {
+        json_array_foreach(all, i, j)
+        {
+            struct servin_error err = {0};
+            if (cli_format_render(format, j, stdout, &err) < 0) {
+                code = cli_fail(&err);
+                break;
+            }
+        }
+    } else {
+        json_dumpf(all, stdout, JSON_INDENT(4));
+        fputc('\n', stdout);
+    }
+    json_decref(all);
+    json_decref(missing);
+    return code;
+}

@@ -1,0 +1,471 @@
+/* cli/cmd_run.c — `run`, `create` and `start`: a container from an image, started through its monitor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "run_flags.h"
+#include "servin/cleanup.h"
+#include "servin/fs.h"
+#include "servin/image.h"
+#include "servin/log.h"
+#include "servin/monitor.h"
+#include "servin/registry.h"
+#include "servin/runtime.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The image named by text, pulled first when missing (or always, with --pull always). */
+static int resolve_image(struct servin_store *store, const char *text, const char *pull_mode,
+                         char id[SERVIN_DIGEST_MAX], struct servin_error *err)
+{
+    bool always = pull_mode && strcmp(pull_mode, "always") == 0;
+    if (!always) {
+        int r = servin_image_resolve(store, text, id, err);
+        if (r == 0 || r != -ENOENT)
+            return r;
+        if (pull_mode && strcmp(pull_mode, "never") == 0)
+            return servin_error_set(err, ENOENT, "No such image: %s", text);
+        fprintf(stderr, "Unable to find image '%s' locally\n", text);
+        servin_error_clear(err);
+    }
+    /* Progress goes to stderr: stdout belongs to the container. */
+    struct servin_progress *progress = servin_progress_new(stderr, isatty(STDERR_FILENO));
+    struct servin_pull_opts opts = {.progress = progress};
+    struct servin_pull_result res = {0};
+    int r = servin_registry_pull(store, text, &opts, &res, err);
+    servin_progress_free(progress);
+    if (r < 0)
+        return r;
+    fprintf(stderr, "Status: %s for %s\n", res.up_to_date ? "Image is up to date" : "Downloaded newer image",
+            res.familiar ? res.familiar : text);
+    memcpy(id, res.image_id, SERVIN_DIGEST_MAX);
+    servin_pull_result_free(&res);
+    return 0;
+}
+
+/* Record, rootfs and spec; on failure nothing of the container is left. */
+static int create_container(struct servin_store *store, struct run_flags *f, struct servin_container *c,
+                            struct servin_error *err)
+{
+    char image_id[SERVIN_DIGEST_MAX];
+    json_t *image_config = NULL;
+    int r = resolve_image(store, f->image, f->pull, image_id, err);
+    if (r < 0)
+        return r;
+    r = servin_image_config(store, image_id, &image_config, err);
+    if (r < 0)
+        return servin_error_wrap(err, "read the config of image %s", f->image);
+    run_flags_apply_image(f->config, image_config);
+    json_decref(image_config);
+    json_t *cfg = json_object_get(f->config, "Config");
+    if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0 && json_array_size(json_object_get(cfg, "Cmd")) == 0)
+        return servin_error_set(err, EINVAL, "no command specified: the image has no CMD or ENTRYPOINT");
+
+    const char *name = f->name && f->name[0] == '/' ? f->name + 1 : f->name;
+    r = servin_container_create_record(store, name, image_id, f->image, f->config, c, err);
+    if (r < 0)
+        return r;
+    r = servin_container_mount_rootfs(store, c, err);
+    if (r == 0)
+        r = servin_container_write_spec(store, c, err);
+    if (r < 0) {
+        struct servin_error ignored = {0};
+        servin_container_unmount_rootfs(store, c, &ignored);
+        servin_container_delete_record(store, c->id, &ignored);
+        servin_container_clear(c);
+        return r;
+    }
+    return 0;
+}
+
+static char *self_exe(void)
+{
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return xstrdup("servin");
+    buf[n] = '\0';
+    return xstrdup(buf);
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+    _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+    unlink(p);
+}
+
+static int64_t state_file_started_at(const char *run_dir)
+{
+    _cleanup_free_ char *p = xasprintf("%s/state", run_dir);
+    json_t *st = json_load_file(p, 0, NULL);
+    int64_t v = st ? (int64_t)json_integer_value(json_object_get(st, "StartedAt")) : 0;
+    json_decref(st);
+    return v;
+}
+
+int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const struct cli_start_opts *opts,
+                        int *exit_code, struct servin_error *err)
+{
+    struct servin_store *store = ctx->store;
+    _cleanup_free_ char *bundle = servin_container_dir(store, c->id);
+    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
+    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
+    _cleanup_free_ char *log_path = NULL;
+    _cleanup_free_ char *exe = self_exe();
+    json_t *cfg = json_object_get(c->config, "Config");
+    json_t *host = json_object_get(c->config, "HostConfig");
+    json_t *log_cfg = json_object_get(host, "LogConfig");
+    json_t *policy = json_object_get(host, "RestartPolicy");
+    struct servin_monitor_opts mo = {.id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir};
+    int r;
+
+    *exit_code = CLI_EXIT_FAILURE;
+    r = servin_container_mount_rootfs(store, c, err);
+    if (r < 0)
+        return r;
+    /* Leftovers of the previous run would make the new one look stopped or exited at once. */
+    struct servin_error ignored = {0};
+    servin_oci_delete(oci_root, c->id, true, &ignored);
+    r = servin_mkdir_p(run_dir, 0700, err);
+    if (r < 0)
+        return r;
+    unlink_in(run_dir, "exit");
+    unlink_in(run_dir, "stopped");
+    unlink_in(run_dir, "state");
+    unlink_in(run_dir, "fg.pid");
+    if (opts->foreground_rm) {
+        /* `container cleanup --rm` leaves the removal to us while we live, so that we can still
+         * read the exit code. */
+        _cleanup_free_ char *p = xasprintf("%s/fg.pid", run_dir);
+        _cleanup_free_ char *pid = xasprintf("%d\n", (int)getpid());
+        servin_write_file_atomic(p, pid, strlen(pid), 0600, &ignored);
+    }
+
+    const char *log_type = json_string_value(json_object_get(log_cfg, "Type"));
+    if (!log_type || strcmp(log_type, "none") != 0) {
+        log_path = xasprintf("%s/log.json", bundle);
+        mo.log_path = log_path;
+    }
+    json_t *log_opts = json_object_get(log_cfg, "Config");
+    const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));
+    const char *max_file = json_string_value(json_object_get(log_opts, "max-file"));
+    if (max_size)
+        servin_parse_bytes(max_size, &mo.log_max_size, &ignored);
+    mo.log_max_files = max_file ? atoi(max_file) : 1;
+    if (mo.log_max_files < 1)
+        mo.log_max_files = 1;
+    mo.tty = json_is_true(json_object_get(cfg, "Tty"));
+    mo.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
+    mo.wait_for_attach = opts->wait_for_attach;
+    mo.restart_policy = json_string_value(json_object_get(policy, "Name"));
+    mo.restart_max = (int)json_integer_value(json_object_get(policy, "MaximumRetryCount"));
+
+    char *on_exit[8] = {exe, "--root", store->root, "container", "cleanup", c->id, NULL, NULL};
+    if (opts->foreground_rm) {
+        on_exit[5] = "--rm";
+        on_exit[6] = c->id;
+    } else if (json_is_true(json_object_get(host, "AutoRemove"))) {
+        on_exit[3] = "rm";
+        on_exit[4] = "-f";
+    }
+    mo.on_exit_argv = on_exit;
+
+    pid_t container_pid = 0, monitor_pid = 0;
+    r = servin_monitor_spawn(&mo, &container_pid, &monitor_pid, exit_code, err);
+    if (r < 0) {
+        /* The monitor is gone: the container stays as it was, without a mount. */
+        servin_container_unmount_rootfs(store, c, &ignored);
+        return r;
+    }
+    *exit_code = 0;
+
+    /* The monitor's files are the truth; fill the record from what spawn told us unless the
+     * container already ran to its end. */
+    servin_container_reconcile(store, c, &ignored);
+    _cleanup_free_ char *exit_path = xasprintf("%s/exit", run_dir);
+    if (access(exit_path, F_OK) < 0 && c->state != SERVIN_CONTAINER_RUNNING) {
+        int64_t started = state_file_started_at(run_dir);
+        c->state = SERVIN_CONTAINER_RUNNING;
+        c->pid = container_pid;
+        c->monitor_pid = monitor_pid;
+        c->started_at = started ? started : now_ns();
+        c->exit_code = 0;
+        c->oom_killed = false;
+        r = servin_container_save_state(store, c, err);
+        if (r < 0)
+            return r;
+        servin_container_reconcile(store, c, &ignored);
+    }
+    return 0;
+}
+
+/* ---- foreground: terminal, signals, exit code ---- */
+
+struct sig_proxy {
+    sigset_t set;
+    char *oci_root;
+    char *run_dir;
+    char id[SERVIN_CONTAINER_ID_LEN + 1];
+    bool tty;
+};
+
+static void send_window_size(const char *run_dir)
+{
+    struct winsize ws;
+    struct servin_error err = {0};
+    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+        servin_monitor_resize(run_dir, ws.ws_row, ws.ws_col, &err);
+}
+
+/* Signals to a foreground `run` are meant for the container: a thread takes them all and
+ * forwards them, so the attach loop needs no EINTR handling. */
+static void *sig_proxy_main(void *arg)
+{
+    struct sig_proxy *p = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&p->set, &sig) != 0)
+            continue;
+        if (sig == SIGWINCH) {
+            if (p->tty)
+                send_window_size(p->run_dir);
+            continue;
+        }
+        struct servin_error err = {0};
+        if (servin_oci_kill(p->oci_root, p->id, sig, false, &err) < 0)
+            log_debug("forward signal %d to %s: %s", sig, p->id, err.msg);
+    }
+    return NULL;
+}
+
+int cli_container_read_exit(struct servin_store *store, const struct servin_container *c)
+{
+    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
+    _cleanup_free_ char *p = xasprintf("%s/exit", run_dir);
+    json_t *ex = json_load_file(p, 0, NULL);
+    if (ex) {
+        int code = (int)json_integer_value(json_object_get(ex, "ExitCode"));
+        json_decref(ex);
+        return code;
+    }
+    if (c->state == SERVIN_CONTAINER_EXITED || c->state == SERVIN_CONTAINER_DEAD)
+        return c->exit_code;
+    return -1;
+}
+
+/* The monitor records why a process could not be started ("exec foo: executable file not found in
+ * $PATH") in the exit file's Error; a foreground run prints it as its one error line. */
+static void report_exit_error(struct servin_store *store, const struct servin_container *c)
+{
+    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
+    _cleanup_free_ char *p = xasprintf("%s/exit", run_dir);
+    json_t *ex = json_load_file(p, 0, NULL);
+    const char *msg = json_string_value(json_object_get(ex, "Error"));
+    if (msg && *msg)
+        cli_failf("%s", msg);
+    json_decref(ex);
+}
+
+static int wait_exit_code(struct servin_store *store, struct servin_container *c)
+{
+    for (;;) {
+        int code = cli_container_read_exit(store, c);
+        if (code >= 0) {
+            report_exit_error(store, c);
+            return code;
+        }
+        struct servin_error err = {0};
+        if (servin_container_reconcile(store, c, &err) < 0)
+            return CLI_EXIT_FAILURE;
+        if (!cli_container_is_active(c))
+            return c->exit_code;
+        usleep(20000);
+    }
+}
+
+int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *c, bool attach_stdin,
+                                  bool proxy_signals)
+{
+    struct servin_store *store = ctx->store;
+    bool tty = json_is_true(json_object_get(json_object_get(c->config, "Config"), "Tty"));
+    static struct sig_proxy proxy;
+    proxy.oci_root = servin_container_oci_root(store);
+    proxy.run_dir = servin_container_run_dir(store, c->id);
+    memcpy(proxy.id, c->id, sizeof(proxy.id));
+    proxy.tty = tty;
+    sigemptyset(&proxy.set);
+    if (proxy_signals) {
+        int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+            sigaddset(&proxy.set, sigs[i]);
+    } else if (tty) {
+        sigaddset(&proxy.set, SIGWINCH);
+    }
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &proxy.set, &old);
+    pthread_t th;
+    if (pthread_create(&th, NULL, sig_proxy_main, &proxy) == 0)
+        pthread_detach(th);
+
+    struct termios saved;
+    bool raw = false;
+    if (tty && attach_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        struct termios t = saved;
+        cfmakeraw(&t);
+        raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+    }
+    if (tty && isatty(STDIN_FILENO))
+        send_window_size(proxy.run_dir);
+
+    struct servin_error err = {0};
+    int r = servin_monitor_attach(proxy.run_dir, attach_stdin ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO,
+                                  tty, &err);
+    if (raw)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (r < 0)
+        cli_fail(&err);
+    fflush(stdout);
+    int code = wait_exit_code(store, c);
+    return code;
+}
+
+/* ---- run, create, start ---- */
+
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct run_flags f;
+    int code = 0;
+    if (run_flags_parse(ctx, argc, argv, &f, &code) < 0) {
+        run_flags_clear(&f);
+        return code;
+    }
+    struct servin_store *store = cli_store(ctx);
+    if (!store) {
+        run_flags_clear(&f);
+        return CLI_EXIT_FAILURE;
+    }
+    struct servin_error err = {0};
+    struct servin_container c = {0};
+    if (create_container(store, &f, &c, &err) < 0) {
+        run_flags_clear(&f);
+        return cli_fail(&err);
+    }
+    struct cli_start_opts so = {.wait_for_attach = !f.detach, .foreground_rm = !f.detach && f.auto_remove};
+    if (cli_container_start(ctx, &c, &so, &code, &err) < 0) {
+        cli_fail(&err);
+        /* Docker keeps a container that failed to start, unless --rm asked to remove it. */
+        if (f.auto_remove) {
+            struct servin_error ignored = {0};
+            cli_container_remove(store, &c, true, &ignored);
+        }
+        goto out;
+    }
+    if (f.detach) {
+        printf("%s\n", c.id);
+        goto out;
+    }
+    code = cli_container_attach_and_wait(ctx, &c, f.interactive, true);
+    if (f.auto_remove) {
+        struct servin_error rm_err = {0};
+        if (servin_container_get(store, c.id, &c, &rm_err) == 0 && cli_container_remove(store, &c, true, &rm_err) < 0)
+            cli_fail(&rm_err);
+    }
+out:
+    servin_container_clear(&c);
+    run_flags_clear(&f);
+    return code;
+}
+
+int cmd_create(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct run_flags f;
+    int code = 0;
+    if (run_flags_parse(ctx, argc, argv, &f, &code) < 0) {
+        run_flags_clear(&f);
+        return code;
+    }
+    struct servin_store *store = cli_store(ctx);
+    struct servin_error err = {0};
+    struct servin_container c = {0};
+    if (!store)
+        code = CLI_EXIT_FAILURE;
+    else if (create_container(store, &f, &c, &err) < 0)
+        code = cli_fail(&err);
+    else
+        printf("%s\n", c.id);
+    servin_container_clear(&c);
+    run_flags_clear(&f);
+    return code;
+}
+
+int cmd_start(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"attach", no_argument, 0, 'a'},
+                                             {"interactive", no_argument, 0, 'i'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    bool attach = false, interactive = false;
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "aih", longopts)) != -1) {
+        if (c == 'h')
+            return 0;
+        if (c == '?')
+            return CLI_EXIT_USAGE;
+        if (c == 'a')
+            attach = true;
+        else if (c == 'i')
+            interactive = true;
+    }
+    if (optind >= argc)
+        return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+    if ((attach || interactive) && argc - optind > 1)
+        return cli_failf("you cannot start and attach multiple containers at once");
+    struct servin_store *store = cli_store(ctx);
+    if (!store)
+        return CLI_EXIT_FAILURE;
+    int code = 0;
+    for (int i = optind; i < argc; i++) {
+        struct servin_error err = {0};
+        struct servin_container ct = {0};
+        int exit_code = 0;
+        if (servin_container_get(store, argv[i], &ct, &err) < 0) {
+            cli_fail(&err);
+            code = 1;
+            continue;
+        }
+        if (cli_container_is_active(&ct)) {
+            if (attach || interactive)
+                code = cli_container_attach_and_wait(ctx, &ct, interactive, true);
+            else
+                printf("%s\n", argv[i]);
+            servin_container_clear(&ct);
+            continue;
+        }
+        struct cli_start_opts so = {.wait_for_attach = attach || interactive};
+        if (cli_container_start(ctx, &ct, &so, &exit_code, &err) < 0) {
+            servin_error_wrap(&err, "start %s", argv[i]);
+            cli_fail(&err);
+            code = exit_code ? exit_code : 1;
+        } else if (attach || interactive) {
+            code = cli_container_attach_and_wait(ctx, &ct, interactive, true);
+        } else {
+            printf("%s\n", argv[i]);
+        }
+        servin_container_clear(&ct);
+    }
+    return code;
+}

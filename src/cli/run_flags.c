@@ -1,0 +1,586 @@
+/* cli/run_flags.c — `run`/`create` flags into Docker's create body ({"Config", "HostConfig"}). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_flags.h"
+#include "servin/cleanup.h"
+#include "servin/runtime.h"
+
+enum {
+    OPT_RM = 256,
+    OPT_NAME,
+    OPT_ENV_FILE,
+    OPT_HOSTNAME,
+    OPT_DOMAINNAME,
+    OPT_ENTRYPOINT,
+    OPT_MEMORY_SWAP,
+    OPT_CPUS,
+    OPT_PIDS_LIMIT,
+    OPT_READ_ONLY,
+    OPT_CAP_ADD,
+    OPT_CAP_DROP,
+    OPT_PRIVILEGED,
+    OPT_SECURITY_OPT,
+    OPT_STOP_SIGNAL,
+    OPT_STOP_TIMEOUT,
+    OPT_ULIMIT,
+    OPT_RESTART,
+    OPT_LOG_OPT,
+    OPT_LOG_DRIVER,
+    OPT_NETWORK,
+    OPT_INIT,
+    OPT_SHM_SIZE,
+    OPT_CPUSET_CPUS,
+    OPT_CPU_QUOTA,
+    OPT_CPU_PERIOD,
+    OPT_OOM_SCORE_ADJ,
+    OPT_SYSCTL,
+    OPT_TMPFS,
+    OPT_PULL,
+    OPT_PLATFORM,
+};
+
+static const struct option run_longopts[] = {
+    {"detach", no_argument, 0, 'd'},
+    {"interactive", no_argument, 0, 'i'},
+    {"tty", no_argument, 0, 't'},
+    {"rm", no_argument, 0, OPT_RM},
+    {"name", required_argument, 0, OPT_NAME},
+    {"env", required_argument, 0, 'e'},
+    {"env-file", required_argument, 0, OPT_ENV_FILE},
+    {"workdir", required_argument, 0, 'w'},
+    {"user", required_argument, 0, 'u'},
+    {"hostname", required_argument, 0, OPT_HOSTNAME},
+    {"domainname", required_argument, 0, OPT_DOMAINNAME},
+    {"entrypoint", required_argument, 0, OPT_ENTRYPOINT},
+    {"label", required_argument, 0, 'l'},
+    {"memory", required_argument, 0, 'm'},
+    {"memory-swap", required_argument, 0, OPT_MEMORY_SWAP},
+    {"cpus", required_argument, 0, OPT_CPUS},
+    {"cpu-shares", required_argument, 0, 'c'},
+    {"cpuset-cpus", required_argument, 0, OPT_CPUSET_CPUS},
+    {"cpu-quota", required_argument, 0, OPT_CPU_QUOTA},
+    {"cpu-period", required_argument, 0, OPT_CPU_PERIOD},
+    {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
+    {"read-only", no_argument, 0, OPT_READ_ONLY},
+    {"cap-add", required_argument, 0, OPT_CAP_ADD},
+    {"cap-drop", required_argument, 0, OPT_CAP_DROP},
+    {"privileged", no_argument, 0, OPT_PRIVILEGED},
+    {"security-opt", required_argument, 0, OPT_SECURITY_OPT},
+    {"stop-signal", required_argument, 0, OPT_STOP_SIGNAL},
+    {"stop-timeout", required_argument, 0, OPT_STOP_TIMEOUT},
+    {"ulimit", required_argument, 0, OPT_ULIMIT},
+    {"restart", required_argument, 0, OPT_RESTART},
+    {"log-opt", required_argument, 0, OPT_LOG_OPT},
+    {"log-driver", required_argument, 0, OPT_LOG_DRIVER},
+    {"network", required_argument, 0, OPT_NETWORK},
+    {"net", required_argument, 0, OPT_NETWORK},
+    {"init", no_argument, 0, OPT_INIT},
+    {"shm-size", required_argument, 0, OPT_SHM_SIZE},
+    {"oom-score-adj", required_argument, 0, OPT_OOM_SCORE_ADJ},
+    {"sysctl", required_argument, 0, OPT_SYSCTL},
+    {"tmpfs", required_argument, 0, OPT_TMPFS},
+    {"pull", required_argument, 0, OPT_PULL},
+    {"platform", required_argument, 0, OPT_PLATFORM},
+    {"help", no_argument, 0, 'h'},
+    {0},
+};
+
+static json_t *obj_array(json_t *obj, const char *key)
+{
+    json_t *a = json_object_get(obj, key);
+    if (!json_is_array(a)) {
+        a = json_array();
+        json_object_set_new(obj, key, a);
+    }
+    return a;
+}
+
+static json_t *obj_object(json_t *obj, const char *key)
+{
+    json_t *o = json_object_get(obj, key);
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(obj, key, o);
+    }
+    return o;
+}
+
+/* Docker's flag error: invalid argument "x" for "--flag" flag: why. */
+static int bad_value(struct cli_ctx *ctx, const char *flag, const char *value, const char *why)
+{
+    return cli_usage_error(ctx, "invalid argument \"%s\" for \"%s\" flag: %s", value, flag, why);
+}
+
+static int parse_int(const char *text, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* "-e KEY" takes the value from our own environment and is dropped when unset, as in Docker. */
+static void add_env(json_t *env, const char *text)
+{
+    if (strchr(text, '=')) {
+        json_array_append_new(env, json_string(text));
+        return;
+    }
+    const char *v = getenv(text);
+    if (v) {
+        _cleanup_free_ char *kv = xasprintf("%s=%s", text, v);
+        json_array_append_new(env, json_string(kv));
+    }
+}
+
+static int read_env_file(struct cli_ctx *ctx, const char *path, json_t *env)
+{
+    _cleanup_fclose_ FILE *f = fopen(path, "re");
+    if (!f)
+        return cli_failf("open env file %s: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#')
+            continue;
+        add_env(env, p);
+    }
+    free(line);
+    (void)ctx;
+    return 0;
+}
+
+static int parse_restart(struct cli_ctx *ctx, const char *text, json_t *host)
+{
+    const char *colon = strchr(text, ':');
+    size_t nl = colon ? (size_t)(colon - text) : strlen(text);
+    long long max = 0;
+    _cleanup_free_ char *name = xstrndup(text, nl);
+    if (strcmp(name, "no") != 0 && strcmp(name, "always") != 0 && strcmp(name, "unless-stopped") != 0 &&
+        strcmp(name, "on-failure") != 0)
+        return bad_value(ctx, "--restart", text, "invalid restart policy format: use no, always, unless-stopped "
+                                                 "or on-failure[:max-retries]");
+    if (colon) {
+        if (strcmp(name, "on-failure") != 0)
+            return bad_value(ctx, "--restart", text, "maximum retry count can only be used with 'on-failure'");
+        if (parse_int(colon + 1, &max) < 0 || max < 0)
+            return bad_value(ctx, "--restart", text, "maximum retry count must be a non-negative integer");
+    }
+    json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", max));
+    return 0;
+}
+
+static int parse_ulimit(struct cli_ctx *ctx, const char *text, json_t *host)
+{
+    const char *eq = strchr(text, '=');
+    long long soft, hard;
+    if (!eq || eq == text)
+        return bad_value(ctx, "--ulimit", text, "expected NAME=SOFT[:HARD]");
+    _cleanup_free_ char *name = xstrndup(text, (size_t)(eq - text));
+    _cleanup_free_ char *vals = xstrdup(eq + 1);
+    char *colon = strchr(vals, ':');
+    if (colon)
+        *colon = '\0';
+    if (parse_int(vals, &soft) < 0 || (colon && parse_int(colon + 1, &hard) < 0))
+        return bad_value(ctx, "--ulimit", text, "limits must be integers");
+    if (!colon)
+        hard = soft;
+    if (soft > hard)
+        return bad_value(ctx, "--ulimit", text, "the soft limit must not exceed the hard limit");
+    json_array_append_new(obj_array(host, "Ulimits"),
+                          json_pack("{s:s,s:I,s:I}", "Name", name, "Soft", soft, "Hard", hard));
+    return 0;
+}
+
+static int parse_security_opt(struct cli_ctx *ctx, const char *text, json_t *host)
+{
+    json_t *opts = obj_array(host, "SecurityOpt");
+    if (strcmp(text, "no-new-privileges") == 0 || strcmp(text, "no-new-privileges=true") == 0 ||
+        strcmp(text, "no-new-privileges:true") == 0) {
+        json_array_append_new(opts, json_string("no-new-privileges"));
+        return 0;
+    }
+    if (strcmp(text, "no-new-privileges=false") == 0 || strcmp(text, "no-new-privileges:false") == 0)
+        return 0;
+    if (strncmp(text, "seccomp=", 8) == 0 || strncmp(text, "seccomp:", 8) == 0) {
+        const char *v = text + 8;
+        if (strcmp(v, "unconfined") == 0) {
+            json_array_append_new(opts, json_string("seccomp=unconfined"));
+            return 0;
+        }
+        /* The profile's text goes into the record, so the container keeps working if the file goes. */
+        json_error_t jerr;
+        json_t *profile = json_load_file(v, 0, &jerr);
+        if (!profile)
+            return cli_failf("opening seccomp profile (%s) failed: %s", v, jerr.text);
+        _cleanup_free_ char *dump = json_dumps(profile, JSON_COMPACT);
+        json_decref(profile);
+        _cleanup_free_ char *opt = xasprintf("seccomp=%s", dump);
+        json_array_append_new(opts, json_string(opt));
+        return 0;
+    }
+    if (strncmp(text, "label", 5) == 0 || strncmp(text, "apparmor", 8) == 0)
+        return 0; /* no SELinux or AppArmor here: accepted and ignored, as Docker does without them */
+    return bad_value(ctx, "--security-opt", text,
+                     "use no-new-privileges, seccomp=unconfined or seccomp=PROFILE.json");
+}
+
+static int parse_log_opt(struct cli_ctx *ctx, const char *text, json_t *host)
+{
+    json_t *log = obj_object(host, "LogConfig");
+    json_t *cfg = obj_object(log, "Config");
+    const char *eq = strchr(text, '=');
+    if (!eq)
+        return bad_value(ctx, "--log-opt", text, "expected KEY=VALUE");
+    _cleanup_free_ char *key = xstrndup(text, (size_t)(eq - text));
+    const char *v = eq + 1;
+    struct servin_error err = {0};
+    if (strcmp(key, "max-size") == 0) {
+        int64_t bytes;
+        if (servin_parse_bytes(v, &bytes, &err) < 0 || bytes <= 0)
+            return bad_value(ctx, "--log-opt", text, "max-size must be a positive size like 10m");
+    } else if (strcmp(key, "max-file") == 0) {
+        long long n;
+        if (parse_int(v, &n) < 0 || n < 1)
+            return bad_value(ctx, "--log-opt", text, "max-file must be a positive integer");
+    } else {
+        return bad_value(ctx, "--log-opt", text, "unknown log opt for json-file: use max-size or max-file");
+    }
+    json_object_set_new(cfg, key, json_string(v));
+    return 0;
+}
+
+static int parse_bytes_flag(struct cli_ctx *ctx, const char *flag, const char *text, int64_t *out)
+{
+    struct servin_error err = {0};
+    if (servin_parse_bytes(text, out, &err) < 0 || *out < 0)
+        return bad_value(ctx, flag, text, "invalid size: use a number with an optional unit (b, k, m, g)");
+    return 0;
+}
+
+static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_flags *f, json_t *cfg, json_t *host)
+{
+    int64_t bytes;
+    long long n;
+    switch (c) {
+    case 'd':
+        f->detach = true;
+        break;
+    case 'i':
+        f->interactive = true;
+        break;
+    case 't':
+        f->tty = true;
+        break;
+    case OPT_RM:
+        f->auto_remove = true;
+        break;
+    case OPT_NAME:
+        f->name = arg;
+        break;
+    case 'e':
+        add_env(obj_array(cfg, "Env"), arg);
+        break;
+    case OPT_ENV_FILE:
+        return read_env_file(ctx, arg, obj_array(cfg, "Env"));
+    case 'w':
+        if (arg[0] != '/')
+            return bad_value(ctx, "--workdir", arg, "the working directory must be an absolute path");
+        json_object_set_new(cfg, "WorkingDir", json_string(arg));
+        break;
+    case 'u':
+        json_object_set_new(cfg, "User", json_string(arg));
+        break;
+    case OPT_HOSTNAME:
+        json_object_set_new(cfg, "Hostname", json_string(arg));
+        break;
+    case OPT_DOMAINNAME:
+        json_object_set_new(cfg, "Domainname", json_string(arg));
+        break;
+    case OPT_ENTRYPOINT: {
+        json_t *ep = json_array();
+        if (*arg)
+            json_array_append_new(ep, json_string(arg));
+        json_object_set_new(cfg, "Entrypoint", ep);
+        break;
+    }
+    case 'l': {
+        const char *eq = strchr(arg, '=');
+        _cleanup_free_ char *key = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
+        json_object_set_new(obj_object(cfg, "Labels"), key, json_string(eq ? eq + 1 : ""));
+        break;
+    }
+    case 'm':
+        if (parse_bytes_flag(ctx, "-m, --memory", arg, &bytes) != 0)
+            return CLI_EXIT_USAGE;
+        if (bytes > 0 && bytes < 6 * 1024 * 1024)
+            return cli_failf("Minimum memory limit allowed is 6MB");
+        json_object_set_new(host, "Memory", json_integer(bytes));
+        break;
+    case OPT_MEMORY_SWAP:
+        if (strcmp(arg, "-1") == 0)
+            bytes = -1;
+        else if (parse_bytes_flag(ctx, "--memory-swap", arg, &bytes) != 0)
+            return CLI_EXIT_USAGE;
+        json_object_set_new(host, "MemorySwap", json_integer(bytes));
+        break;
+    case OPT_SHM_SIZE:
+        if (parse_bytes_flag(ctx, "--shm-size", arg, &bytes) != 0)
+            return CLI_EXIT_USAGE;
+        json_object_set_new(host, "ShmSize", json_integer(bytes));
+        break;
+    case OPT_CPUS: {
+        char *end = NULL;
+        double cpus = strtod(arg, &end);
+        if (end == arg || *end || !isfinite(cpus) || cpus < 0)
+            return bad_value(ctx, "--cpus", arg, "expected a non-negative number of CPUs like 1.5");
+        json_object_set_new(host, "NanoCpus", json_integer((json_int_t)(cpus * 1e9 + 0.5)));
+        break;
+    }
+    case 'c':
+        if (parse_int(arg, &n) < 0 || n < 0)
+            return bad_value(ctx, "-c, --cpu-shares", arg, "expected a non-negative integer");
+        json_object_set_new(host, "CpuShares", json_integer(n));
+        break;
+    case OPT_CPUSET_CPUS:
+        json_object_set_new(host, "CpusetCpus", json_string(arg));
+        break;
+    case OPT_CPU_QUOTA:
+    case OPT_CPU_PERIOD:
+        if (parse_int(arg, &n) < 0)
+            return bad_value(ctx, c == OPT_CPU_QUOTA ? "--cpu-quota" : "--cpu-period", arg, "expected an integer");
+        json_object_set_new(host, c == OPT_CPU_QUOTA ? "CpuQuota" : "CpuPeriod", json_integer(n));
+        break;
+    case OPT_PIDS_LIMIT:
+        if (parse_int(arg, &n) < 0)
+            return bad_value(ctx, "--pids-limit", arg, "expected an integer (-1 for unlimited)");
+        json_object_set_new(host, "PidsLimit", json_integer(n));
+        break;
+    case OPT_OOM_SCORE_ADJ:
+        if (parse_int(arg, &n) < 0 || n < -1000 || n > 1000)
+            return bad_value(ctx, "--oom-score-adj", arg, "expected an integer from -1000 to 1000");
+        json_object_set_new(host, "OomScoreAdj", json_integer(n));
+        break;
+    case OPT_READ_ONLY:
+        json_object_set_new(host, "ReadonlyRootfs", json_true());
+        break;
+    case OPT_PRIVILEGED:
+        json_object_set_new(host, "Privileged", json_true());
+        break;
+    case OPT_INIT:
+        json_object_set_new(host, "Init", json_true());
+        break;
+    case OPT_CAP_ADD:
+    case OPT_CAP_DROP:
+        json_array_append_new(obj_array(host, c == OPT_CAP_ADD ? "CapAdd" : "CapDrop"), json_string(arg));
+        break;
+    case OPT_SECURITY_OPT:
+        return parse_security_opt(ctx, arg, host);
+    case OPT_STOP_SIGNAL:
+        if (servin_signal_parse(arg) <= 0)
+            return bad_value(ctx, "--stop-signal", arg, "unknown signal");
+        json_object_set_new(cfg, "StopSignal", json_string(arg));
+        break;
+    case OPT_STOP_TIMEOUT:
+        if (parse_int(arg, &n) < 0 || n < -1)
+            return bad_value(ctx, "--stop-timeout", arg, "expected seconds (-1 to wait forever)");
+        json_object_set_new(cfg, "StopTimeout", json_integer(n));
+        break;
+    case OPT_ULIMIT:
+        return parse_ulimit(ctx, arg, host);
+    case OPT_RESTART:
+        return parse_restart(ctx, arg, host);
+    case OPT_LOG_OPT:
+        return parse_log_opt(ctx, arg, host);
+    case OPT_LOG_DRIVER:
+        if (strcmp(arg, "json-file") != 0 && strcmp(arg, "none") != 0)
+            return bad_value(ctx, "--log-driver", arg, "only json-file and none are supported");
+        json_object_set_new(obj_object(host, "LogConfig"), "Type", json_string(arg));
+        break;
+    case OPT_NETWORK:
+        if (strcmp(arg, "host") != 0 && strcmp(arg, "none") != 0 && strcmp(arg, "default") != 0 &&
+            strcmp(arg, "bridge") != 0)
+            return cli_failf("network %s not found: use host or none", arg);
+        json_object_set_new(host, "NetworkMode", json_string(arg));
+        break;
+    case OPT_SYSCTL: {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg)
+            return bad_value(ctx, "--sysctl", arg, "expected KEY=VALUE");
+        _cleanup_free_ char *key = xstrndup(arg, (size_t)(eq - arg));
+        json_object_set_new(obj_object(host, "Sysctls"), key, json_string(eq + 1));
+        break;
+    }
+    case OPT_TMPFS: {
+        const char *colon = strchr(arg, ':');
+        _cleanup_free_ char *dst = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
+        if (dst[0] != '/')
+            return bad_value(ctx, "--tmpfs", arg, "the mount point must be an absolute path");
+        json_object_set_new(obj_object(host, "Tmpfs"), dst, json_string(colon ? colon + 1 : ""));
+        break;
+    }
+    case OPT_PULL:
+        if (strcmp(arg, "missing") != 0 && strcmp(arg, "always") != 0 && strcmp(arg, "never") != 0)
+            return bad_value(ctx, "--pull", arg, "use missing, always or never");
+        f->pull = arg;
+        break;
+    case OPT_PLATFORM:
+        break; /* the host's platform is the only one we run */
+    default:
+        return CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *f, int *code)
+{
+    memset(f, 0, sizeof(*f));
+    f->pull = "missing";
+    json_t *cfg = json_object();
+    json_t *host = json_object();
+    f->config = json_pack("{s:o,s:o}", "Config", cfg, "HostConfig", host);
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "dite:w:u:l:m:c:h", run_longopts)) != -1) {
+        if (c == 'h') {
+            *code = 0;
+            return -1;
+        }
+        if (c == '?') {
+            *code = CLI_EXIT_USAGE;
+            return -1;
+        }
+        int r = apply_opt(ctx, c, optarg, f, cfg, host);
+        if (r != 0) {
+            *code = r;
+            return -1;
+        }
+    }
+    if (optind >= argc) {
+        *code = cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+        return -1;
+    }
+    f->image = argv[optind++];
+    if (optind < argc) {
+        json_t *cmd = json_array();
+        for (int i = optind; i < argc; i++)
+            json_array_append_new(cmd, json_string(argv[i]));
+        json_object_set_new(cfg, "Cmd", cmd);
+    }
+    const char *restart = json_string_value(json_object_get(json_object_get(host, "RestartPolicy"), "Name"));
+    if (f->auto_remove && restart && strcmp(restart, "no") != 0) {
+        *code = cli_failf("Conflicting options: --restart and --rm");
+        return -1;
+    }
+    if (f->name && (!*f->name || (f->name[0] == '/' && !f->name[1]))) {
+        *code = cli_failf("invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", f->name);
+        return -1;
+    }
+    json_object_set_new(cfg, "Image", json_string(f->image));
+    json_object_set_new(cfg, "Tty", json_boolean(f->tty));
+    json_object_set_new(cfg, "OpenStdin", json_boolean(f->interactive));
+    json_object_set_new(cfg, "StdinOnce", json_boolean(f->interactive && !f->detach));
+    json_object_set_new(cfg, "AttachStdin", json_boolean(f->interactive && !f->detach));
+    json_object_set_new(cfg, "AttachStdout", json_boolean(!f->detach));
+    json_object_set_new(cfg, "AttachStderr", json_boolean(!f->detach));
+    json_object_set_new(host, "AutoRemove", json_boolean(f->auto_remove));
+    if (!json_object_get(host, "RestartPolicy"))
+        json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+    json_t *log = obj_object(host, "LogConfig");
+    if (!json_object_get(log, "Type"))
+        json_object_set_new(log, "Type", json_string("json-file"));
+    obj_object(log, "Config");
+    if (!json_object_get(host, "NetworkMode"))
+        json_object_set_new(host, "NetworkMode", json_string("default"));
+    return 0;
+}
+
+void run_flags_clear(struct run_flags *f)
+{
+    json_decref(f->config);
+    f->config = NULL;
+}
+
+/* Image Env first, then the user's: a later KEY= wins, so the user's values override the image's. */
+static json_t *merge_env(json_t *image_env, json_t *user_env)
+{
+    json_t *out = json_array();
+    json_t *both[2] = {image_env, user_env};
+    for (int k = 0; k < 2; k++) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(both[k], i, e)
+        {
+            const char *kv = json_string_value(e);
+            if (!kv)
+                continue;
+            size_t kl = strcspn(kv, "=");
+            size_t j;
+            json_t *o;
+            bool replaced = false;
+            json_array_foreach(out, j, o)
+            {
+                const char *ov = json_string_value(o);
+                if (strncmp(ov, kv, kl) == 0 && (ov[kl] == '=' || ov[kl] == '\0')) {
+                    json_array_set_new(out, j, json_string(kv));
+                    replaced = true;
+                    break;
+                }
+            }
+            if (!replaced)
+                json_array_append_new(out, json_string(kv));
+        }
+    }
+    return out;
+}
+
+void run_flags_apply_image(json_t *config, json_t *image_config)
+{
+    json_t *cfg = json_object_get(config, "Config");
+    json_t *img = json_object_get(image_config, "config");
+    if (!json_is_object(cfg))
+        return;
+    if (!json_is_object(img))
+        img = json_object_get(image_config, "Config"); /* Docker-style configs capitalise it */
+    bool user_entrypoint = json_object_get(cfg, "Entrypoint") != NULL;
+    if (!user_entrypoint && json_is_array(json_object_get(img, "Entrypoint")))
+        json_object_set(cfg, "Entrypoint", json_object_get(img, "Entrypoint"));
+    /* A new entrypoint drops the image's Cmd, as in Docker: it was written for the old one. */
+    if (!json_object_get(cfg, "Cmd")) {
+        json_t *icmd = json_object_get(img, "Cmd");
+        json_object_set_new(cfg, "Cmd", !user_entrypoint && json_is_array(icmd) ? json_deep_copy(icmd) : json_array());
+    }
+    json_object_set_new(cfg, "Env", merge_env(json_object_get(img, "Env"), json_object_get(cfg, "Env")));
+    const char *keys[] = {"WorkingDir", "User", "StopSignal"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *v = json_string_value(json_object_get(img, keys[i]));
+        if (!json_object_get(cfg, keys[i]) && v && *v)
+            json_object_set_new(cfg, keys[i], json_string(v));
+    }
+    json_t *ilabels = json_object_get(img, "Labels");
+    if (json_is_object(ilabels)) {
+        json_t *labels = obj_object(cfg, "Labels");
+        const char *k;
+        json_t *v;
+        json_object_foreach(ilabels, k, v)
+        {
+            if (!json_object_get(labels, k))
+                json_object_set(labels, k, v);
+        }
+    }
+    if (!json_object_get(cfg, "Healthcheck") && json_is_object(json_object_get(img, "Healthcheck")))
+        json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
+    if (!json_object_get(cfg, "ExposedPorts") && json_is_object(json_object_get(img, "ExposedPorts")))
+        json_object_set(cfg, "ExposedPorts", json_object_get(img, "ExposedPorts"));
+}
