@@ -156,7 +156,19 @@ static bool monitor_gone(const char *run_dir)
         return true;
     buf[n] = '\0';
     long pid = strtol(buf, NULL, 10);
-    return pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH);
+    if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+        return true;
+    /* A zombie (not yet reaped by its parent) has ended too. */
+    char stat[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    stat[n > 0 ? n : 0] = '\0';
+    const char *paren = strrchr(stat, ')');
+    return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
 static bool same_file(int fd, const char *path)
