@@ -140,6 +140,11 @@ int servin_container_diff(struct servin_store *store, const struct servin_contai
  * image"). */
 int servin_container_write_spec(struct servin_store *store, const struct servin_container *c,
                                 struct servin_error *err);
+/* Fill what config ({"Config": {...}, ...}) leaves out from the image config (its "config"):
+ * Entrypoint and Cmd (a non-empty Entrypoint of the user's own drops the image's Cmd, as in
+ * Docker), Env (merged, the user's values win), WorkingDir, User, StopSignal, Healthcheck, and
+ * Labels/ExposedPorts/Volumes merged. Applying it twice changes nothing. */
+void servin_container_apply_image_defaults(json_t *config, json_t *image_config);
 
 /* Docker-style parsing used by the CLI and the API. */
 int servin_parse_bytes(const char *text, int64_t *out, struct servin_error *err);  /* "512m", "1g", "100k", "1024" */

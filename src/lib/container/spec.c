@@ -1,0 +1,485 @@
+/* container/spec.c — the OCI runtime spec (config.json) of a container, from its Docker-shaped
+ * config and the image's, with Docker's defaults. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "container/spec_internal.h"
+#include "servin/cleanup.h"
+#include "servin/fs.h"
+#include "servin/image.h"
+#include "servin/runtime.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_SHM_SIZE (64LL * 1024 * 1024)
+#define DEFAULT_NOFILE 1048576
+#define CPU_PERIOD_US 100000
+
+static const char *const masked_paths[] = {
+    "/proc/asound",     "/proc/acpi",       "/proc/kcore",       "/proc/keys",      "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",       "/sys/firmware",   "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+static const char *const rlimit_names[] = {"cpu",     "fsize", "data",  "stack",      "core",     "rss",
+                                           "nproc",   "nofile", "memlock", "as",      "locks",    "sigpending",
+                                           "msgqueue", "nice", "rtprio", "rttime"};
+
+static const char *str(json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s && *s ? s : NULL;
+}
+
+static json_int_t num(json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+/* Index of "KEY=" in an env array, or -1. */
+static long env_find(json_t *env, const char *entry)
+{
+    size_t klen = strcspn(entry, "=");
+    size_t i;
+    json_t *v;
+    json_array_foreach(env, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && strncmp(s, entry, klen) == 0 && (s[klen] == '=' || s[klen] == '\0'))
+            return (long)i;
+    }
+    return -1;
+}
+
+/* Later entries replace earlier ones with the same key, in place, as Docker merges environments. */
+static void env_set(json_t *env, const char *entry)
+{
+    long i = env_find(env, entry);
+    if (i >= 0)
+        json_array_set_new(env, (size_t)i, json_string(entry));
+    else
+        json_array_append_new(env, json_string(entry));
+}
+
+void servin_container_apply_image_defaults(json_t *config, json_t *image_config)
+{
+    json_t *cfg = json_object_get(config, "Config");
+    json_t *img = json_object_get(image_config, "config");
+    if (!json_is_object(img))
+        img = json_object_get(image_config, "Config");
+    if (!json_is_object(cfg) || !json_is_object(img))
+        return;
+    /* Docker's rule: an entrypoint of the user's own drops the image's Cmd, written for the old one. */
+    json_t *entry = json_object_get(cfg, "Entrypoint");
+    bool user_entrypoint = json_array_size(entry) > 0;
+    if (!user_entrypoint) {
+        if (json_array_size(json_object_get(cfg, "Cmd")) == 0 && json_is_array(json_object_get(img, "Cmd")))
+            json_object_set(cfg, "Cmd", json_object_get(img, "Cmd"));
+        if ((!entry || json_is_null(entry)) && json_is_array(json_object_get(img, "Entrypoint")))
+            json_object_set(cfg, "Entrypoint", json_object_get(img, "Entrypoint"));
+    }
+    json_t *env = json_is_array(json_object_get(img, "Env")) ? json_deep_copy(json_object_get(img, "Env")) : json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(cfg, "Env"), i, v)
+    {
+        if (json_is_string(v))
+            env_set(env, json_string_value(v));
+    }
+    json_object_set_new(cfg, "Env", env);
+    const char *keys[] = {"WorkingDir", "User", "StopSignal"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (!str(cfg, keys[k]) && str(img, keys[k]))
+            json_object_set(cfg, keys[k], json_object_get(img, keys[k]));
+    const char *objects[] = {"Labels", "ExposedPorts", "Volumes"};
+    for (size_t k = 0; k < sizeof(objects) / sizeof(objects[0]); k++) {
+        json_t *from = json_object_get(img, objects[k]);
+        if (!json_is_object(from))
+            continue;
+        json_t *into = json_object_get(cfg, objects[k]);
+        if (!json_is_object(into)) {
+            into = json_object();
+            json_object_set_new(cfg, objects[k], into);
+        }
+        json_object_update_missing(into, from);
+    }
+    if (!json_is_object(json_object_get(cfg, "Healthcheck")) && json_is_object(json_object_get(img, "Healthcheck")))
+        json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
+}
+
+static json_t *mount_entry(const char *dest, const char *type, const char *source, const char *options)
+{
+    json_t *opts = json_array();
+    _cleanup_free_ char *copy = xstrdup(options);
+    for (char *save = NULL, *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
+        json_array_append_new(opts, json_string(o));
+    return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", source, "options", opts);
+}
+
+static bool has_destination(json_t *mounts, const char *dest)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(mounts, i, m)
+    {
+        const char *d = str(m, "destination");
+        if (d && strcmp(d, dest) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* -v /host:/ctr[:ro] and --tmpfs /ctr[:opts]; named volumes come with volume support. */
+static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(hc, "Binds"), i, v)
+    {
+        const char *bind = json_string_value(v);
+        if (!bind)
+            return servin_error_set(err, EINVAL, "Binds must list \"source:destination[:options]\" strings");
+        _cleanup_free_ char *copy = xstrdup(bind);
+        char *dest = strchr(copy, ':');
+        if (!dest)
+            return servin_error_set(err, EINVAL, "invalid volume \"%s\": expected /host/path:/container/path[:ro]", bind);
+        *dest++ = '\0';
+        char *opts = strchr(dest, ':');
+        if (opts)
+            *opts++ = '\0';
+        if (copy[0] != '/')
+            return servin_error_set(err, EINVAL, "invalid volume \"%s\": named volumes are not supported yet, give an "
+                                                 "absolute host path",
+                                    bind);
+        if (dest[0] != '/')
+            return servin_error_set(err, EINVAL, "invalid volume \"%s\": the container path must be absolute", bind);
+        bool ro = false;
+        _cleanup_free_ char *extra = xstrdup("");
+        for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+            if (strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0)
+                ro = strcmp(o, "ro") == 0;
+            else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0)
+                continue; /* SELinux relabelling: no SELinux here. */
+            else if (strstr("private rprivate shared rshared slave rslave", o) && !strchr(o, ' ')) {
+                char *next = xasprintf("%s,%s", extra, o);
+                free(extra);
+                extra = next;
+            } else
+                return servin_error_set(err, EINVAL, "invalid volume \"%s\": unknown option \"%s\"", bind, o);
+        }
+        /* Docker creates a missing host directory for -v. */
+        if (access(copy, F_OK) < 0 && servin_mkdir_p(copy, 0755, err) < 0)
+            return servin_error_wrap(err, "create the host directory of volume \"%s\"", bind);
+        _cleanup_free_ char *options = xasprintf("rbind%s%s", ro ? ",ro" : "", extra[0] ? extra : ",rprivate");
+        json_array_append_new(mounts, mount_entry(dest, "bind", copy, options));
+    }
+    const char *dest;
+    json_object_foreach(json_object_get(hc, "Tmpfs"), dest, v)
+    {
+        if (dest[0] != '/')
+            return servin_error_set(err, EINVAL, "invalid tmpfs \"%s\": the container path must be absolute", dest);
+        const char *o = json_string_value(v);
+        _cleanup_free_ char *options = xasprintf("nosuid,nodev,noexec%s%s", o && *o ? "," : "", o ? o : "");
+        json_array_append_new(mounts, mount_entry(dest, "tmpfs", "tmpfs", options));
+    }
+    return 0;
+}
+
+static json_t *system_mounts(json_t *hc, const char *dir, json_t *user)
+{
+    bool priv = json_is_true(json_object_get(hc, "Privileged"));
+    json_int_t shm = num(hc, "ShmSize") > 0 ? num(hc, "ShmSize") : DEFAULT_SHM_SIZE;
+    _cleanup_free_ char *shm_opts = xasprintf("nosuid,noexec,nodev,mode=1777,size=%lld", (long long)shm);
+    json_t *m = json_array();
+    json_array_append_new(m, mount_entry("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+    json_array_append_new(m, mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+    json_array_append_new(m, mount_entry("/dev/pts", "devpts", "devpts",
+                                         "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+    json_array_append_new(m, mount_entry("/sys", "sysfs", "sysfs", priv ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro"));
+    json_array_append_new(m, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup",
+                                         priv ? "nosuid,noexec,nodev,relatime" : "nosuid,noexec,nodev,relatime,ro"));
+    json_array_append_new(m, mount_entry("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+    if (!has_destination(user, "/dev/shm"))
+        json_array_append_new(m, mount_entry("/dev/shm", "tmpfs", "shm", shm_opts));
+    const char *files[] = {"resolv.conf", "hostname", "hosts"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        _cleanup_free_ char *dest = xasprintf("/etc/%s", files[i]);
+        _cleanup_free_ char *src = xasprintf("%s/%s", dir, files[i]);
+        if (!has_destination(user, dest))
+            json_array_append_new(m, mount_entry(dest, "bind", src, "rbind,rprivate"));
+    }
+    json_array_extend(m, user);
+    return m;
+}
+
+static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
+{
+    json_t *list = json_array();
+    bool nofile = false;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(hc, "Ulimits"), i, u)
+    {
+        const char *name = str(u, "Name");
+        bool known = false;
+        for (size_t k = 0; name && k < sizeof(rlimit_names) / sizeof(rlimit_names[0]); k++)
+            known = known || strcasecmp(name, rlimit_names[k]) == 0;
+        if (!known) {
+            json_decref(list);
+            return servin_error_set(err, EINVAL, "invalid ulimit \"%s\": unknown name", name ? name : "");
+        }
+        json_int_t soft = num(u, "Soft"), hard = num(u, "Hard");
+        if (soft > hard) {
+            json_decref(list);
+            return servin_error_set(err, EINVAL, "invalid ulimit %s: soft limit %lld is above the hard limit %lld", name,
+                                    (long long)soft, (long long)hard);
+        }
+        char type[32];
+        snprintf(type, sizeof(type), "RLIMIT_%s", name);
+        for (char *p = type; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        nofile = nofile || strcmp(type, "RLIMIT_NOFILE") == 0;
+        json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", type, "soft", soft, "hard", hard));
+    }
+    if (!nofile)
+        json_array_append_new(list, json_pack("{s:s,s:i,s:i}", "type", "RLIMIT_NOFILE", "soft", DEFAULT_NOFILE, "hard",
+                                              DEFAULT_NOFILE));
+    *out = list;
+    return 0;
+}
+
+static int resources(json_t *hc, json_t **out, struct servin_error *err)
+{
+    bool priv = json_is_true(json_object_get(hc, "Privileged"));
+    json_t *r = json_pack("{s:[{s:b,s:s}]}", "devices", "allow", priv, "access", "rwm");
+    json_int_t mem = num(hc, "Memory"), swap = num(hc, "MemorySwap");
+    if (mem < 0 || (swap > 0 && mem > 0 && swap < mem)) {
+        json_decref(r);
+        return servin_error_set(err, EINVAL, mem < 0 ? "invalid memory limit: must not be negative"
+                                                      : "invalid memory swap limit: must be at least the memory limit");
+    }
+    if (mem > 0 || swap != 0) {
+        json_t *m = json_object();
+        if (mem > 0)
+            json_object_set_new(m, "limit", json_integer(mem));
+        /* Docker: no swap setting with a memory limit allows as much swap again. */
+        json_int_t total = swap != 0 ? swap : mem * 2;
+        if (total != 0 && (mem > 0 || swap == -1))
+            json_object_set_new(m, "swap", json_integer(total));
+        json_object_set_new(r, "memory", m);
+    }
+    json_int_t nano = num(hc, "NanoCpus"), quota = num(hc, "CpuQuota"), period = num(hc, "CpuPeriod");
+    if (nano < 0) {
+        json_decref(r);
+        return servin_error_set(err, EINVAL, "invalid --cpus: must not be negative");
+    }
+    if (nano > 0 && (quota > 0 || period > 0)) {
+        json_decref(r);
+        return servin_error_set(err, EINVAL, "conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set");
+    }
+    json_t *cpu = json_object();
+    if (nano > 0) {
+        json_object_set_new(cpu, "period", json_integer(CPU_PERIOD_US));
+        json_object_set_new(cpu, "quota", json_integer(nano * CPU_PERIOD_US / 1000000000LL));
+    }
+    if (quota > 0)
+        json_object_set_new(cpu, "quota", json_integer(quota));
+    if (period > 0)
+        json_object_set_new(cpu, "period", json_integer(period));
+    if (num(hc, "CpuShares") > 0)
+        json_object_set_new(cpu, "shares", json_integer(num(hc, "CpuShares")));
+    if (str(hc, "CpusetCpus"))
+        json_object_set_new(cpu, "cpus", json_string(str(hc, "CpusetCpus")));
+    if (str(hc, "CpusetMems"))
+        json_object_set_new(cpu, "mems", json_string(str(hc, "CpusetMems")));
+    if (json_object_size(cpu) > 0)
+        json_object_set_new(r, "cpu", cpu);
+    else
+        json_decref(cpu);
+    if (num(hc, "PidsLimit") > 0)
+        json_object_set_new(r, "pids", json_pack("{s:I}", "limit", num(hc, "PidsLimit")));
+    *out = r;
+    return 0;
+}
+
+/* Entrypoint + Cmd, HOSTNAME/PATH/TERM/HOME defaults, cwd and the user. */
+static int process(struct servin_store *store, const struct servin_container *c, json_t *cfg, const char *hostname,
+                   json_t **out, struct servin_error *err)
+{
+    json_t *args = json_array();
+    if (json_is_array(json_object_get(cfg, "Entrypoint")))
+        json_array_extend(args, json_object_get(cfg, "Entrypoint"));
+    if (json_is_array(json_object_get(cfg, "Cmd")))
+        json_array_extend(args, json_object_get(cfg, "Cmd"));
+    if (json_array_size(args) == 0 || !json_is_string(json_array_get(args, 0)) ||
+        !*json_string_value(json_array_get(args, 0))) {
+        json_decref(args);
+        return servin_error_set(err, EINVAL, "no command specified: the image has none, give one after the image name");
+    }
+    const char *cwd = str(cfg, "WorkingDir") ?: "/";
+    if (cwd[0] != '/') {
+        json_decref(args);
+        return servin_error_set(err, EINVAL, "the working directory \"%s\" is invalid: it must be an absolute path", cwd);
+    }
+    _cleanup_free_ char *passwd = ctr_rootfs_file(store, c, "etc/passwd");
+    _cleanup_free_ char *group = ctr_rootfs_file(store, c, "etc/group");
+    struct ctr_user user;
+    int ret = ctr_user_resolve(str(cfg, "User"), passwd, group, &user, err);
+    if (ret < 0) {
+        json_decref(args);
+        return ret;
+    }
+    bool tty = json_is_true(json_object_get(cfg, "Tty"));
+    json_t *env = json_array();
+    json_array_append_new(env, json_string(DEFAULT_PATH));
+    _cleanup_free_ char *host_env = xasprintf("HOSTNAME=%s", hostname);
+    json_array_append_new(env, json_string(host_env));
+    if (tty)
+        json_array_append_new(env, json_string("TERM=xterm"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(cfg, "Env"), i, v)
+    {
+        if (json_is_string(v))
+            env_set(env, json_string_value(v));
+    }
+    if (env_find(env, "HOME") < 0) {
+        _cleanup_free_ char *home = xasprintf("HOME=%s", user.home);
+        json_array_append_new(env, json_string(home));
+    }
+    json_t *gids = json_array();
+    for (size_t g = 0; g < user.n_groups; g++)
+        json_array_append_new(gids, json_integer(user.groups[g]));
+    json_t *p = json_pack("{s:b,s:{s:I,s:I,s:o},s:o,s:o,s:s}", "terminal", tty, "user", "uid", (json_int_t)user.uid,
+                          "gid", (json_int_t)user.gid, "additionalGids", gids, "args", args, "env", env, "cwd", cwd);
+    ctr_user_clear(&user);
+    *out = p;
+    return 0;
+}
+
+static json_t *namespaces(bool host_network)
+{
+    json_t *ns = json_array();
+    const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (!(host_network && strcmp(types[i], "network") == 0))
+            json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+    return ns;
+}
+
+static json_t *string_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static int build(struct servin_store *store, const struct servin_container *c, json_t *cfg, json_t *hc,
+                 const char *dir, json_t **out, struct servin_error *err)
+{
+    if (json_is_true(json_object_get(hc, "Init")))
+        return servin_error_set(err, ENOTSUP, "--init is not supported yet");
+    const char *mode = str(hc, "NetworkMode");
+    bool host_network = mode && strcmp(mode, "host") == 0;
+    char host_name[256] = "";
+    if (host_network && !str(cfg, "Hostname"))
+        gethostname(host_name, sizeof(host_name) - 1);
+    char short_id[13];
+    snprintf(short_id, sizeof(short_id), "%.12s", c->id);
+    const char *hostname = str(cfg, "Hostname") ?: host_name[0] ? host_name : short_id;
+
+    json_t *proc = NULL, *caps = NULL, *limits = NULL, *seccomp = NULL, *res = NULL, *user = json_array();
+    bool nnp = false;
+    int ret = process(store, c, cfg, hostname, &proc, err);
+    if (ret == 0)
+        ret = ctr_capabilities(hc, &caps, err);
+    if (ret == 0)
+        ret = ctr_security_opts(hc, json_object_get(caps, "bounding"), &seccomp, &nnp, err);
+    if (ret == 0)
+        ret = rlimits(hc, &limits, err);
+    if (ret == 0)
+        ret = resources(hc, &res, err);
+    if (ret == 0)
+        ret = user_mounts(hc, user, err);
+    if (ret == 0)
+        ret = ctr_write_etc_files(dir, hostname, host_network, err);
+    if (ret < 0) {
+        json_decref(proc);
+        json_decref(caps);
+        json_decref(limits);
+        json_decref(seccomp);
+        json_decref(res);
+        json_decref(user);
+        return ret;
+    }
+    json_object_set_new(proc, "capabilities", caps);
+    json_object_set_new(proc, "rlimits", limits);
+    json_object_set_new(proc, "noNewPrivileges", json_boolean(nnp));
+    if (json_object_get(hc, "OomScoreAdj") && num(hc, "OomScoreAdj") != 0)
+        json_object_set_new(proc, "oomScoreAdj", json_integer(num(hc, "OomScoreAdj")));
+
+    bool priv = json_is_true(json_object_get(hc, "Privileged"));
+    _cleanup_free_ char *rootfs = xasprintf("%s/merged", dir);
+    _cleanup_free_ char *cgroups_path = xasprintf("servin/%s", c->id);
+    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network), "cgroupsPath", cgroups_path,
+                                  "resources", res);
+    if (!priv) {
+        json_object_set_new(linux_obj, "maskedPaths",
+                            string_array(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
+        json_object_set_new(linux_obj, "readonlyPaths",
+                            string_array(readonly_paths, sizeof(readonly_paths) / sizeof(readonly_paths[0])));
+    } else {
+        json_object_set_new(linux_obj, "devices", ctr_host_devices());
+    }
+    if (seccomp)
+        json_object_set_new(linux_obj, "seccomp", seccomp);
+    if (json_object_size(json_object_get(hc, "Sysctls")) > 0)
+        json_object_set(linux_obj, "sysctl", json_object_get(hc, "Sysctls"));
+
+    json_t *spec = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:{s:s,s:s},s:o}", "ociVersion", SERVIN_OCI_VERSION, "process",
+                             proc, "root", "path", rootfs, "readonly", json_is_true(json_object_get(hc, "ReadonlyRootfs")),
+                             "hostname", hostname, "mounts", system_mounts(hc, dir, user), "annotations",
+                             "io.servin.container.name", c->name ? c->name : "", "io.servin.container.id", c->id,
+                             "linux", linux_obj);
+    json_decref(user);
+    if (str(cfg, "Domainname"))
+        json_object_set(spec, "domainname", json_object_get(cfg, "Domainname"));
+    *out = spec;
+    return 0;
+}
+
+int servin_container_write_spec(struct servin_store *store, const struct servin_container *c,
+                                struct servin_error *err)
+{
+    json_t *image_config = NULL;
+    int ret = servin_image_config(store, c->image_id, &image_config, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "write the spec of container %.12s", c->id);
+    /* The caller applied the image's defaults already; applying them again changes nothing, and
+     * covers a record written without them. */
+    json_t *config = json_deep_copy(c->config);
+    if (!json_is_object(json_object_get(config, "Config")))
+        json_object_set_new(config, "Config", json_object());
+    servin_container_apply_image_defaults(config, image_config);
+    json_decref(image_config);
+
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    json_t *hc = json_object_get(config, "HostConfig");
+    json_t *spec = NULL;
+    ret = build(store, c, json_object_get(config, "Config"), json_is_object(hc) ? hc : NULL, dir, &spec, err);
+    json_decref(config);
+    if (ret < 0)
+        return ret;
+    _cleanup_free_ char *text = json_dumps(spec, JSON_INDENT(2));
+    json_decref(spec);
+    _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+    ret = servin_write_file_atomic(path, text, strlen(text), 0600, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "write the spec of container %.12s", c->id);
+    return 0;
+}

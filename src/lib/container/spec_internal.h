@@ -1,0 +1,41 @@
+/* container/spec_internal.h — the parts of OCI spec generation, one file each. */
+#ifndef SERVIN_CONTAINER_SPEC_INTERNAL_H
+#define SERVIN_CONTAINER_SPEC_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "servin/container.h"
+#include "servin/error.h"
+#include "servin/store.h"
+
+/* spec_user.c: the process user from Docker's "user[:group]" (names or numbers). */
+struct ctr_user {
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups; /* supplementary groups from /etc/group membership */
+    size_t n_groups;
+    char *home; /* from /etc/passwd, "/" when unknown */
+};
+void ctr_user_clear(struct ctr_user *u);
+/* passwd_path/group_path may be NULL (the image has no such file). */
+int ctr_user_resolve(const char *spec, const char *passwd_path, const char *group_path, struct ctr_user *out,
+                     struct servin_error *err);
+/* Where a file of the container's root is: in merged/ when mounted, else the topmost layer that has
+ * it (a whiteout above hides it). rel has no leading '/'. NULL when absent. */
+char *ctr_rootfs_file(struct servin_store *store, const struct servin_container *c, const char *rel);
+
+/* spec_security.c */
+/* process.capabilities from Docker's defaults, CapAdd/CapDrop ("ALL" accepted) or Privileged. */
+int ctr_capabilities(json_t *host_config, json_t **caps, struct servin_error *err);
+/* linux.seccomp (NULL when unconfined) and noNewPrivileges from SecurityOpt and Privileged. */
+int ctr_security_opts(json_t *host_config, json_t *bounding, json_t **seccomp, bool *no_new_privs,
+                      struct servin_error *err);
+/* linux.devices for a privileged container: every device node of the host's /dev. */
+json_t *ctr_host_devices(void);
+
+/* spec_files.c: <dir>/hostname, <dir>/hosts and <dir>/resolv.conf. */
+int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, struct servin_error *err);
+
+#endif
