@@ -14,7 +14,7 @@ test can assert against:
 * ``zstd_layout(dir, tag="latest")``  two layers of media type ``...tar+zstd`` (needs `zstd`).
 * ``big_layout(dir, total_mb, layers=5, tag="latest")``  half-random data, for the benchmarks.
 
-``push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False)`` copies a layout to a
+``push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False, fmt=None)`` copies a layout to a
 registry with skopeo, keeping the digests, so the expected values above stay true in the registry.
 
 ``rootfs_problems(dir, image)`` lists how an unpacked root filesystem differs from the expectations;
@@ -417,13 +417,16 @@ def big_layout(path, total_mb, layers=5, tag="latest", seed=1):
 # ---------------------------------------------------------------- pushing
 
 
-def push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False, timeout=600):
+def push_layout(layout_dir, dest_ref, creds=None, tag="latest", multi=False, timeout=600, fmt=None):
     """skopeo copy oci:<layout_dir>:<tag> docker://<dest_ref>, keeping manifest digests.
 
-    `multi` copies a whole image index (--all).  Raises CalledProcessError with skopeo's output.
+    `multi` copies a whole image index (--all).  `fmt="v2s2"` converts to Docker's schema 2
+    manifest instead (the manifest digest then changes; the config digest and diff_ids do not).
+    Raises CalledProcessError with skopeo's output.
     """
     layout_dir = str(getattr(layout_dir, "layout", layout_dir))
-    cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--preserve-digests"]
+    cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false"]
+    cmd += ["--format", fmt] if fmt else ["--preserve-digests"]
     if multi:
         cmd.append("--all")
     if creds:

@@ -201,3 +201,15 @@ def test_runner_checks(servin, make_servin):
     assert other.root != servin.root and other.auth_file != servin.auth_file
     assert servin.env["SERVIN_REGISTRY_AUTH_FILE"] == servin.auth_file
     assert "SERVIN_ROOT" not in servin.env
+
+
+def test_push_layout_as_docker_schema2(layouts, registry):
+    img = layouts["busybox"]
+    ref = "%s/test/busybox-v2s2:latest" % registry.host
+    imagebuild.push_layout(img.layout, ref, fmt="v2s2")
+    status, headers, body = registry.get("/v2/test/busybox-v2s2/manifests/latest", headers={"Accept": ACCEPT})
+    assert status == 200
+    manifest = json.loads(body)
+    assert manifest["mediaType"] == imagebuild.DOCKER_MANIFEST
+    assert manifest["config"]["digest"] == img.config_digest
+    assert [l["digest"] for l in manifest["layers"]] == img.layer_digests
