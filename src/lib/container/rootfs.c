@@ -119,8 +119,16 @@ static int do_mount(struct servin_store *store, const struct servin_container *c
         plain = plain && plain_path(paths[i]);
     }
     servin_layer_descs_free(layers, n);
-    /* overlayfs needs at least one lower dir: an image without layers gets an empty one. */
+    /* No layers: an image of none (then overlayfs, which needs a lower dir, gets an empty one), or
+     * an image that is gone from the store. */
     if (n == 0) {
+        struct servin_image_summary summary;
+        ret = servin_image_get(store, c->image_id, &summary, err);
+        if (ret < 0) {
+            free(paths);
+            return servin_error_wrap(err, "read the layers of image %s", c->image_id);
+        }
+        servin_image_summary_clear(&summary);
         paths[n++] = xasprintf("%s/empty", dir);
         ret = make_dir(paths[0], 0755, err);
         if (ret < 0) {
