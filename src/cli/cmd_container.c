@@ -33,6 +33,39 @@ void cli_container_mark_stopped(struct servin_store *store, const struct servin_
         log_warn("mark %s stopped: %s", c->id, strerror(errno));
 }
 
+int cli_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err)
+{
+    _cleanup_free_ char *name = xasprintf("container-%s", id);
+    return servin_store_lock(store, name, SERVIN_LOCK_EXCLUSIVE, fd, err);
+}
+
+static void unlink_lock(struct servin_store *store, const char *id)
+{
+    _cleanup_free_ char *p = servin_store_path(store, "locks/container-%s.lock", id);
+    unlink(p);
+}
+
+static bool pid_gone(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return !rp || rp[1] == '\0' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+void cli_wait_pid_gone(pid_t pid, long timeout_ms)
+{
+    for (long waited = 0; pid > 0 && waited < timeout_ms && !pid_gone(pid); waited += 10)
+        usleep(10000);
+}
+
 static long elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -140,6 +173,7 @@ int cli_container_remove(struct servin_store *store, struct servin_container *c,
     if (r < 0)
         return servin_error_wrap(err, "remove container %s", c->name);
     r = servin_container_delete_record(store, c->id, err);
+    unlink_lock(store, c->id);
     if (r == -ENOENT) {
         /* Someone else (the monitor's --rm) was faster: the container is gone, as asked. */
         servin_error_clear(err);
@@ -511,7 +545,17 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
     _cleanup_free_ char *oci_root = servin_container_oci_root(store);
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
     _cleanup_free_ char *exit_path = xasprintf("%s/exit", run_dir);
+    _cleanup_close_ int lock_fd = -1;
     struct servin_error ignored = {0};
+    if (cli_container_lock(store, ct.id, &lock_fd, &err) < 0) {
+        servin_container_clear(&ct);
+        return cli_fail(&err);
+    }
+    /* Started again while we were on our way: that run owns the mount and the runtime state now. */
+    if (servin_container_reconcile(store, &ct, &ignored) == 0 && cli_container_is_active(&ct) && ct.monitor_pid > 0) {
+        servin_container_clear(&ct);
+        return 0;
+    }
     servin_oci_delete(oci_root, ct.id, true, &ignored);
     int code = 0;
     if (servin_container_unmount_rootfs(store, &ct, &err) < 0) {

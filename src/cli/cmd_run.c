@@ -131,9 +131,14 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     json_t *log_cfg = json_object_get(host, "LogConfig");
     json_t *policy = json_object_get(host, "RestartPolicy");
     struct servin_monitor_opts mo = {.id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir};
+    _cleanup_close_ int lock_fd = -1;
     int r;
 
     *exit_code = CLI_EXIT_FAILURE;
+    /* A cleanup of the previous run still going would unmount what we mount now. */
+    r = cli_container_lock(store, c->id, &lock_fd, err);
+    if (r < 0)
+        return r;
     r = servin_container_mount_rootfs(store, c, err);
     if (r < 0)
         return r;
@@ -302,6 +307,7 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
 {
     struct servin_store *store = ctx->store;
     bool tty = json_is_true(json_object_get(json_object_get(c->config, "Config"), "Tty"));
+    pid_t monitor = c->monitor_pid;
     static struct sig_proxy proxy;
     proxy.oci_root = servin_container_oci_root(store);
     proxy.run_dir = servin_container_run_dir(store, c->id);
@@ -340,6 +346,8 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
         cli_fail(&err);
     fflush(stdout);
     int code = wait_exit_code(store, c);
+    /* Return once the monitor's cleanup is done, as `docker run` returns a fully stopped container. */
+    cli_wait_pid_gone(monitor, 10000);
     return code;
 }
 

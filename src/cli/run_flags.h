@@ -55,6 +55,10 @@ int cli_container_stop(struct servin_store *store, struct servin_container *c, i
 /* Kill if needed, unmount, delete the runtime state and the record (rm -f). */
 int cli_container_remove(struct servin_store *store, struct servin_container *c, bool force,
                          struct servin_error *err);
+/* Serialise start and the monitor's cleanup of one container (a file lock under <root>/locks). */
+int cli_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err);
+/* Wait (up to timeout_ms) until a process that is not our child is gone. */
+void cli_wait_pid_gone(pid_t pid, long timeout_ms);
 /* The container's exit code from its exit file, or the record's; -1 when unknown. */
 int cli_container_read_exit(struct servin_store *store, const struct servin_container *c);
 
