@@ -350,3 +350,31 @@ def test_idle_monitor_is_small_and_holds_no_foreign_fd(mon, tmp_path):
     mon.kill(cid)
     mon.wait_gone(cid, mpid)
     assert mon.exit_file(cid)["ExitCode"] == 137
+
+
+def test_oom_kill_is_reported(mon):
+    with open(mon.bundle / "config.json") as f:
+        spec = json.load(f)
+    spec["linux"]["resources"] = {"memory": {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}}
+    with open(mon.bundle / "config.json", "w") as f:
+        json.dump(spec, f)
+    # tail keeps a line without a newline whole: it grows until the limit kills it.
+    cid, _, mpid = mon.spawn(["sh", "-c", "head -c 200000000 /dev/zero | tail -c 100000000 >/dev/null; echo $?"])
+    mon.wait_gone(cid, mpid, timeout=60)
+    ex = mon.exit_file(cid)
+    assert ex["OOMKilled"] is True, (ex, mon.entries(cid))
+
+
+def test_exit_without_oom_is_not_oom_killed(mon):
+    cid, _, mpid = mon.spawn(["sh", "-c", "exit 0"])
+    mon.wait_gone(cid, mpid)
+    assert mon.exit_file(cid)["OOMKilled"] is False
+
+
+def test_failed_exec_after_attach_tells_the_client(mon):
+    cid, cpid, mpid = mon.spawn(["no-such-program"], "--wait-for-attach", "--", "/bin/true")
+    assert cpid == 0
+    res = mon.attach(cid)
+    assert b"executable file not found" in res.stderr and res.stdout == b""
+    mon.wait_gone(cid, mpid)
+    assert mon.exit_file(cid)["ExitCode"] == 127

@@ -179,6 +179,45 @@ static void restore_stdio(void)
     close(null);
 }
 
+/* The memory cgroup's OOM kill counter of pid: memory.events (v2) or memory.oom_control (v1). */
+static void find_oom_file(struct mon *m)
+{
+    char path[64], line[512];
+    m->oom_file[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)m->pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = '\0';
+        if (strcmp(c1 + 1, "memory") == 0)
+            snprintf(m->oom_file, sizeof(m->oom_file), "/sys/fs/cgroup/memory%s/memory.oom_control", c2 + 1);
+        else if (strncmp(line, "0:", 2) == 0 && c1[1] == '\0' && !m->oom_file[0])
+            snprintf(m->oom_file, sizeof(m->oom_file), "/sys/fs/cgroup%s/memory.events", c2 + 1);
+    }
+    fclose(f);
+}
+
+static long read_oom_kills(struct mon *m)
+{
+    char buf[1024];
+    if (!m->oom_file[0])
+        return 0;
+    int fd = open(m->oom_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *p = strstr(buf, "oom_kill ");
+    return p ? strtol(p + 9, NULL, 10) : 0;
+}
+
 /* Create and start the container; on failure *code gets 125, or 126/127 from a failed exec. */
 static int start_container(struct mon *m, int *code, struct servin_error *err)
 {
@@ -199,6 +238,11 @@ static int start_container(struct mon *m, int *code, struct servin_error *err)
     servin_oci_delete(m->o.oci_root, m->o.id, true, &ignored);
     ret = servin_oci_create(&co, &m->pid, err);
     restore_stdio();
+    if (ret == 0) {
+        /* Now, while the init surely lives: a short-lived one may be gone right after start. */
+        find_oom_file(m);
+        m->oom_kills = read_oom_kills(m);
+    }
     if (m->o.tty) {
         remove_run_file(m, "console.sock");
         if (ret == 0) {
@@ -465,8 +509,9 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
             report(&ready_fd, "ok %d %d", (int)m->pid, (int)getpid());
             int status = mon_io_run(m);
             code = exit_code_of(status);
-            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":false}", code,
-                           (long long)monitor_now_ns());
+            bool oom = read_oom_kills(m) > m->oom_kills;
+            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":%s}", code,
+                           (long long)monitor_now_ns(), oom ? "true" : "false");
             servin_oci_delete(m->o.oci_root, m->o.id, true, &err);
             mon_close_stdio(m);
             mon_close_clients(m);

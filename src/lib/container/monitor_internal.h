@@ -72,6 +72,8 @@ struct mon {
     bool exited;
     int status;
     bool signalled; /* SIGTERM/SIGINT reached us: pass it on, and do not restart */
+    char oom_file[512]; /* the container's memory cgroup file that counts OOM kills, "" if unknown */
+    long oom_kills;     /* its count at start */
 };
 
 /* Listen on attach.sock and ctl.sock in the run dir. */
