@@ -18,6 +18,13 @@
  *                 big-endian u32 length) and, when OpenStdin, bytes from the client go to stdin;
  *                 a client that half-closes its write side closes the container's stdin (StdinOnce)
  *   ctl.sock      one text command per connection: "resize <rows> <cols>\n"
+ *   console.sock  transient, while a Tty container is created (the runtime's console socket)
+ * Sockets whose path exceeds sun_path (108 bytes) are reached through /proc/self/fd/<dirfd>/name,
+ * which servin_monitor_attach/resize do by themselves.
+ * Exit file: also written when a (re)start fails, with 127/126 for a failed exec, else 125;
+ * "OOMKilled" comes from the memory cgroup's oom_kill counter. After the final exit the monitor
+ * removes monitor.pid, attach.sock and ctl.sock, THEN runs on_exit_argv (and waits for it); the
+ * state file stays with the last status.
  * The json-file log holds one JSON object per line: {"log":"<text>","stream":"stdout"|"stderr",
  * "time":"<RFC 3339 with nanoseconds, UTC>"}; it rotates at max_size into log.json.1 .. .N-1.
  */
@@ -51,11 +58,22 @@ struct servin_monitor_opts {
  * start, then the monitor's one-line error is returned, e.g. "exec foo: executable file not found
  * in $PATH", and *exit_code gets 126/127 as appropriate, else 125). Returns the container's pid
  * and the monitor's pid. With wait_for_attach it returns as soon as the monitor listens, with
- * *container_pid = 0. */
+ * *container_pid = 0.
+ * When the first start fails and the error is returned here, the monitor has written the exit
+ * file, deleted the runtime container and exited WITHOUT running on_exit_argv: the caller cleans
+ * up. (With wait_for_attach a failed start is told to the attach client as a stderr frame
+ * "servin: <message>\n", and on_exit_argv does run.) The monitor binary is servin-runtime beside
+ * /proc/self/exe, else in $PATH; env SERVIN_RUNTIME_BIN overrides. The monitor removes a stale
+ * `exit` and `stopped` file of its run dir when it starts. */
 int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *container_pid, pid_t *monitor_pid,
                          int *exit_code, struct servin_error *err);
 
-/* `servin-runtime monitor` entry point (argv as given to that verb). Never returns. */
+/* `servin-runtime monitor` entry point (argv as given to that verb). Never returns. Flags:
+ * --ready-fd=N --id= --bundle= --oci-root= --run-dir= [--log-path= --log-max-size= --log-max-files=]
+ * [--tty] [--open-stdin] [--wait-for-attach] [--restart=POLICY --restart-max=N] [-- ON-EXIT ARGV].
+ * For tests and scripts: `--spawn` plus the same flags runs servin_monitor_spawn and prints
+ * "<container pid> <monitor pid>"; `--attach --run-dir=DIR [--tty] [--open-stdin]` runs
+ * servin_monitor_attach on its own stdio. */
 _Noreturn void servin_monitor_main(int argc, char **argv);
 
 /* Attach the caller's stdio to a container through its attach socket until the container's output

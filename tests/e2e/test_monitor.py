@@ -378,3 +378,15 @@ def test_failed_exec_after_attach_tells_the_client(mon):
     assert b"executable file not found" in res.stderr and res.stdout == b""
     mon.wait_gone(cid, mpid)
     assert mon.exit_file(cid)["ExitCode"] == 127
+
+
+def test_spawn_from_the_sealed_runtime_finds_it_in_path(mon):
+    # `servin-runtime monitor` runs from a sealed memfd copy, which has no directory of its own.
+    mon.env = {k: v for k, v in mon.env.items() if k != "SERVIN_RUNTIME_BIN"}
+    mon.env["PATH"] = os.path.dirname(mon.bin) + ":" + os.environ.get("PATH", "/usr/bin:/bin")
+    cid, cpid, mpid = mon.spawn(["sh", "-c", "exit 4"])
+    mon.wait_gone(cid, mpid)
+    assert mon.exit_file(cid)["ExitCode"] == 4
+    mon.env["PATH"] = "/nonexistent"
+    cid, res = mon.spawn(["true"], check=False)
+    assert res.returncode == 125 and "servin-runtime was not found" in res.stderr

@@ -162,10 +162,11 @@ static void since_and_until(void **state)
     char *dir = tmpdir();
     _cleanup_free_ char *path = xasprintf("%s/log.json", dir);
     struct servin_error err = {0};
-    const char *text = "{\"log\":\"one\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:01.000000000Z\"}\n"
-                       "{\"log\":\"two\\n\",\"stream\":\"stderr\",\"time\":\"2026-01-01T00:00:02.000000000Z\"}\n"
-                       "not json at all\n"
-                       "{\"log\":\"three\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:03.000000000Z\"}\n";
+    const char *text =
+        "{\"log\":\"one\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:01.000000000Z\"}\n"
+        "{\"log\":\"two\\n\",\"stream\":\"stderr\",\"time\":\"2026-01-01T00:00:02.000000000Z\"}\n"
+        "not json at all\n"
+        "{\"log\":\"three\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:03.000000000Z\"}\n";
     assert_int_equal(servin_write_file_atomic(path, text, strlen(text), 0644, &err), 0);
     int64_t t2 = monitor_parse_time("2026-01-01T00:00:02.000000000Z");
     int64_t t3 = monitor_parse_time("2026-01-01T00:00:03.000000000Z");

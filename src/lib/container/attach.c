@@ -119,7 +119,8 @@ static void demux_feed(struct demux *d, const char *buf, size_t len, int out_fd,
             len -= k;
             if (d->hdr_len == sizeof(d->hdr)) {
                 d->stream = d->hdr[0];
-                d->left = (size_t)d->hdr[4] << 24 | (size_t)d->hdr[5] << 16 | (size_t)d->hdr[6] << 8 | d->hdr[7];
+                d->left =
+                    (size_t)d->hdr[4] << 24 | (size_t)d->hdr[5] << 16 | (size_t)d->hdr[6] << 8 | d->hdr[7];
                 d->hdr_len = 0;
             }
             continue;
@@ -146,7 +147,8 @@ int servin_monitor_attach(const char *run_dir, int stdin_fd, int stdout_fd, int 
     bool in_open = stdin_fd >= 0;
     char buf[16384];
     for (;;) {
-        struct pollfd p[2] = {{.fd = sock, .events = POLLIN}, {.fd = in_open ? stdin_fd : -1, .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
+                              {.fd = in_open ? stdin_fd : -1, .events = POLLIN}};
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -191,5 +193,6 @@ int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, str
     answer[strcspn(answer, "\n")] = '\0';
     if (strcmp(answer, "ok") == 0)
         return 0;
-    return servin_error_set(err, EIO, "resize: %s", strncmp(answer, "err ", 4) == 0 ? answer + 4 : "no answer");
+    return servin_error_set(err, EIO, "resize: %s",
+                            strncmp(answer, "err ", 4) == 0 ? answer + 4 : "no answer");
 }

@@ -182,7 +182,8 @@ static void rotate(struct logfile *lf)
     reopen(lf);
 }
 
-int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files, struct servin_error *err)
+int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
+                 struct servin_error *err)
 {
     lf->fd = -1;
     lf->path = path ? xstrdup(path) : NULL;
@@ -205,7 +206,8 @@ static void write_entry(struct logfile *lf, int stream, const char *text, size_t
     static const char *const names[] = {"stdout", "stderr"};
     char time[48], tail[96];
     monitor_format_time(monitor_now_ns(), time, sizeof(time));
-    int tlen = snprintf(tail, sizeof(tail), "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", names[stream - 1], time);
+    int tlen =
+        snprintf(tail, sizeof(tail), "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", names[stream - 1], time);
     static const char head[] = "{\"log\":\"";
     int64_t total = (int64_t)(sizeof(head) - 1) + (int64_t)escape(NULL, text, len) + tlen;
     if (lf->max_size > 0 && lf->size > 0 && lf->size + total > lf->max_size)

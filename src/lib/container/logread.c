@@ -80,7 +80,8 @@ static void emit_or_keep(struct reader_state *s, const char *line)
     const char *stream = json_string_value(json_object_get(obj, "stream"));
     const char *time = json_string_value(json_object_get(obj, "time"));
     int64_t t = time ? monitor_parse_time(time) : -1;
-    if (!json_is_string(log) || (s->o->since_ns && t < s->o->since_ns) || (s->o->until_ns && t >= s->o->until_ns)) {
+    if (!json_is_string(log) || (s->o->since_ns && t < s->o->since_ns) ||
+        (s->o->until_ns && t >= s->o->until_ns)) {
         json_decref(obj);
         return;
     }

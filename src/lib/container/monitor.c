@@ -122,7 +122,8 @@ static int receive_fd(int listen_fd)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     if (recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) <= 0)
         return -EPROTO;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -144,7 +145,8 @@ static int prepare_stdio(struct mon *m, int *console_listen, struct servin_error
         *console_listen = monitor_listen_unix(path, err);
         return *console_listen < 0 ? *console_listen : 0;
     }
-    if ((m->o.open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+    if ((m->o.open_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+        pipe2(errp, O_CLOEXEC) < 0) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
             if (in[i] >= 0)
@@ -231,7 +233,9 @@ static int start_container(struct mon *m, int *code, struct servin_error *err)
     if (ret < 0)
         return ret;
     snprintf(console_path, sizeof(console_path), "/proc/self/fd/%d/console.sock", m->run_dirfd);
-    struct servin_oci_create_opts co = {.state_root = m->o.oci_root, .id = m->o.id, .bundle = m->o.bundle,
+    struct servin_oci_create_opts co = {.state_root = m->o.oci_root,
+                                        .id = m->o.id,
+                                        .bundle = m->o.bundle,
                                         .console_socket = m->o.tty ? console_path : NULL};
     /* A runtime container of this id left by a monitor that was killed would block the create. */
     struct servin_error ignored = {0};
@@ -342,17 +346,40 @@ static _Noreturn void finish(struct mon *m, char *const *on_exit)
 
 static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *mode, bool *tty_attach)
 {
-    enum { O_READY = 256, O_ID, O_BUNDLE, O_OCI, O_RUN, O_LOG, O_LOGSIZE, O_LOGFILES, O_TTY, O_STDIN, O_WAIT,
-           O_RESTART, O_RESTARTMAX, O_SPAWN, O_ATTACH };
+    enum {
+        O_READY = 256,
+        O_ID,
+        O_BUNDLE,
+        O_OCI,
+        O_RUN,
+        O_LOG,
+        O_LOGSIZE,
+        O_LOGFILES,
+        O_TTY,
+        O_STDIN,
+        O_WAIT,
+        O_RESTART,
+        O_RESTARTMAX,
+        O_SPAWN,
+        O_ATTACH
+    };
     static const struct option lo[] = {
-        {"ready-fd", required_argument, 0, O_READY},   {"id", required_argument, 0, O_ID},
-        {"bundle", required_argument, 0, O_BUNDLE},    {"oci-root", required_argument, 0, O_OCI},
-        {"run-dir", required_argument, 0, O_RUN},      {"log-path", required_argument, 0, O_LOG},
-        {"log-max-size", required_argument, 0, O_LOGSIZE}, {"log-max-files", required_argument, 0, O_LOGFILES},
-        {"tty", no_argument, 0, O_TTY},                {"open-stdin", no_argument, 0, O_STDIN},
-        {"wait-for-attach", no_argument, 0, O_WAIT},   {"restart", required_argument, 0, O_RESTART},
-        {"restart-max", required_argument, 0, O_RESTARTMAX}, {"spawn", no_argument, 0, O_SPAWN},
-        {"attach", no_argument, 0, O_ATTACH},          {0, 0, 0, 0},
+        {"ready-fd", required_argument, 0, O_READY},
+        {"id", required_argument, 0, O_ID},
+        {"bundle", required_argument, 0, O_BUNDLE},
+        {"oci-root", required_argument, 0, O_OCI},
+        {"run-dir", required_argument, 0, O_RUN},
+        {"log-path", required_argument, 0, O_LOG},
+        {"log-max-size", required_argument, 0, O_LOGSIZE},
+        {"log-max-files", required_argument, 0, O_LOGFILES},
+        {"tty", no_argument, 0, O_TTY},
+        {"open-stdin", no_argument, 0, O_STDIN},
+        {"wait-for-attach", no_argument, 0, O_WAIT},
+        {"restart", required_argument, 0, O_RESTART},
+        {"restart-max", required_argument, 0, O_RESTARTMAX},
+        {"spawn", no_argument, 0, O_SPAWN},
+        {"attach", no_argument, 0, O_ATTACH},
+        {0, 0, 0, 0},
     };
     struct servin_monitor_opts *o = &m->o;
     o->log_max_files = 1;
@@ -360,22 +387,54 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
     int c;
     while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
         switch (c) {
-        case O_READY: *ready_fd = atoi(optarg); break;
-        case O_ID: o->id = optarg; break;
-        case O_BUNDLE: o->bundle = optarg; break;
-        case O_OCI: o->oci_root = optarg; break;
-        case O_RUN: o->run_dir = optarg; break;
-        case O_LOG: o->log_path = optarg; break;
-        case O_LOGSIZE: o->log_max_size = strtoll(optarg, NULL, 10); break;
-        case O_LOGFILES: o->log_max_files = atoi(optarg); break;
-        case O_TTY: o->tty = true; *tty_attach = true; break;
-        case O_STDIN: o->open_stdin = true; break;
-        case O_WAIT: o->wait_for_attach = true; break;
-        case O_RESTART: o->restart_policy = optarg; break;
-        case O_RESTARTMAX: o->restart_max = atoi(optarg); break;
-        case O_SPAWN: *mode = 1; break;
-        case O_ATTACH: *mode = 2; break;
-        default: return -1;
+        case O_READY:
+            *ready_fd = atoi(optarg);
+            break;
+        case O_ID:
+            o->id = optarg;
+            break;
+        case O_BUNDLE:
+            o->bundle = optarg;
+            break;
+        case O_OCI:
+            o->oci_root = optarg;
+            break;
+        case O_RUN:
+            o->run_dir = optarg;
+            break;
+        case O_LOG:
+            o->log_path = optarg;
+            break;
+        case O_LOGSIZE:
+            o->log_max_size = strtoll(optarg, NULL, 10);
+            break;
+        case O_LOGFILES:
+            o->log_max_files = atoi(optarg);
+            break;
+        case O_TTY:
+            o->tty = true;
+            *tty_attach = true;
+            break;
+        case O_STDIN:
+            o->open_stdin = true;
+            break;
+        case O_WAIT:
+            o->wait_for_attach = true;
+            break;
+        case O_RESTART:
+            o->restart_policy = optarg;
+            break;
+        case O_RESTARTMAX:
+            o->restart_max = atoi(optarg);
+            break;
+        case O_SPAWN:
+            *mode = 1;
+            break;
+        case O_ATTACH:
+            *mode = 2;
+            break;
+        default:
+            return -1;
         }
     }
     o->on_exit_argv = optind < argc ? argv + optind : NULL;
@@ -432,8 +491,15 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
     struct mon *m = &mon;
     int ready_fd = -1, mode = 0;
     bool tty_attach = false;
-    *m = (struct mon){.run_dirfd = -1, .attach_fd = -1, .ctl_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1,
-                      .pty_fd = -1, .sig_rd = -1, .sig_wr = -1};
+    *m = (struct mon){.run_dirfd = -1,
+                      .attach_fd = -1,
+                      .ctl_fd = -1,
+                      .out_fd = -1,
+                      .err_fd = -1,
+                      .in_fd = -1,
+                      .pty_fd = -1,
+                      .sig_rd = -1,
+                      .sig_wr = -1};
     if (parse_args(argc, argv, m, &ready_fd, &mode, &tty_attach) < 0) {
         fprintf(stderr, "servin: monitor: unknown or incomplete flag\n");
         exit(125);
@@ -473,8 +539,8 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
     if (m->o.wait_for_attach) {
         report(&ready_fd, "ok 0 %d", (int)getpid());
         if (!mon_io_wait_client(m)) {
-            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":false}", 128 + SIGTERM,
-                           (long long)monitor_now_ns());
+            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":false}",
+                           128 + SIGTERM, (long long)monitor_now_ns());
             finish(m, m->o.on_exit_argv);
         }
     }
@@ -492,19 +558,26 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
             for (int i = m->nclients - 1; i >= 0; i--) {
                 char line[SERVIN_ERROR_MSG_MAX + 16];
                 int n = snprintf(line, sizeof(line), "servin: %s\n", msg);
-                unsigned char hdr[8] = {2, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
-                                        (unsigned char)(n >> 8), (unsigned char)n};
+                unsigned char hdr[8] = {2,
+                                        0,
+                                        0,
+                                        0,
+                                        (unsigned char)(n >> 24),
+                                        (unsigned char)(n >> 16),
+                                        (unsigned char)(n >> 8),
+                                        (unsigned char)n};
                 if (!m->o.tty)
                     send(m->clients[i].fd, hdr, sizeof(hdr), MSG_NOSIGNAL);
                 send(m->clients[i].fd, line, (size_t)n, MSG_NOSIGNAL);
             }
             mon_close_clients(m);
-            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":false}",
-                           code, (long long)monitor_now_ns());
+            write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":false}", code,
+                           (long long)monitor_now_ns());
             if (!told || !should_restart(m, code, restarts))
                 finish(m, told ? m->o.on_exit_argv : NULL);
         } else {
-            write_run_file(m, "state", "{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld,\"RestartCount\":%d}",
+            write_run_file(m, "state",
+                           "{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld,\"RestartCount\":%d}",
                            (int)m->pid, (long long)started, restarts);
             report(&ready_fd, "ok %d %d", (int)m->pid, (int)getpid());
             int status = mon_io_run(m);
@@ -521,7 +594,8 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
         }
         if (monitor_now_ns() - started >= BACKOFF_RESET_NS)
             delay = BACKOFF_FIRST_MS;
-        write_run_file(m, "state", "{\"Status\":\"restarting\",\"Pid\":0,\"StartedAt\":%lld,\"RestartCount\":%d}",
+        write_run_file(m, "state",
+                       "{\"Status\":\"restarting\",\"Pid\":0,\"StartedAt\":%lld,\"RestartCount\":%d}",
                        (long long)started, restarts);
         backoff_wait(m, delay);
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;

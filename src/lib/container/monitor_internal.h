@@ -27,7 +27,8 @@ struct logfile {
     struct logfile_partial part[2]; /* stdout, stderr */
 };
 
-int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files, struct servin_error *err);
+int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
+                 struct servin_error *err);
 /* Append container output of stream 1 (stdout) or 2 (stderr): complete lines become entries. */
 void logfile_write(struct logfile *lf, int stream, const char *data, size_t len);
 /* The stream ended: its partial last line becomes an entry too. */
@@ -71,7 +72,7 @@ struct mon {
     pid_t pid; /* the container's init while it runs */
     bool exited;
     int status;
-    bool signalled; /* SIGTERM/SIGINT reached us: pass it on, and do not restart */
+    bool signalled;     /* SIGTERM/SIGINT reached us: pass it on, and do not restart */
     char oom_file[512]; /* the container's memory cgroup file that counts OOM kills, "" if unknown */
     long oom_kills;     /* its count at start */
 };

@@ -65,8 +65,8 @@ char **monitor_build_argv(const char *program, const struct servin_monitor_opts 
     return v;
 }
 
-/* servin-runtime beside the running binary (servin or servin-runtime itself); SERVIN_RUNTIME_BIN
- * overrides, for tests and for binaries that run from a sealed copy. */
+/* servin-runtime beside the running binary (servin or servin-runtime itself), else in $PATH;
+ * SERVIN_RUNTIME_BIN overrides, for tests and for callers that run from a sealed copy. */
 static char *runtime_binary(struct servin_error *err)
 {
     const char *env = getenv("SERVIN_RUNTIME_BIN");
@@ -85,8 +85,20 @@ static char *runtime_binary(struct servin_error *err)
             return path;
         free(path);
     }
-    servin_error_set(err, ENOENT, "servin-runtime was not found beside %s; install it there or set SERVIN_RUNTIME_BIN",
-                     self);
+    /* A sealed copy (/memfd:...) has no directory: look in $PATH. */
+    const char *env_path = getenv("PATH");
+    _cleanup_free_ char *dirs = xstrdup(env_path ? env_path : "/usr/local/bin:/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char *path = xasprintf("%s/servin-runtime", d);
+        if (d[0] == '/' && access(path, X_OK) == 0)
+            return path;
+        free(path);
+    }
+    servin_error_set(
+        err, ENOENT,
+        "servin-runtime was not found beside %s nor in $PATH; install it there or set SERVIN_RUNTIME_BIN",
+        self);
     return NULL;
 }
 
