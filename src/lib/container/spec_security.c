@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -22,12 +23,16 @@ static const char *const default_caps[] = {
     "CAP_SETUID", "CAP_SETFCAP",      "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE",
 };
 
-/* Every capability this kernel and libcap know, as "CAP_NAME". */
-static json_t *all_caps(void)
+/* Every capability this kernel and libcap know, as "CAP_NAME"; with bounded_only, those in our own
+ * bounding set: "ALL" and Privileged mean what we can give, as in Docker, since the runtime
+ * cannot grant a capability its caller lacks. */
+static json_t *all_caps(bool bounded_only)
 {
     json_t *all = json_array();
     unsigned max = (unsigned)cap_max_bits();
     for (unsigned i = 0; i < max; i++) {
+        if (bounded_only && prctl(PR_CAPBSET_READ, (unsigned long)i, 0, 0, 0) != 1)
+            continue;
         char *name = cap_to_name((cap_value_t)i);
         if (!name)
             continue;
@@ -97,15 +102,17 @@ static int normalise(json_t *list, json_t *known, const char *what, json_t **out
 
 int ctr_capabilities(json_t *host_config, json_t **caps, struct servin_error *err)
 {
-    json_t *all = all_caps();
+    json_t *all = all_caps(true);
     json_t *set = NULL;
     if (json_is_true(json_object_get(host_config, "Privileged"))) {
         set = json_incref(all);
     } else {
         json_t *add = NULL, *drop = NULL;
-        int ret = normalise(json_object_get(host_config, "CapAdd"), all, "CapAdd", &add, err);
+        json_t *known = all_caps(false);
+        int ret = normalise(json_object_get(host_config, "CapAdd"), known, "CapAdd", &add, err);
         if (ret == 0)
-            ret = normalise(json_object_get(host_config, "CapDrop"), all, "CapDrop", &drop, err);
+            ret = normalise(json_object_get(host_config, "CapDrop"), known, "CapDrop", &drop, err);
+        json_decref(known);
         if (ret < 0) {
             json_decref(add);
             json_decref(all);
