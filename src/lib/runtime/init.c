@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,21 @@ static int enter_cwd(json_t *process, struct servin_error *err)
     return 0;
 }
 
+/* A new network namespace starts with its loopback down; like crun, bring it up, so that a
+ * container without other networks can still talk to itself. */
+static int loopback_up(struct servin_error *err)
+{
+    _cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        return servin_error_errno(err, errno, "read the flags of the loopback interface");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+        return servin_error_errno(err, errno, "bring up the loopback interface");
+    return 0;
+}
+
 static _Noreturn void fail(struct oci_init_args *a, int conn, const struct servin_error *err, int code)
 {
     oci_sync_send(conn >= 0 ? conn : a->sync_fd, OCI_SYNC_ERROR, err->msg);
@@ -157,6 +173,8 @@ _Noreturn void oci_init_run(struct oci_init_args *a)
         fail(a, -1, &err, 1);
     }
     if (apply_sysctls(json_object_get(linux_obj, "sysctl"), a->unshare_flags, &err) < 0)
+        fail(a, -1, &err, 1);
+    if ((a->unshare_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
         fail(a, -1, &err, 1);
     if (json_is_true(json_object_get(process, "terminal"))) {
         if (a->console_fd < 0) {
