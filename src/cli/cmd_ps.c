@@ -451,8 +451,11 @@ int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
         json_array_append_new(all, inspect_json(store, &ct));
         servin_container_clear(&ct);
     }
-    /* `servin inspect NAME` with no container of that name looks at images, as Docker does. */
-    if (json_array_size(all) == 0 && !type) {
+    /* `servin inspect NAME` with no container of that name looks at images, as Docker does;
+     * `container inspect` does not. The dispatcher hands us argv inside the whole command line, so
+     * the word before ours tells which form was typed. */
+    bool grouped = argv > ctx->argv && (strcmp(argv[-1], "container") == 0 || strcmp(argv[-1], "containers") == 0);
+    if (json_array_size(all) == 0 && !type && !grouped) {
         json_decref(all);
         json_decref(missing);
         optind = 0;
