@@ -406,3 +406,41 @@ def test_sigterm_to_the_monitor_reaches_the_container_and_ends_restarts(mon):
     assert mon.exit_file(cid)["ExitCode"] == 9
     assert [e["log"] for e in mon.entries(cid)] == ["ready\n", "bye\n"]
     assert mon.state_file(cid)["RestartCount"] == 0
+
+
+def test_stopped_marker_during_the_restart_wait(mon):
+    cid, _, mpid = mon.spawn(["sh", "-c", "echo run; exit 0"], "--restart=always")
+    end = time.time() + 10
+    seen = False
+    while time.time() < end and not seen:
+        try:
+            seen = mon.state_file(cid)["Status"] == "restarting"
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
+        if not seen:
+            time.sleep(0.01)
+    assert seen, "the state never said restarting"
+    open(os.path.join(mon.run_dir(cid), "stopped"), "w").close()
+    mon.wait_gone(cid, mpid)
+    runs = [e["log"] for e in mon.entries(cid)].count("run\n")
+    assert 1 <= runs and runs == mon.state_file(cid)["RestartCount"] + 1
+
+
+def test_relative_paths_and_the_monitors_directory(mon, tmp_path):
+    cid = "m" + uuid.uuid4().hex[:10]
+    mon.ids.append(cid)
+    mon.set_process(["sleep", "987"])
+    res = subprocess.run([mon.bin, "monitor", "--spawn", f"--id={cid}", "--bundle=bundle", "--oci-root=oci",
+                          f"--run-dir=run/{cid}", f"--log-path={cid}.log.json"],
+                         capture_output=True, text=True, env=mon.env, cwd=tmp_path, timeout=30)
+    assert res.returncode == 0, res.stderr
+    _, mpid = (int(x) for x in res.stdout.split())
+    mon.monitors.append(mpid)
+    assert os.readlink(f"/proc/{mpid}/cwd") == "/"
+    assert os.path.exists(tmp_path / "run" / cid / "monitor.pid")
+    mon.kill(cid)
+    end = time.time() + 10
+    while _alive(mpid) and time.time() < end:
+        time.sleep(0.05)
+    assert not _alive(mpid)
+    assert json.loads((tmp_path / "run" / cid / "exit").read_text())["ExitCode"] == 137

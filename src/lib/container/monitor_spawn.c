@@ -102,6 +102,17 @@ static char *runtime_binary(struct servin_error *err)
     return NULL;
 }
 
+/* The monitor works from "/": relative paths are made absolute against the caller's directory. */
+static char *absolute(const char *path)
+{
+    if (!path || path[0] == '/')
+        return path ? xstrdup(path) : NULL;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof(cwd)))
+        return xstrdup(path);
+    return xasprintf("%s/%s", cwd, path);
+}
+
 static _Noreturn void become_monitor(const char *program, char **argv, int ready_fd)
 {
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -117,6 +128,9 @@ static _Noreturn void become_monitor(const char *program, char **argv, int ready
     }
     /* None of the caller's files may stay open in a process that lives as long as the container. */
     syscall(SYS_close_range, 4U, ~0U, 0U);
+    /* The caller's working directory may be a mount someone wants to remove while we live. */
+    if (chdir("/") < 0)
+        _exit(125);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -153,6 +167,7 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
     _cleanup_free_ char *program = NULL;
     _cleanup_strv_ char **argv = NULL;
     _cleanup_close_ int rd = -1, wr = -1;
+    _cleanup_free_ char *bundle = NULL, *oci_root = NULL, *run_dir = NULL, *log_path = NULL;
     int ready[2];
     if (exit_code)
         *exit_code = 125;
@@ -163,7 +178,16 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
         return servin_error_errno(err, errno, "start the monitor of %s: create its pipe", opts->id);
     rd = ready[0];
     wr = ready[1];
-    argv = monitor_build_argv(program, opts, 3);
+    bundle = absolute(opts->bundle);
+    oci_root = absolute(opts->oci_root);
+    run_dir = absolute(opts->run_dir);
+    log_path = absolute(opts->log_path);
+    struct servin_monitor_opts abs = *opts;
+    abs.bundle = bundle;
+    abs.oci_root = oci_root;
+    abs.run_dir = run_dir;
+    abs.log_path = log_path;
+    argv = monitor_build_argv(program, &abs, 3);
     pid_t mid = fork();
     if (mid < 0)
         return servin_error_errno(err, errno, "start the monitor of %s: fork", opts->id);
