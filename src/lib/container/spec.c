@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/capability.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "container/spec_internal.h"
@@ -216,6 +218,22 @@ static json_t *system_mounts(json_t *hc, const char *dir, json_t *user)
     return m;
 }
 
+/* Docker's default open-file limit, unless the runtime could not set it anyway: without
+ * CAP_SYS_RESOURCE it can go no higher than our own hard limit, and would warn on every start. */
+static json_int_t default_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= DEFAULT_NOFILE)
+        return DEFAULT_NOFILE;
+    cap_flag_value_t v = CAP_CLEAR;
+    cap_t caps = cap_get_proc();
+    if (caps) {
+        cap_get_flag(caps, CAP_SYS_RESOURCE, CAP_EFFECTIVE, &v);
+        cap_free(caps);
+    }
+    return v == CAP_SET ? DEFAULT_NOFILE : (json_int_t)rl.rlim_max;
+}
+
 static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
 {
     json_t *list = json_array();
@@ -246,8 +264,8 @@ static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
         json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", type, "soft", soft, "hard", hard));
     }
     if (!nofile)
-        json_array_append_new(list, json_pack("{s:s,s:i,s:i}", "type", "RLIMIT_NOFILE", "soft", DEFAULT_NOFILE, "hard",
-                                              DEFAULT_NOFILE));
+        json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", "RLIMIT_NOFILE", "soft", default_nofile(), "hard",
+                                              default_nofile()));
     *out = list;
     return 0;
 }
