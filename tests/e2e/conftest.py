@@ -253,6 +253,10 @@ def _split_params(s):
     return parts
 
 
+class _PortTaken(Exception):
+    pass
+
+
 class Registry:
     def __init__(self, name, workdir):
         self.name = name
@@ -268,6 +272,7 @@ class Registry:
         self.extra_servers = []
 
     def write_config(self, auth_yaml=""):
+        self.auth_yaml = auth_yaml
         os.makedirs(self.storage, exist_ok=True)
         with open(self.config_path, "w") as f:
             f.write("""version: 0.1
@@ -291,6 +296,18 @@ http:
 %s""" % (self.storage, self.port, auth_yaml))
 
     def start(self):
+        # The free port may be taken by someone else before the registry binds it: try another.
+        for attempt in range(5):
+            try:
+                return self._start_once()
+            except _PortTaken:
+                self.port = free_port()
+                self.host = "127.0.0.1:%d" % self.port
+                self.url = "http://" + self.host
+                self.write_config(self.auth_yaml)
+        raise RuntimeError("%s registry: no free port after 5 attempts" % self.name)
+
+    def _start_once(self):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen([REGISTRY_BIN, "serve", self.config_path], stdout=logf, stderr=logf,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -298,6 +315,8 @@ http:
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if "address already in use" in self.log_tail(5):
+                    raise _PortTaken()
                 raise RuntimeError("%s registry exited (%s):\n%s" % (self.name, self.proc.returncode, self.log_tail()))
             try:
                 status, _, _ = _http("GET", self.url + "/v2/", timeout=2)
