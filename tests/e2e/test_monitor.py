@@ -444,3 +444,20 @@ def test_relative_paths_and_the_monitors_directory(mon, tmp_path):
         time.sleep(0.05)
     assert not _alive(mpid)
     assert json.loads((tmp_path / "run" / cid / "exit").read_text())["ExitCode"] == 137
+
+
+def test_size_asked_before_the_pty_exists_is_applied(mon):
+    cid, _, mpid = mon.spawn(["sh", "-c", "stty size"], "--wait-for-attach", "--tty", terminal=True)
+    c = _connect(mon.run_dir(cid), "ctl.sock")
+    c.sendall(b"resize 31 101\n")
+    assert c.recv(64) == b"ok\n"
+    c.close()
+    s = _connect(mon.run_dir(cid), "attach.sock")
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.strip() == b"31 101", data
+    mon.wait_gone(cid, mpid)

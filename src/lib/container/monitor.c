@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -255,6 +256,9 @@ static int start_container(struct mon *m, int *code, struct servin_error *err)
                 ret = servin_error_errno(err, -master, "receive the container's terminal");
             } else {
                 m->pty_fd = master;
+                struct winsize ws = {.ws_row = m->rows, .ws_col = m->cols};
+                if (m->rows && m->cols)
+                    ioctl(master, TIOCSWINSZ, &ws);
                 m->out_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
                 m->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
                 fcntl(master, F_SETFL, O_NONBLOCK);

@@ -64,10 +64,11 @@ struct mon {
     int attach_fd, ctl_fd; /* listening sockets */
     struct mon_client clients[MON_MAX_CLIENTS];
     int nclients;
-    int out_fd, err_fd; /* the container's stdout and stderr (with tty: the pty master, err_fd = -1) */
-    int in_fd;          /* its stdin (with tty: a dup of the master); -1 when closed */
-    int pty_fd;         /* the pty master for resize, or -1 */
-    char inbuf[4096];   /* client bytes not yet written to the container's stdin */
+    int out_fd, err_fd;        /* the container's stdout and stderr (with tty: the pty master, err_fd = -1) */
+    int in_fd;                 /* its stdin (with tty: a dup of the master); -1 when closed */
+    int pty_fd;                /* the pty master for resize, or -1 */
+    unsigned short rows, cols; /* the last size asked for, applied to each new pty; 0 = none */
+    char inbuf[4096];          /* client bytes not yet written to the container's stdin */
     size_t inlen;
     pid_t pid; /* the container's init while it runs */
     bool exited;

@@ -103,21 +103,29 @@ void mon_close_stdio(struct mon *m)
     m->inlen = 0;
 }
 
+static void serve_ctl(struct mon *m);
+
 bool mon_io_wait_client(struct mon *m)
 {
     while (m->nclients == 0 && !m->signalled) {
-        struct pollfd p[2] = {{.fd = m->attach_fd, .events = POLLIN}, {.fd = m->sig_rd, .events = POLLIN}};
-        if (poll(p, 2, -1) < 0)
+        struct pollfd p[3] = {{.fd = m->attach_fd, .events = POLLIN},
+                              {.fd = m->sig_rd, .events = POLLIN},
+                              {.fd = m->ctl_fd, .events = POLLIN}};
+        if (poll(p, 3, -1) < 0)
             continue;
         if (p[1].revents)
             handle_signals(m);
+        /* `run -it` sends the window size before it attaches: the pty must be born with it. */
+        if (p[2].revents)
+            serve_ctl(m);
         if (p[0].revents)
             add_client(m);
     }
     return m->nclients > 0;
 }
 
-/* One control request per connection: "resize <rows> <cols>\n"; the answer is "ok\n" or "err ...\n". */
+/* One control request per connection: "resize <rows> <cols>\n"; the answer is "ok\n" or "err ...\n".
+ * A size asked for before the pty exists is kept for it. */
 static void serve_ctl(struct mon *m)
 {
     int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -132,10 +140,12 @@ static void serve_ctl(struct mon *m)
     const char *answer = "ok\n";
     if (sscanf(buf, "resize %u %u", &rows, &cols) == 2) {
         struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
-        if (m->pty_fd < 0)
+        if (!m->o.tty)
             answer = "err the container has no terminal\n";
-        else if (ioctl(m->pty_fd, TIOCSWINSZ, &ws) < 0)
+        else if (m->pty_fd >= 0 && ioctl(m->pty_fd, TIOCSWINSZ, &ws) < 0)
             answer = "err resize failed\n";
+        m->rows = ws.ws_row;
+        m->cols = ws.ws_col;
     } else {
         answer = "err unknown request\n";
     }
