@@ -225,8 +225,8 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
     if (running_container(store, argv[optind], &ct, &err) < 0)
         return cli_fail(&err);
     _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-    _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
     _cleanup_free_ char *sock_path = NULL;
+    _cleanup_free_ char *sock_dir = NULL;
     json_t *process = NULL;
     int code = CLI_EXIT_FAILURE;
     struct pty_proxy proxy = {.listen_fd = -1, .master = -1, .stdin_on = interactive};
@@ -279,12 +279,16 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
 
     struct servin_oci_exec_opts o = {.state_root = oci_root, .id = ct.id, .process = process, .detach = detach};
     if (tty && !detach) {
-        sock_path = xasprintf("%s/exec-%d.sock", run_dir, (int)getpid());
-        struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        if (strlen(sock_path) >= sizeof(addr.sun_path)) {
-            code = cli_failf("exec: console socket path %s is too long", sock_path);
+        /* A short private directory: a socket path must fit in 108 bytes, the run dir may not. */
+        sock_dir = xstrdup("/tmp/servin-exec-XXXXXX");
+        if (!mkdtemp(sock_dir)) {
+            code = cli_failf("exec: create a directory for the console socket: %s", strerror(errno));
+            free(sock_dir);
+            sock_dir = NULL;
             goto out;
         }
+        sock_path = xasprintf("%s/console.sock", sock_dir);
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
         strcpy(addr.sun_path, sock_path);
         unlink(sock_path);
         proxy.listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -338,6 +342,8 @@ out:
         close(proxy.master);
     if (sock_path)
         unlink(sock_path);
+    if (sock_dir)
+        rmdir(sock_dir);
     json_decref(process);
     servin_container_clear(&ct);
     return code;

@@ -354,7 +354,7 @@ def test_group_help_lists_container_commands(bb):
 
 
 def test_many_parallel_runs_come_up_with_distinct_names(bb):
-    n = 20
+    n = 50  # the number; about 10 s on two cores
     procs = [bb.popen("run", "-d", IMAGE, "sleep", "120") for _ in range(n)]
     ids = []
     for p in procs:
@@ -367,3 +367,35 @@ def test_many_parallel_runs_come_up_with_distinct_names(bb):
     names = [r.split()[0] for r in rows]
     assert len(set(names)) == n
     assert all(r.split()[1] == "running" for r in rows)
+
+
+def test_exec_with_a_tty(bb):
+    from test_run import _run_on_pty
+    run_d(bb, "--name", "ttyexec", IMAGE, "sleep", "60")
+    code, out = _run_on_pty(bb, ["exec", "-it", "ttyexec", "sh"], b"echo in-$((6*7)) $(tty); exit 6\r")
+    assert code == 6, out
+    assert b"in-42 /dev/pts/" in out, out
+
+
+def test_rmi_refuses_an_image_a_container_uses(bb):
+    image_id = bb.ok("image", "inspect", "-f", "{{.Id}}", IMAGE).stdout.strip()
+    bb.ok("create", "--name", "user", IMAGE, "true")
+    bb.fail("rmi", image_id)
+    assert image_id in bb.lines("images", "-q", "--no-trunc")
+    bb.ok("rm", "user")
+    bb.ok("rmi", image_id)
+    assert image_id not in bb.lines("images", "-aq", "--no-trunc")
+
+
+def test_log_rotation_from_run_flags(bb):
+    bb.ok("run", "--name", "chatty", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", IMAGE, "sh", "-c",
+          "i=0; while [ $i -lt 200 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done")
+    cid = bb.ok("inspect", "-f", "{{.Id}}", "chatty").stdout.strip()
+    d = os.path.join(bb.root, "containers", cid)
+    logs = sorted(f for f in os.listdir(d) if f.startswith("log.json"))
+    assert logs == ["log.json", "log.json.1"], logs
+    assert os.path.getsize(os.path.join(d, "log.json")) <= 2048 + 200
+    out = bb.lines("logs", "chatty")
+    assert out[-1] == "line-199-padding-padding-padding"
+    nums = [int(l.split("-")[1]) for l in out]
+    assert nums == list(range(nums[0], 200))  # the oldest lines rotated away, the rest in order

@@ -235,3 +235,48 @@ def test_foreground_run_forwards_signals(bb):
 def test_tty_run_without_a_terminal(bb):
     r = bb.ok("run", "-t", IMAGE, "sh", "-c", "test -t 1 && echo is-a-tty")
     assert "is-a-tty" in r.stdout
+
+
+def _run_on_pty(servin, args, send, timeout=30):
+    """Run servin with a pty as its terminal; write `send` once the container answers, return
+    (exit code, everything read)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 101, 0, 0))
+    p = subprocess.Popen(servin.argv(args), stdin=slave, stdout=slave, stderr=slave, env=servin.env,
+                         start_new_session=True)
+    os.close(slave)
+    out = b""
+    sent = False
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if not sent and b"#" in out:
+            os.write(master, send)
+            sent = True
+        if p.poll() is not None and not r:
+            break
+    code = p.wait(timeout=10)
+    os.close(master)
+    return code, out
+
+
+def test_interactive_tty_shell(bb):
+    code, out = _run_on_pty(bb, ["run", "-it", "--rm", IMAGE, "sh"],
+                            b"echo tty-$((40+2)) $(tty); stty size; exit 3\r")
+    assert code == 3, out
+    assert b"tty-42 /dev/pts/" in out, out
+    assert b"31 101" in out, out  # our window size reached the container's pty
+    assert bb.lines("ps", "-aq") == []
