@@ -288,6 +288,48 @@ static void follow_until_the_monitor_is_gone(void **state)
     rm_tree(dir);
 }
 
+/* follow across rotations: lines appended before a rename are still read, in order. */
+static void follow_across_rotation(void **state)
+{
+    char *dir = tmpdir();
+    _cleanup_free_ char *path = xasprintf("%s/log.json", dir);
+    _cleanup_free_ char *pidfile = xasprintf("%s/monitor.pid", dir);
+    struct servin_error err = {0};
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
+    assert_int_equal(servin_write_file_atomic(pidfile, buf, (size_t)n, 0644, &err), 0);
+    struct logfile lf;
+    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    logfile_close(&lf);
+
+    pid_t writer = fork();
+    assert_true(writer >= 0);
+    if (writer == 0) {
+        struct logfile w;
+        logfile_open(&w, path, 1200, 3, &err);
+        for (int i = 0; i < 40; i++) {
+            char line[32];
+            int len = snprintf(line, sizeof(line), "n%d\n", i);
+            logfile_write(&w, 1, line, (size_t)len);
+            usleep(20000);
+        }
+        logfile_close(&w);
+        unlink(pidfile); /* the "monitor" is done */
+        _exit(0);
+    }
+    struct collected c = {0};
+    struct servin_log_read_opts o = {.tail = -1, .follow = true, .run_dir = dir};
+    assert_int_equal(servin_log_read(path, &o, collect, &c, &err), 0);
+    waitpid(writer, NULL, 0);
+    assert_int_equal(c.n, 40);
+    for (int i = 0; i < c.n; i++) {
+        snprintf(buf, sizeof(buf), "n%d\n", i);
+        assert_string_equal(c.texts[i], buf);
+    }
+    collected_free(&c);
+    rm_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +339,7 @@ int main(void)
         cmocka_unit_test(since_and_until),
         cmocka_unit_test(rotation_keeps_max_files_and_reads_oldest_first),
         cmocka_unit_test(follow_until_the_monitor_is_gone),
+        cmocka_unit_test(follow_across_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

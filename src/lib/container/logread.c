@@ -191,6 +191,9 @@ static int follow(struct reader_state *s, const char *log_path, struct line_read
         if (r->fd < 0 || !same_file(r->fd, log_path)) {
             int fd = open(log_path, O_RDONLY | O_CLOEXEC);
             if (fd >= 0) {
+                /* What was appended to the old file just before it was renamed comes first. */
+                while (r->fd >= 0 && fill(r) > 0)
+                    consume_lines(s, r);
                 if (r->fd >= 0)
                     close(r->fd);
                 r->fd = fd;
