@@ -302,6 +302,38 @@ static void image_without_layers_and_missing_image(void **state)
     servin_container_clear(&gone);
 }
 
+static void fill_escape(size_t i, const char *diff)
+{
+    put_file(diff, "bin/sh", "not a shell");
+    _cleanup_free_ char *link = xasprintf("%s/out", diff);
+    assert_int_equal(symlink("../../../../../../../../tmp", link), 0);
+}
+
+static void working_dir_created_inside_the_root(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    char id[SERVIN_DIGEST_MAX];
+    make_image(f, 1, fill_escape, id);
+    _cleanup_free_ char *name = xasprintf("servin-wd-test-%d", (int)getpid());
+    _cleanup_free_ char *host_path = xasprintf("/tmp/%s", name);
+    _cleanup_free_ char *wd = xasprintf("/out/%s/sub", name);
+    json_t *config = json_pack("{s:{s:s,s:[s]}}", "Config", "WorkingDir", wd, "Cmd", "sh");
+    struct servin_container c;
+    assert_int_equal(servin_container_create_record(f->store, NULL, id, NULL, config, &c, &err), 0);
+    json_decref(config);
+    assert_int_equal(servin_container_mount_rootfs(f->store, &c, &err), 0);
+    if (servin_container_write_spec(f->store, &c, &err) != 0)
+        fail_msg("write spec: %s", err.msg);
+    /* The image's symlink points "out" of the root: the walk stays inside it. */
+    assert_false(exists(host_path));
+    _cleanup_free_ char *dir = servin_container_dir(f->store, c.id);
+    _cleanup_free_ char *inside = xasprintf("%s/merged/tmp/%s/sub", dir, name);
+    assert_true(exists(inside));
+    assert_int_equal(servin_container_unmount_rootfs(f->store, &c, &err), 0);
+    servin_container_clear(&c);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -313,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(one_hundred_layers, setup, teardown),
         cmocka_unit_test_setup_teardown(single_layer_and_busy_unmount, setup, teardown),
         cmocka_unit_test_setup_teardown(image_without_layers_and_missing_image, setup, teardown),
+        cmocka_unit_test_setup_teardown(working_dir_created_inside_the_root, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

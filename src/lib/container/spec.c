@@ -2,15 +2,18 @@
  * config and the image's, with Docker's defaults. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "container/spec_internal.h"
+#include "runtime/rootfs_internal.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
 #include "servin/image.h"
@@ -471,6 +474,27 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     return 0;
 }
 
+/* Docker creates a missing working directory in the container's root before it starts. The walk
+ * stays inside the root whatever symlinks the image holds. Not mounted: nothing to do yet. */
+static int make_workdir(const char *dir, json_t *cfg, struct servin_error *err)
+{
+    const char *cwd = str(cfg, "WorkingDir");
+    if (!cwd || strcmp(cwd, "/") == 0)
+        return 0;
+    _cleanup_free_ char *merged = xasprintf("%s/merged", dir);
+    struct stat st, dst;
+    if (stat(merged, &st) < 0 || stat(dir, &dst) < 0 || st.st_dev == dst.st_dev)
+        return 0;
+    _cleanup_close_ int root = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return servin_error_errno(err, errno, "open %s", merged);
+    int fd = rootfs_open_in_root(root, cwd, ROOTFS_CREATE_DIR, err);
+    if (fd < 0)
+        return servin_error_wrap(err, "create the working directory %s", cwd);
+    close(fd);
+    return 0;
+}
+
 int servin_container_write_spec(struct servin_store *store, const struct servin_container *c,
                                 struct servin_error *err)
 {
@@ -490,9 +514,13 @@ int servin_container_write_spec(struct servin_store *store, const struct servin_
     json_t *hc = json_object_get(config, "HostConfig");
     json_t *spec = NULL;
     ret = build(store, c, json_object_get(config, "Config"), json_is_object(hc) ? hc : NULL, dir, &spec, err);
+    if (ret == 0)
+        ret = make_workdir(dir, json_object_get(config, "Config"), err);
     json_decref(config);
-    if (ret < 0)
+    if (ret < 0) {
+        json_decref(spec);
         return ret;
+    }
     _cleanup_free_ char *text = json_dumps(spec, JSON_INDENT(2));
     json_decref(spec);
     _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
