@@ -461,3 +461,20 @@ def test_size_asked_before_the_pty_exists_is_applied(mon):
         data += chunk
     assert data.strip() == b"31 101", data
     mon.wait_gone(cid, mpid)
+
+
+def test_failed_create_reports_125_and_leaves_nothing(mon):
+    with open(mon.bundle / "config.json") as f:
+        spec = json.load(f)
+    spec["process"]["cwd"] = "relative/not/allowed"
+    with open(mon.bundle / "config.json", "w") as f:
+        json.dump(spec, f)
+    with open(mon.bundle / "config.json") as f:
+        assert json.load(f)["process"]["cwd"] == "relative/not/allowed"
+    mon.set_process = lambda args, terminal=False: None  # keep the broken spec
+    cid, res = mon.spawn(["true"], check=False)
+    assert res.returncode == 125, res.stderr
+    assert res.stderr.startswith("servin: ") and res.stderr.count("\n") == 1
+    time.sleep(0.3)
+    assert not os.path.exists(os.path.join(mon.run_dir(cid), "monitor.pid"))
+    assert mon.exit_file(cid)["ExitCode"] == 125

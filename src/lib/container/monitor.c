@@ -265,13 +265,22 @@ static int start_container(struct mon *m, int *code, struct servin_error *err)
             }
         }
     }
+    bool start_tried = ret == 0;
     if (ret == 0)
         ret = servin_oci_start(m->o.oci_root, m->o.id, err);
     if (ret < 0) {
-        /* An init that could not exec says why and exits 126/127. */
+        /* An init that could not exec says why and exits 126/127; one that never got that far
+         * still waits for `start`, and is killed after a short wait. */
         int status = 0;
-        if (m->pid > 0 && waitpid(m->pid, &status, 0) == m->pid && WIFEXITED(status) &&
-            (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127))
+        pid_t got = 0;
+        for (int i = 0; m->pid > 0 && got == 0; i++) {
+            got = waitpid(m->pid, &status, WNOHANG);
+            if (got == 0 && i == (start_tried ? 200 : 0))
+                kill(m->pid, SIGKILL);
+            else if (got == 0)
+                usleep(10000);
+        }
+        if (got == m->pid && WIFEXITED(status) && (WEXITSTATUS(status) == 126 || WEXITSTATUS(status) == 127))
             *code = WEXITSTATUS(status);
         m->exited = true;
         m->status = status;
