@@ -161,8 +161,8 @@ void cli_table_flush(struct cli_table *t, FILE *out)
                 len = 0;
                 if (!*p)
                     break;
-            } else {
-                len++;
+            } else if (((unsigned char)*p & 0xC0) != 0x80) {
+                len++; /* characters, not bytes: "…" in a truncated command is one column */
             }
         }
     }
@@ -177,7 +177,8 @@ void cli_table_flush(struct cli_table *t, FILE *out)
                 len = 0;
             } else {
                 fputc(*p, out);
-                len++;
+                if (((unsigned char)*p & 0xC0) != 0x80)
+                    len++;
             }
         }
         fputc('\n', out);

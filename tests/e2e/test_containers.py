@@ -399,3 +399,11 @@ def test_log_rotation_from_run_flags(bb):
     assert out[-1] == "line-199-padding-padding-padding"
     nums = [int(l.split("-")[1]) for l in out]
     assert nums == list(range(nums[0], 200))  # the oldest lines rotated away, the rest in order
+
+
+def test_ps_table_columns_line_up_after_a_truncated_command(bb):
+    run_d(bb, "--name", "longcmd", IMAGE, "sh", "-c", "sleep 60; echo a command longer than twenty")
+    header, row = bb.ok("ps").stdout.splitlines()
+    assert '"sh -c sleep 60; ech\u2026"' in row
+    assert row.index("Up ") == header.index("STATUS")
+    assert row.index("longcmd") == header.index("NAMES")
