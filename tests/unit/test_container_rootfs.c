@@ -334,6 +334,42 @@ static void working_dir_created_inside_the_root(void **state)
     servin_container_clear(&c);
 }
 
+static char fake_passwd[64];
+
+static void fill_passwd_link(size_t i, const char *diff)
+{
+    put_file(diff, "bin/sh", "not a shell");
+    _cleanup_free_ char *etc = xasprintf("%s/etc", diff);
+    assert_int_equal(mkdir(etc, 0755), 0);
+    _cleanup_free_ char *link = xasprintf("%s/etc/passwd", diff);
+    assert_int_equal(symlink(fake_passwd, link), 0);
+}
+
+static void user_lookup_never_reads_host_files(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    /* A host file the image's /etc/passwd symlink names with an absolute path. */
+    snprintf(fake_passwd, sizeof(fake_passwd), "/tmp/servin-fake-passwd-%d", (int)getpid());
+    const char *evil = "evil:x:4242:4242::/:/bin/sh\n";
+    assert_int_equal(servin_write_file_atomic(fake_passwd, evil, strlen(evil), 0644, &err), 0);
+    char id[SERVIN_DIGEST_MAX];
+    make_image(f, 1, fill_passwd_link, id);
+    json_t *config = json_pack("{s:{s:s,s:[s]}}", "Config", "User", "evil", "Cmd", "sh");
+    struct servin_container c;
+    assert_int_equal(servin_container_create_record(f->store, NULL, id, NULL, config, &c, &err), 0);
+    json_decref(config);
+    /* From the layers (not mounted), then through the mounted root. */
+    assert_int_equal(servin_container_write_spec(f->store, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "invalid user \"evil\""));
+    assert_int_equal(servin_container_mount_rootfs(f->store, &c, &err), 0);
+    assert_int_equal(servin_container_write_spec(f->store, &c, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "invalid user \"evil\""));
+    assert_int_equal(servin_container_unmount_rootfs(f->store, &c, &err), 0);
+    unlink(fake_passwd);
+    servin_container_clear(&c);
+}
+
 int main(void)
 {
     if (geteuid() != 0) {
@@ -346,6 +382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(single_layer_and_busy_unmount, setup, teardown),
         cmocka_unit_test_setup_teardown(image_without_layers_and_missing_image, setup, teardown),
         cmocka_unit_test_setup_teardown(working_dir_created_inside_the_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_lookup_never_reads_host_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -346,8 +346,8 @@ static int process(struct servin_store *store, const struct servin_container *c,
         json_decref(args);
         return servin_error_set(err, EINVAL, "the working directory \"%s\" is invalid: it must be an absolute path", cwd);
     }
-    _cleanup_free_ char *passwd = ctr_rootfs_file(store, c, "etc/passwd");
-    _cleanup_free_ char *group = ctr_rootfs_file(store, c, "etc/group");
+    _cleanup_free_ char *passwd = ctr_rootfs_read(store, c, "etc/passwd");
+    _cleanup_free_ char *group = ctr_rootfs_read(store, c, "etc/group");
     struct ctr_user user;
     int ret = ctr_user_resolve(str(cfg, "User"), passwd, group, &user, err);
     if (ret < 0) {

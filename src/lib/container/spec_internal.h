@@ -19,12 +19,13 @@ struct ctr_user {
     char *home; /* from /etc/passwd, "/" when unknown */
 };
 void ctr_user_clear(struct ctr_user *u);
-/* passwd_path/group_path may be NULL (the image has no such file). */
-int ctr_user_resolve(const char *spec, const char *passwd_path, const char *group_path, struct ctr_user *out,
+/* passwd/group_text: the files' contents, NULL when the image has no such file. */
+int ctr_user_resolve(const char *spec, const char *passwd, const char *group_text, struct ctr_user *out,
                      struct servin_error *err);
-/* Where a file of the container's root is: in merged/ when mounted, else the topmost layer that has
- * it (a whiteout above hides it). rel has no leading '/'. NULL when absent. */
-char *ctr_rootfs_file(struct servin_store *store, const struct servin_container *c, const char *rel);
+/* The contents of a regular file of the container's root: from merged/ when mounted (resolved
+ * inside it), else from the topmost layer that has it (a whiteout above hides it). rel has no
+ * leading '/'. NULL when absent. */
+char *ctr_rootfs_read(struct servin_store *store, const struct servin_container *c, const char *rel);
 
 /* spec_security.c */
 /* process.capabilities from Docker's defaults, CapAdd/CapDrop ("ALL" accepted) or Privileged. */

@@ -1,6 +1,7 @@
 /* container/spec_user.c — the container's user: Docker's "user[:group]" against the image's
  * /etc/passwd and /etc/group. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include <sys/xattr.h>
 
 #include "container/spec_internal.h"
+#include "runtime/rootfs_internal.h"
 #include "servin/cleanup.h"
+#include "servin/fs.h"
 #include "servin/image.h"
 
 void ctr_user_clear(struct ctr_user *u)
@@ -32,17 +35,18 @@ static bool is_opaque(const char *dir)
     return n == 1 && v[0] == 'y';
 }
 
-/* In one layer: 1 = found (*path set), 0 = not here (look below), -1 = hidden from below. */
+/* In one layer: 1 = found (*path set), 0 = not here (look below), -1 = hidden from below. A
+ * symlink is not followed: in a layer dir it would resolve against the host's root. */
 static int look_in_layer(const char *diff, const char *rel, char **path)
 {
     _cleanup_free_ char *copy = xstrdup(rel);
     _cleanup_free_ char *cur = xstrdup(diff);
     bool stop_below = false;
+    struct stat st;
     for (char *save = NULL, *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
         char *next = xasprintf("%s/%s", cur, part);
         free(cur);
         cur = next;
-        struct stat st;
         if (lstat(cur, &st) < 0)
             return stop_below ? -1 : 0;
         if (is_whiteout(&st))
@@ -51,39 +55,60 @@ static int look_in_layer(const char *diff, const char *rel, char **path)
         if (S_ISDIR(st.st_mode) && is_opaque(cur))
             stop_below = true;
     }
-    struct stat st;
-    if (stat(cur, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (S_ISREG(st.st_mode)) {
         *path = steal_pointer(&cur);
         return 1;
     }
     return -1;
 }
 
-char *ctr_rootfs_file(struct servin_store *store, const struct servin_container *c, const char *rel)
+/* A regular file of the mounted root, resolved as if merged/ were "/": the image's symlinks cannot
+ * lead to the host's files. */
+static char *read_in_root(const char *merged, const char *rel)
+{
+    struct servin_error err = {0};
+    _cleanup_close_ int root = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return NULL;
+    _cleanup_free_ char *abs = xasprintf("/%s", rel);
+    _cleanup_close_ int at = rootfs_open_in_root(root, abs, ROOTFS_NO_CREATE, &err);
+    if (at < 0)
+        return NULL;
+    char fd_path[ROOTFS_FD_PATH_MAX];
+    _cleanup_close_ int fd = open(rootfs_fd_path(at, fd_path), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    _cleanup_free_ char *proc_path = xasprintf("/proc/self/fd/%d", fd);
+    char *text = NULL;
+    if (servin_read_file(proc_path, &text, NULL, &err) < 0)
+        return NULL;
+    return text;
+}
+
+char *ctr_rootfs_read(struct servin_store *store, const struct servin_container *c, const char *rel)
 {
     _cleanup_free_ char *dir = servin_container_dir(store, c->id);
     _cleanup_free_ char *merged = xasprintf("%s/merged", dir);
-    struct stat st, mst, dst;
-    if (stat(merged, &mst) == 0 && stat(dir, &dst) == 0 && mst.st_dev != dst.st_dev) {
-        char *p = xasprintf("%s/%s", merged, rel);
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
-            return p;
-        free(p);
-        return NULL;
-    }
+    struct stat mst, dst;
+    if (stat(merged, &mst) == 0 && stat(dir, &dst) == 0 && mst.st_dev != dst.st_dev)
+        return read_in_root(merged, rel);
     struct servin_layer_desc *layers = NULL;
     size_t n = 0;
     struct servin_error err = {0};
     if (servin_image_layers(store, c->image_id, &layers, &n, &err) < 0)
         return NULL;
-    char *found = NULL;
+    _cleanup_free_ char *found = NULL;
     for (size_t i = n; i-- > 0;) {
         _cleanup_free_ char *diff = servin_layer_diff_path(store, layers[i].chain_id);
         if (look_in_layer(diff, rel, &found) != 0)
             break;
     }
     servin_layer_descs_free(layers, n);
-    return found;
+    char *text = NULL;
+    if (found && servin_read_file(found, &text, NULL, &err) < 0)
+        return NULL;
+    return text;
 }
 
 static bool parse_id(const char *s, unsigned *out)
@@ -122,10 +147,10 @@ struct passwd_entry {
 };
 
 /* The passwd entry whose name is `name`, or (name NULL) whose uid is `uid`. */
-static void find_passwd(const char *path, const char *name, unsigned uid, struct passwd_entry *out)
+static void find_passwd(const char *text, const char *name, unsigned uid, struct passwd_entry *out)
 {
     memset(out, 0, sizeof(*out));
-    _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+    _cleanup_fclose_ FILE *f = text ? fmemopen((void *)text, strlen(text), "r") : NULL;
     char line[4096];
     while (f && fgets(line, sizeof(line), f)) {
         char *fld[7] = {0};
@@ -146,11 +171,11 @@ static void find_passwd(const char *path, const char *name, unsigned uid, struct
 }
 
 /* Find a group by name (when name is set) and collect the groups user_name is a member of. */
-static bool scan_groups(const char *path, const char *name, unsigned *gid, const char *user_name, gid_t primary,
+static bool scan_groups(const char *text, const char *name, unsigned *gid, const char *user_name, gid_t primary,
                         struct ctr_user *u)
 {
     bool found = false;
-    _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+    _cleanup_fclose_ FILE *f = text ? fmemopen((void *)text, strlen(text), "r") : NULL;
     char line[16384];
     while (f && fgets(line, sizeof(line), f)) {
         char *fld[4] = {0};
@@ -180,7 +205,7 @@ static bool scan_groups(const char *path, const char *name, unsigned *gid, const
     return found;
 }
 
-int ctr_user_resolve(const char *spec, const char *passwd_path, const char *group_path, struct ctr_user *out,
+int ctr_user_resolve(const char *spec, const char *passwd, const char *group_text, struct ctr_user *out,
                      struct servin_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -195,12 +220,12 @@ int ctr_user_resolve(const char *spec, const char *passwd_path, const char *grou
     unsigned uid = 0;
     if (parse_id(user, &uid)) {
         /* A number needs no entry; when there is one, it supplies the group and home. */
-        find_passwd(passwd_path, NULL, uid, &pw);
+        find_passwd(passwd, NULL, uid, &pw);
     } else {
-        find_passwd(passwd_path, user, 0, &pw);
+        find_passwd(passwd, user, 0, &pw);
         if (!pw.found)
             return servin_error_set(err, EINVAL, "invalid user \"%s\": no such user in the image%s", user,
-                                    passwd_path ? "" : " (it has no /etc/passwd)");
+                                    passwd ? "" : " (it has no /etc/passwd)");
         uid = pw.uid;
     }
     unsigned gid = pw.found ? pw.gid : 0;
@@ -211,14 +236,14 @@ int ctr_user_resolve(const char *spec, const char *passwd_path, const char *grou
         return servin_error_set(err, EINVAL, "invalid user \"%s\": the group part is empty", spec);
     }
     struct ctr_user u = {.uid = uid};
-    bool group_found = scan_groups(group_path, named_group ? group : NULL, &gid, pw.found ? pw.name : NULL,
+    bool group_found = scan_groups(group_text, named_group ? group : NULL, &gid, pw.found ? pw.name : NULL,
                                    (gid_t)gid, &u);
     if (named_group && !group_found) {
         free(pw.name);
         free(pw.home);
         ctr_user_clear(&u);
         return servin_error_set(err, EINVAL, "invalid group \"%s\": no such group in the image%s", group,
-                                group_path ? "" : " (it has no /etc/group)");
+                                group_text ? "" : " (it has no /etc/group)");
     }
     u.gid = gid;
     /* The primary group need not be listed again among the supplementary ones. */
