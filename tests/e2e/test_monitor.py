@@ -478,3 +478,10 @@ def test_failed_create_reports_125_and_leaves_nothing(mon):
     time.sleep(0.3)
     assert not os.path.exists(os.path.join(mon.run_dir(cid), "monitor.pid"))
     assert mon.exit_file(cid)["ExitCode"] == 125
+
+
+def test_bad_monitor_flags_give_one_line(mon):
+    for args in (["--bogus"], ["--id"], []):
+        res = subprocess.run([mon.bin, "monitor", *args], capture_output=True, text=True, timeout=10)
+        assert res.returncode == 125
+        assert res.stderr.startswith("servin: monitor: ") and res.stderr.count("\n") == 1, res.stderr

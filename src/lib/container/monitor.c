@@ -397,8 +397,9 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
     struct servin_monitor_opts *o = &m->o;
     o->log_max_files = 1;
     optind = 0;
+    opterr = 0; /* one error line, ours */
     int c;
-    while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:", lo, NULL)) != -1) {
         switch (c) {
         case O_READY:
             *ready_fd = atoi(optarg);
@@ -514,7 +515,7 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
                       .sig_rd = -1,
                       .sig_wr = -1};
     if (parse_args(argc, argv, m, &ready_fd, &mode, &tty_attach) < 0) {
-        fprintf(stderr, "servin: monitor: unknown or incomplete flag\n");
+        fprintf(stderr, "servin: monitor: unknown or incomplete flag %s\n", argv[optind - 1]);
         exit(125);
     }
     if (ready_fd >= 0)
