@@ -239,21 +239,24 @@ static void diff_add(struct diff_walk *w, char kind, const char *rel)
     w->out[w->n] = NULL;
 }
 
-static int diff_dir(struct diff_walk *w, const char *upper, const char *rel, struct servin_error *err)
+/* Walk by fds, never following a symlink: a running container may swap a directory of its upper
+ * dir for a link to anywhere on the host while we look. */
+static int diff_dir(struct diff_walk *w, int dir_fd, const char *rel, struct servin_error *err)
 {
-    _cleanup_free_ char *path = rel[0] ? xasprintf("%s/%s", upper, rel) : xstrdup(upper);
-    DIR *d = opendir(path);
-    if (!d)
-        return servin_error_errno(err, errno, "read %s", path);
+    DIR *d = fdopendir(dir_fd);
+    if (!d) {
+        int saved = errno;
+        close(dir_fd);
+        return servin_error_errno(err, saved, "read /%s of the container's changes", rel);
+    }
     struct dirent *e;
     int ret = 0;
     while (ret == 0 && (e = readdir(d))) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         _cleanup_free_ char *child = rel[0] ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-        _cleanup_free_ char *full = xasprintf("%s/%s", upper, child);
         struct stat st;
-        if (lstat(full, &st) < 0)
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue; /* Gone while we looked: a running container changes its files. */
         /* overlayfs records a deletion as a 0/0 character device in the upper dir. */
         if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
@@ -261,8 +264,11 @@ static int diff_dir(struct diff_walk *w, const char *upper, const char *rel, str
             continue;
         }
         diff_add(w, in_lower(w, child) ? 'C' : 'A', child);
-        if (S_ISDIR(st.st_mode))
-            ret = diff_dir(w, upper, child, err);
+        if (!S_ISDIR(st.st_mode))
+            continue;
+        int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub >= 0)
+            ret = diff_dir(w, sub, child, err);
     }
     closedir(d);
     return ret;
@@ -288,10 +294,10 @@ int servin_container_diff(struct servin_store *store, const struct servin_contai
         w.lowers[i] = servin_layer_diff_path(store, layers[i].chain_id);
     servin_layer_descs_free(layers, w.n_lowers);
     w.out = xcalloc(1, sizeof(char *));
-    struct stat st;
     /* A container whose root was never mounted has changed nothing. */
-    if (stat(upper, &st) == 0)
-        ret = diff_dir(&w, upper, "", err);
+    int upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (upper_fd >= 0)
+        ret = diff_dir(&w, upper_fd, "", err);
     strv_free(w.lowers);
     if (ret < 0) {
         strv_free(w.out);
