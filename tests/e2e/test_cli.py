@@ -119,7 +119,7 @@ def test_log_file_debug(servin, tmp_path):
     servin.ok("--log-file", str(log), "--log-level", "debug", "system", "info")
     text = log.read_text()
     assert "debug" in text, text
-    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[\d+\] debug: ", text, re.M), text
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z \[\d+\] debug: ", text, re.M), text
     # At the default level nothing is written for a successful command.
     quiet = tmp_path / "quiet.log"
     servin.ok("--log-file", str(quiet), "system", "info")
