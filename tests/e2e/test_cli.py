@@ -16,8 +16,10 @@ def listed_commands(servin):
     assert "Commands:" in out
     cmds = []
     for line in out.split("Commands:", 1)[1].splitlines():
-        if line.startswith("  ") and line.strip():
-            cmds.append(line[2:19].strip())
+        # "  image pull       Download ...": lowercase words, then the summary (capital or "(").
+        m = re.match(r"^  ([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)*)\s+[A-Z(]", line)
+        if m:
+            cmds.append(m.group(1))
     return cmds
 
 
@@ -27,6 +29,10 @@ def test_help_lists_commands(servin):
     cmds = listed_commands(servin)
     for expected in ("version", "system info", "image pull", "image ls", "image save", "image load"):
         assert expected in cmds, cmds
+    # Every line of the list was understood.
+    listed = [l for l in r.stdout.split("Commands:", 1)[1].splitlines() if l.strip()]
+    assert len(cmds) == len(listed), (cmds, listed)
+    assert len(set(cmds)) == len(cmds)
     assert r.stderr == ""
 
 
