@@ -66,6 +66,25 @@ void cli_wait_pid_gone(pid_t pid, long timeout_ms)
         usleep(10000);
 }
 
+void cli_container_tidy(struct servin_store *store, struct servin_container *c)
+{
+    if (cli_container_is_active(c) || c->monitor_pid > 0)
+        return;
+    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
+    _cleanup_free_ char *state_dir = xasprintf("%s/%s", oci_root, c->id);
+    if (access(state_dir, F_OK) < 0)
+        return; /* the usual case: the monitor's cleanup ran */
+    _cleanup_close_ int lock_fd = -1;
+    struct servin_error ignored = {0};
+    if (cli_container_lock(store, c->id, &lock_fd, &ignored) < 0)
+        return;
+    /* Under the lock a start may have finished meanwhile: its monitor owns everything then. */
+    if (servin_container_reconcile(store, c, &ignored) < 0 || cli_container_is_active(c) || c->monitor_pid > 0)
+        return;
+    servin_oci_delete(oci_root, c->id, true, &ignored);
+    servin_container_unmount_rootfs(store, c, &ignored);
+}
+
 static long elapsed_ms(const struct timespec *start)
 {
     struct timespec now;
@@ -470,6 +489,8 @@ int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv)
             return CLI_EXIT_USAGE;
         if (c == 'f')
             force = true;
+        if (c == 'F')
+            return cli_failf("container prune: --filter is not supported yet; remove containers by name with rm");
     }
     if (!force && !cli_confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"))
         return 0;

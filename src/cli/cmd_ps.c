@@ -313,6 +313,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
             every = true;
     for (size_t i = 0; i < n && (last < 0 || shown < last); i++) {
         struct servin_container *ct = &list[i];
+        cli_container_tidy(store, ct);
         if (!every && !cli_container_is_active(ct))
             continue;
         if (!matches_all(store, ct, filters, nf))

@@ -57,6 +57,9 @@ int cli_container_remove(struct servin_store *store, struct servin_container *c,
                          struct servin_error *err);
 /* Serialise start and the monitor's cleanup of one container (a file lock under <root>/locks). */
 int cli_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err);
+/* A container that ended without its monitor's cleanup (the monitor was killed, the machine
+ * crashed) still holds its runtime state, cgroup and rootfs mount: release them. */
+void cli_container_tidy(struct servin_store *store, struct servin_container *c);
 /* Wait (up to timeout_ms) until a process that is not our child is gone. */
 void cli_wait_pid_gone(pid_t pid, long timeout_ms);
 /* The container's exit code from its exit file, or the record's; -1 when unknown. */

@@ -338,6 +338,10 @@ def test_killed_monitor_shows_exited_and_store_stays_consistent(bb):
     assert wait_for(lambda: status(bb, "orphan") == "exited", timeout=20)
     [row] = bb.lines("ps", "-a", "--format", "{{.Names}} {{.State}}")
     assert row == "orphan exited"
+    # Nobody ran the monitor's cleanup: the listing released the mount and the cgroup instead.
+    assert not mounts_under(bb.root)
+    assert cgroups_named(cid) == []
+    assert not os.path.exists(os.path.join(bb.root, "run", "oci", cid))
     db = sqlite3.connect(os.path.join(bb.root, "servin.db"))
     try:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
