@@ -79,7 +79,8 @@ void cli_container_tidy(struct servin_store *store, struct servin_container *c)
     if (cli_container_lock(store, c->id, &lock_fd, &ignored) < 0)
         return;
     /* Under the lock a start may have finished meanwhile: its monitor owns everything then. */
-    if (servin_container_reconcile(store, c, &ignored) < 0 || cli_container_is_active(c) || c->monitor_pid > 0)
+    if (servin_container_reconcile(store, c, &ignored) < 0 || cli_container_is_active(c) ||
+        c->monitor_pid > 0)
         return;
     servin_oci_delete(oci_root, c->id, true, &ignored);
     servin_container_unmount_rootfs(store, c, &ignored);
@@ -135,7 +136,8 @@ static int signal_container(struct servin_store *store, const struct servin_cont
     return r;
 }
 
-int cli_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s, struct servin_error *err)
+int cli_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
+                       struct servin_error *err)
 {
     int r = servin_container_reconcile(store, c, err);
     if (r < 0 || !cli_container_is_active(c))
@@ -165,17 +167,19 @@ int cli_container_stop(struct servin_store *store, struct servin_container *c, i
     return r;
 }
 
-int cli_container_remove(struct servin_store *store, struct servin_container *c, bool force, struct servin_error *err)
+int cli_container_remove(struct servin_store *store, struct servin_container *c, bool force,
+                         struct servin_error *err)
 {
     int r = servin_container_reconcile(store, c, err);
     if (r < 0)
         return r;
     if (cli_container_is_active(c)) {
         if (!force)
-            return servin_error_set(err, EBUSY,
-                                    "cannot remove container \"/%s\": container is running: stop the container "
-                                    "before removing or force remove",
-                                    c->name);
+            return servin_error_set(
+                err, EBUSY,
+                "cannot remove container \"/%s\": container is running: stop the container "
+                "before removing or force remove",
+                c->name);
         cli_container_mark_stopped(store, c);
         r = signal_container(store, c, SIGKILL, true, err);
         if (r < 0)
@@ -259,8 +263,8 @@ static int parse_timeout_flag(struct cli_ctx *ctx, int argc, char **argv, int *t
             char *end = NULL;
             long v = strtol(optarg, &end, 10);
             if (end == optarg || *end || v < -1)
-                return cli_usage_error(ctx, "invalid argument \"%s\" for \"-t, --time\" flag: expected seconds",
-                                       optarg);
+                return cli_usage_error(
+                    ctx, "invalid argument \"%s\" for \"-t, --time\" flag: expected seconds", optarg);
             *timeout = (int)v;
         }
     }
@@ -323,9 +327,8 @@ static int kill_one(struct cli_ctx *ctx, struct servin_container *c, const char 
 
 int cmd_kill(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"signal", required_argument, 0, 's'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0}};
+    static const struct option longopts[] = {
+        {"signal", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
     int sig = SIGKILL, c;
     while ((c = cli_getopt(ctx, argc, argv, "s:h", longopts)) != -1) {
         if (c == 'h')
@@ -490,9 +493,11 @@ int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv)
         if (c == 'f')
             force = true;
         if (c == 'F')
-            return cli_failf("container prune: --filter is not supported yet; remove containers by name with rm");
+            return cli_failf(
+                "container prune: --filter is not supported yet; remove containers by name with rm");
     }
-    if (!force && !cli_confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"))
+    if (!force &&
+        !cli_confirm("WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"))
         return 0;
     struct servin_store *store = cli_store(ctx);
     if (!store)
@@ -573,7 +578,8 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
         return cli_fail(&err);
     }
     /* Started again while we were on our way: that run owns the mount and the runtime state now. */
-    if (servin_container_reconcile(store, &ct, &ignored) == 0 && cli_container_is_active(&ct) && ct.monitor_pid > 0) {
+    if (servin_container_reconcile(store, &ct, &ignored) == 0 && cli_container_is_active(&ct) &&
+        ct.monitor_pid > 0) {
         servin_container_clear(&ct);
         return 0;
     }

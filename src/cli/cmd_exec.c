@@ -25,7 +25,8 @@ static int running_container(struct servin_store *store, const char *text, struc
     if (r < 0)
         return r;
     if (c->state == SERVIN_CONTAINER_PAUSED)
-        return servin_error_set(err, EINVAL, "container %s is paused, unpause the container before exec", text);
+        return servin_error_set(err, EINVAL, "container %s is paused, unpause the container before exec",
+                                text);
     if (c->state != SERVIN_CONTAINER_RUNNING)
         return servin_error_set(err, EINVAL, "container %s is not running", text);
     return 0;
@@ -68,7 +69,8 @@ static int apply_user(struct servin_store *store, const char *id, json_t *proces
         *colon = '\0';
     long uid = 0, gid = 0;
     if (lookup_id(rootfs, "passwd", user, &uid) < 0)
-        return servin_error_set(err, EINVAL, "unable to find user %s: no matching entries in passwd file", user);
+        return servin_error_set(err, EINVAL, "unable to find user %s: no matching entries in passwd file",
+                                user);
     if (colon) {
         if (lookup_id(rootfs, "group", colon + 1, &gid) < 0)
             return servin_error_set(err, EINVAL, "unable to find group %s: no matching entries in group file",
@@ -111,7 +113,8 @@ static int recv_fd(int sock)
     char data[1];
     char cbuf[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
         return -1;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
@@ -139,7 +142,8 @@ static void *pty_proxy_main(void *arg)
     char buf[8192];
     bool in_open = p->stdin_on;
     for (;;) {
-        struct pollfd fds[2] = {{.fd = p->master, .events = POLLIN}, {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
+        struct pollfd fds[2] = {{.fd = p->master, .events = POLLIN},
+                                {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -260,14 +264,43 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
         json_t *caps = json_object();
         /* Every capability the kernel knows, in every set the exec uses. */
         json_t *all = json_array();
-        const char *names[] = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-                               "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-                               "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-                               "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-                               "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-                               "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-                               "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-                               "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND"};
+        const char *names[] = {"CAP_CHOWN",
+                               "CAP_DAC_OVERRIDE",
+                               "CAP_DAC_READ_SEARCH",
+                               "CAP_FOWNER",
+                               "CAP_FSETID",
+                               "CAP_KILL",
+                               "CAP_SETGID",
+                               "CAP_SETUID",
+                               "CAP_SETPCAP",
+                               "CAP_LINUX_IMMUTABLE",
+                               "CAP_NET_BIND_SERVICE",
+                               "CAP_NET_BROADCAST",
+                               "CAP_NET_ADMIN",
+                               "CAP_NET_RAW",
+                               "CAP_IPC_LOCK",
+                               "CAP_IPC_OWNER",
+                               "CAP_SYS_MODULE",
+                               "CAP_SYS_RAWIO",
+                               "CAP_SYS_CHROOT",
+                               "CAP_SYS_PTRACE",
+                               "CAP_SYS_PACCT",
+                               "CAP_SYS_ADMIN",
+                               "CAP_SYS_BOOT",
+                               "CAP_SYS_NICE",
+                               "CAP_SYS_RESOURCE",
+                               "CAP_SYS_TIME",
+                               "CAP_SYS_TTY_CONFIG",
+                               "CAP_MKNOD",
+                               "CAP_LEASE",
+                               "CAP_AUDIT_WRITE",
+                               "CAP_AUDIT_CONTROL",
+                               "CAP_SETFCAP",
+                               "CAP_MAC_OVERRIDE",
+                               "CAP_MAC_ADMIN",
+                               "CAP_SYSLOG",
+                               "CAP_WAKE_ALARM",
+                               "CAP_BLOCK_SUSPEND"};
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
             json_array_append_new(all, json_string(names[i]));
         const char *sets[] = {"bounding", "effective", "permitted"};
@@ -277,7 +310,8 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
         json_object_set_new(process, "capabilities", caps);
     }
 
-    struct servin_oci_exec_opts o = {.state_root = oci_root, .id = ct.id, .process = process, .detach = detach};
+    struct servin_oci_exec_opts o = {
+        .state_root = oci_root, .id = ct.id, .process = process, .detach = detach};
     if (tty && !detach) {
         /* A short private directory: a socket path must fit in 108 bytes, the run dir may not. */
         sock_dir = xstrdup("/tmp/servin-exec-XXXXXX");

@@ -63,14 +63,11 @@ static int emit_line(void *ctx, int stream, const char *text, size_t len)
 
 int cmd_logs(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"follow", no_argument, 0, 'f'},
-                                             {"timestamps", no_argument, 0, 't'},
-                                             {"tail", required_argument, 0, 'n'},
-                                             {"since", required_argument, 0, 'S'},
-                                             {"until", required_argument, 0, 'U'},
-                                             {"details", no_argument, 0, 'D'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0}};
+    static const struct option longopts[] = {
+        {"follow", no_argument, 0, 'f'},      {"timestamps", no_argument, 0, 't'},
+        {"tail", required_argument, 0, 'n'},  {"since", required_argument, 0, 'S'},
+        {"until", required_argument, 0, 'U'}, {"details", no_argument, 0, 'D'},
+        {"help", no_argument, 0, 'h'},        {0}};
     struct servin_log_read_opts o = {.tail = -1};
     struct servin_error err = {0};
     int c;
@@ -91,8 +88,8 @@ int cmd_logs(struct cli_ctx *ctx, int argc, char **argv)
                 char *end = NULL;
                 o.tail = strtol(optarg, &end, 10);
                 if (end == optarg || *end)
-                    return cli_usage_error(ctx, "invalid argument \"%s\" for \"-n, --tail\" flag: use a number or all",
-                                           optarg);
+                    return cli_usage_error(
+                        ctx, "invalid argument \"%s\" for \"-n, --tail\" flag: use a number or all", optarg);
                 if (o.tail < 0)
                     o.tail = -1;
             }

@@ -88,8 +88,7 @@ static char *command_text(const struct servin_container *c, bool trunc)
     size_t i, len = 0;
     json_t *a;
     char *s = xstrdup("");
-    json_array_foreach(all, i, a)
-    {
+    json_array_foreach (all, i, a) {
         const char *w = json_string_value(a);
         char *n = xasprintf("%s%s%s", s, i ? " " : "", w ? w : "");
         free(s);
@@ -123,9 +122,9 @@ static char *labels_text(const struct servin_container *c)
     const char *k;
     json_t *v;
     char *s = xstrdup("");
-    json_object_foreach(labels, k, v)
-    {
-        char *n = xasprintf("%s%s%s=%s", s, *s ? "," : "", k, json_string_value(v) ? json_string_value(v) : "");
+    json_object_foreach (labels, k, v) {
+        char *n =
+            xasprintf("%s%s%s=%s", s, *s ? "," : "", k, json_string_value(v) ? json_string_value(v) : "");
         free(s);
         s = n;
     }
@@ -148,8 +147,8 @@ static json_t *ps_row(const struct servin_container *c, bool no_trunc)
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Image",
                      c->image_ref ? c->image_ref : c->image_id, "Command", command, "CreatedAt", created_at,
                      "RunningFor", running_for, "Ports", "", "State", servin_container_state_name(c->state),
-                     "Status", status, "Size", "", "Names", c->name, "Labels", labels, "Mounts", "", "Networks",
-                     "");
+                     "Status", status, "Size", "", "Names", c->name, "Labels", labels, "Mounts", "",
+                     "Networks", "");
 }
 
 /* ---- filters: values of one key are alternatives, different keys must all match ---- */
@@ -169,7 +168,8 @@ static bool label_matches(const struct servin_container *c, const char *want)
     return !eq || (json_string_value(v) && strcmp(json_string_value(v), eq + 1) == 0);
 }
 
-static bool filter_matches(struct servin_store *store, const struct servin_container *c, const struct ps_filter *f)
+static bool filter_matches(struct servin_store *store, const struct servin_container *c,
+                           const struct ps_filter *f)
 {
     const char *v = f->value;
     if (strcmp(f->key, "status") == 0)
@@ -216,16 +216,12 @@ static const char *const filter_keys[] = {"status", "name", "id", "label", "exit
 
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {{"all", no_argument, 0, 'a'},
-                                             {"quiet", no_argument, 0, 'q'},
-                                             {"last", required_argument, 0, 'n'},
-                                             {"latest", no_argument, 0, 'l'},
-                                             {"no-trunc", no_argument, 0, 'T'},
-                                             {"filter", required_argument, 0, 'f'},
-                                             {"format", required_argument, 0, 'F'},
-                                             {"size", no_argument, 0, 's'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0}};
+    static const struct option longopts[] = {
+        {"all", no_argument, 0, 'a'},          {"quiet", no_argument, 0, 'q'},
+        {"last", required_argument, 0, 'n'},   {"latest", no_argument, 0, 'l'},
+        {"no-trunc", no_argument, 0, 'T'},     {"filter", required_argument, 0, 'f'},
+        {"format", required_argument, 0, 'F'}, {"size", no_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'},         {0}};
     bool all = false, quiet = false, no_trunc = false;
     long last = -1;
     const char *format = NULL;
@@ -261,10 +257,12 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
             const char *eq = strchr(optarg, '=');
             size_t k;
             for (k = 0; eq && k < sizeof(filter_keys) / sizeof(filter_keys[0]); k++)
-                if (strlen(filter_keys[k]) == (size_t)(eq - optarg) && strncmp(optarg, filter_keys[k], (size_t)(eq - optarg)) == 0)
+                if (strlen(filter_keys[k]) == (size_t)(eq - optarg) &&
+                    strncmp(optarg, filter_keys[k], (size_t)(eq - optarg)) == 0)
                     break;
             if (!eq || k == sizeof(filter_keys) / sizeof(filter_keys[0])) {
-                code = cli_failf("invalid filter '%s': use status=, name=, id=, label=, exited= or ancestor=", optarg);
+                code = cli_failf("invalid filter '%s': use status=, name=, id=, label=, exited= or ancestor=",
+                                 optarg);
                 goto out;
             }
             if (nf == sizeof(filters) / sizeof(filters[0])) {
@@ -378,14 +376,15 @@ static json_t *inspect_json(struct servin_store *store, const struct servin_cont
     json_array_remove(argv, 0);
     bool running = c->state == SERVIN_CONTAINER_RUNNING || c->state == SERVIN_CONTAINER_PAUSED ||
                    c->state == SERVIN_CONTAINER_RESTARTING;
-    json_t *state = json_pack("{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status",
-                              servin_container_state_name(c->state), "Running", running, "Paused",
-                              c->state == SERVIN_CONTAINER_PAUSED, "Restarting", c->state == SERVIN_CONTAINER_RESTARTING,
-                              "OOMKilled", c->oom_killed, "Dead", c->state == SERVIN_CONTAINER_DEAD, "Pid",
-                              running ? (int)c->pid : 0, "ExitCode", c->exit_code, "Error", "", "StartedAt",
-                              time_json(c->started_at), "FinishedAt", time_json(c->finished_at));
+    json_t *state = json_pack(
+        "{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:o,s:o}", "Status", servin_container_state_name(c->state),
+        "Running", running, "Paused", c->state == SERVIN_CONTAINER_PAUSED, "Restarting",
+        c->state == SERVIN_CONTAINER_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
+        c->state == SERVIN_CONTAINER_DEAD, "Pid", running ? (int)c->pid : 0, "ExitCode", c->exit_code,
+        "Error", "", "StartedAt", time_json(c->started_at), "FinishedAt", time_json(c->finished_at));
     if (c->health)
-        json_object_set_new(state, "Health", json_pack("{s:s,s:i,s:[]}", "Status", c->health, "FailingStreak", 0, "Log"));
+        json_object_set_new(state, "Health",
+                            json_pack("{s:s,s:i,s:[]}", "Status", c->health, "FailingStreak", 0, "Log"));
     json_t *config = json_deep_copy(json_object_get(c->config, "Config"));
     if (!json_is_object(config))
         config = json_object();
@@ -401,12 +400,12 @@ static json_t *inspect_json(struct servin_store *store, const struct servin_cont
         host = json_object();
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:{s:s,s:s,s:s}},"
                      "s:[],s:o,s:{s:{}}}",
-                     "Id", c->id, "Created", time_json(c->created), "Path", path, "Args", argv, "State", state,
-                     "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname, "HostsPath", hosts,
-                     "LogPath", log, "Name", name, "RestartCount", c->restart_count, "Driver", "overlay2",
-                     "Platform", "linux", "HostConfig", host, "GraphDriver", "Name", "overlay2", "Data",
-                     "MergedDir", merged, "UpperDir", upper, "WorkDir", work, "Mounts", "Config", config,
-                     "NetworkSettings", "Networks");
+                     "Id", c->id, "Created", time_json(c->created), "Path", path, "Args", argv, "State",
+                     state, "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname,
+                     "HostsPath", hosts, "LogPath", log, "Name", name, "RestartCount", c->restart_count,
+                     "Driver", "overlay2", "Platform", "linux", "HostConfig", host, "GraphDriver", "Name",
+                     "overlay2", "Data", "MergedDir", merged, "UpperDir", upper, "WorkDir", work, "Mounts",
+                     "Config", config, "NetworkSettings", "Networks");
 }
 
 int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
@@ -455,7 +454,8 @@ int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
     /* `servin inspect NAME` with no container of that name looks at images, as Docker does;
      * `container inspect` does not. The dispatcher hands us argv inside the whole command line, so
      * the word before ours tells which form was typed. */
-    bool grouped = argv > ctx->argv && (strcmp(argv[-1], "container") == 0 || strcmp(argv[-1], "containers") == 0);
+    bool grouped =
+        argv > ctx->argv && (strcmp(argv[-1], "container") == 0 || strcmp(argv[-1], "containers") == 0);
     if (json_array_size(all) == 0 && !type && !grouped) {
         json_decref(all);
         json_decref(missing);
@@ -465,14 +465,12 @@ int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
     int code = 0;
     size_t i;
     json_t *j;
-    json_array_foreach(missing, i, j)
-    {
+    json_array_foreach (missing, i, j) {
         cli_failf("No such container: %s", json_string_value(j));
         code = 1;
     }
     if (format && strcmp(format, "json") != 0) {
-        json_array_foreach(all, i, j)
-        {
+        json_array_foreach (all, i, j) {
             struct servin_error err = {0};
             if (cli_format_render(format, j, stdout, &err) < 0) {
                 code = cli_fail(&err);

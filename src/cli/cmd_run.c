@@ -72,7 +72,8 @@ static int create_container(struct servin_store *store, struct run_flags *f, str
     run_flags_apply_image(f->config, image_config);
     json_decref(image_config);
     json_t *cfg = json_object_get(f->config, "Config");
-    if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0 && json_array_size(json_object_get(cfg, "Cmd")) == 0)
+    if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0 &&
+        json_array_size(json_object_get(cfg, "Cmd")) == 0)
         return servin_error_set(err, EINVAL, "no command specified: the image has no CMD or ENTRYPOINT");
 
     const char *name = f->name && f->name[0] == '/' ? f->name + 1 : f->name;
@@ -272,27 +273,12 @@ int cli_container_read_exit(struct servin_store *store, const struct servin_cont
     return -1;
 }
 
-/* The monitor records why a process could not be started ("exec foo: executable file not found in
- * $PATH") in the exit file's Error; a foreground run prints it as its one error line. */
-static void report_exit_error(struct servin_store *store, const struct servin_container *c)
-{
-    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
-    _cleanup_free_ char *p = xasprintf("%s/exit", run_dir);
-    json_t *ex = json_load_file(p, 0, NULL);
-    const char *msg = json_string_value(json_object_get(ex, "Error"));
-    if (msg && *msg)
-        cli_failf("%s", msg);
-    json_decref(ex);
-}
-
 static int wait_exit_code(struct servin_store *store, struct servin_container *c)
 {
     for (;;) {
         int code = cli_container_read_exit(store, c);
-        if (code >= 0) {
-            report_exit_error(store, c);
+        if (code >= 0)
             return code;
-        }
         struct servin_error err = {0};
         if (servin_container_reconcile(store, c, &err) < 0)
             return CLI_EXIT_FAILURE;
@@ -338,8 +324,8 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
         send_window_size(proxy.run_dir);
 
     struct servin_error err = {0};
-    int r = servin_monitor_attach(proxy.run_dir, attach_stdin ? STDIN_FILENO : -1, STDOUT_FILENO, STDERR_FILENO,
-                                  tty, &err);
+    int r = servin_monitor_attach(proxy.run_dir, attach_stdin ? STDIN_FILENO : -1, STDOUT_FILENO,
+                                  STDERR_FILENO, tty, &err);
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     if (r < 0)
@@ -389,7 +375,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     code = cli_container_attach_and_wait(ctx, &c, f.interactive, true);
     if (f.auto_remove) {
         struct servin_error rm_err = {0};
-        if (servin_container_get(store, c.id, &c, &rm_err) == 0 && cli_container_remove(store, &c, true, &rm_err) < 0)
+        if (servin_container_get(store, c.id, &c, &rm_err) == 0 &&
+            cli_container_remove(store, &c, true, &rm_err) < 0)
             cli_fail(&rm_err);
     }
 out:

@@ -170,15 +170,18 @@ static int parse_restart(struct cli_ctx *ctx, const char *text, json_t *host)
     _cleanup_free_ char *name = xstrndup(text, nl);
     if (strcmp(name, "no") != 0 && strcmp(name, "always") != 0 && strcmp(name, "unless-stopped") != 0 &&
         strcmp(name, "on-failure") != 0)
-        return bad_value(ctx, "--restart", text, "invalid restart policy format: use no, always, unless-stopped "
-                                                 "or on-failure[:max-retries]");
+        return bad_value(ctx, "--restart", text,
+                         "invalid restart policy format: use no, always, unless-stopped "
+                         "or on-failure[:max-retries]");
     if (colon) {
         if (strcmp(name, "on-failure") != 0)
-            return bad_value(ctx, "--restart", text, "maximum retry count can only be used with 'on-failure'");
+            return bad_value(ctx, "--restart", text,
+                             "maximum retry count can only be used with 'on-failure'");
         if (parse_int(colon + 1, &max) < 0 || max < 0)
             return bad_value(ctx, "--restart", text, "maximum retry count must be a non-negative integer");
     }
-    json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", max));
+    json_object_set_new(host, "RestartPolicy",
+                        json_pack("{s:s,s:I}", "Name", name, "MaximumRetryCount", max));
     return 0;
 }
 
@@ -270,7 +273,8 @@ static int parse_bytes_flag(struct cli_ctx *ctx, const char *flag, const char *t
     return 0;
 }
 
-static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_flags *f, json_t *cfg, json_t *host)
+static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_flags *f, json_t *cfg,
+                     json_t *host)
 {
     int64_t bytes;
     long long n;
@@ -360,7 +364,8 @@ static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_fla
     case OPT_CPU_QUOTA:
     case OPT_CPU_PERIOD:
         if (parse_int(arg, &n) < 0)
-            return bad_value(ctx, c == OPT_CPU_QUOTA ? "--cpu-quota" : "--cpu-period", arg, "expected an integer");
+            return bad_value(ctx, c == OPT_CPU_QUOTA ? "--cpu-quota" : "--cpu-period", arg,
+                             "expected an integer");
         json_object_set_new(host, c == OPT_CPU_QUOTA ? "CpuQuota" : "CpuPeriod", json_integer(n));
         break;
     case OPT_PIDS_LIMIT:
@@ -484,7 +489,8 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
         return -1;
     }
     if (f->name && (!*f->name || (f->name[0] == '/' && !f->name[1]))) {
-        *code = cli_failf("invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", f->name);
+        *code =
+            cli_failf("invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", f->name);
         return -1;
     }
     json_object_set_new(cfg, "Image", json_string(f->image));
@@ -496,7 +502,8 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
     json_object_set_new(cfg, "AttachStderr", json_boolean(!f->detach));
     json_object_set_new(host, "AutoRemove", json_boolean(f->auto_remove));
     if (!json_object_get(host, "RestartPolicy"))
-        json_object_set_new(host, "RestartPolicy", json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+        json_object_set_new(host, "RestartPolicy",
+                            json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
     json_t *log = obj_object(host, "LogConfig");
     if (!json_object_get(log, "Type"))
         json_object_set_new(log, "Type", json_string("json-file"));
@@ -520,8 +527,7 @@ static json_t *merge_env(json_t *image_env, json_t *user_env)
     for (int k = 0; k < 2; k++) {
         size_t i;
         json_t *e;
-        json_array_foreach(both[k], i, e)
-        {
+        json_array_foreach (both[k], i, e) {
             const char *kv = json_string_value(e);
             if (!kv)
                 continue;
@@ -529,8 +535,7 @@ static json_t *merge_env(json_t *image_env, json_t *user_env)
             size_t j;
             json_t *o;
             bool replaced = false;
-            json_array_foreach(out, j, o)
-            {
+            json_array_foreach (out, j, o) {
                 const char *ov = json_string_value(o);
                 if (strncmp(ov, kv, kl) == 0 && (ov[kl] == '=' || ov[kl] == '\0')) {
                     json_array_set_new(out, j, json_string(kv));
@@ -559,7 +564,8 @@ void run_flags_apply_image(json_t *config, json_t *image_config)
     /* A new entrypoint drops the image's Cmd, as in Docker: it was written for the old one. */
     if (!json_object_get(cfg, "Cmd")) {
         json_t *icmd = json_object_get(img, "Cmd");
-        json_object_set_new(cfg, "Cmd", !user_entrypoint && json_is_array(icmd) ? json_deep_copy(icmd) : json_array());
+        json_object_set_new(cfg, "Cmd",
+                            !user_entrypoint && json_is_array(icmd) ? json_deep_copy(icmd) : json_array());
     }
     json_object_set_new(cfg, "Env", merge_env(json_object_get(img, "Env"), json_object_get(cfg, "Env")));
     const char *keys[] = {"WorkingDir", "User", "StopSignal"};
@@ -573,8 +579,7 @@ void run_flags_apply_image(json_t *config, json_t *image_config)
         json_t *labels = obj_object(cfg, "Labels");
         const char *k;
         json_t *v;
-        json_object_foreach(ilabels, k, v)
-        {
+        json_object_foreach (ilabels, k, v) {
             if (!json_object_get(labels, k))
                 json_object_set(labels, k, v);
         }
