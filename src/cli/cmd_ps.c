@@ -212,6 +212,24 @@ static bool matches_all(struct servin_store *store, const struct servin_containe
     return true;
 }
 
+/* A "table ..." template goes through cli_table, so its columns line up as Docker's tabwriter does. */
+static int add_rendered(struct cli_table *t, const char *format, json_t *row, struct servin_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return servin_error_errno(err, errno, "render the table");
+    int r = row ? cli_format_render(format, row, m, err) : (cli_format_table_header(format, m), 0);
+    fclose(m);
+    while (len && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (r == 0)
+        cli_table_add(t, "%s", buf);
+    free(buf);
+    return r;
+}
+
 static const char *const filter_keys[] = {"status", "name", "id", "label", "exited", "ancestor"};
 
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
@@ -295,10 +313,15 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
         code = cli_fail(&err);
         goto out;
     }
+    if (format && strcmp(format, "table") == 0)
+        format = NULL; /* the default table */
     bool json_lines = format && strcmp(format, "json") == 0;
+    bool table_fmt = format && strncmp(format, "table ", 6) == 0;
     struct cli_table *t = NULL;
-    if (format && !json_lines && !quiet)
-        cli_format_table_header(format, stdout);
+    if (table_fmt && !quiet) {
+        t = cli_table_new();
+        add_rendered(t, format, NULL, &err);
+    }
     if (!format && !quiet) {
         t = cli_table_new();
         cli_table_add(t, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES");
@@ -324,7 +347,8 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
             json_dumpf(row, stdout, JSON_COMPACT);
             fputc('\n', stdout);
         } else if (format) {
-            if (cli_format_render(format, row, stdout, &err) < 0) {
+            if ((table_fmt ? add_rendered(t, format, row, &err)
+                           : cli_format_render(format, row, stdout, &err)) < 0) {
                 json_decref(row);
                 code = cli_fail(&err);
                 break;

@@ -411,3 +411,11 @@ def test_ps_table_columns_line_up_after_a_truncated_command(bb):
     assert '"sh -c sleep 60; ech\u2026"' in row
     assert row.index("Up ") == header.index("STATUS")
     assert row.index("longcmd") == header.index("NAMES")
+
+
+def test_ps_table_template_aligns_columns(bb):
+    bb.ok("create", "--name", "a-rather-long-name", IMAGE, "true")
+    bb.ok("create", "--name", "short", IMAGE, "true")
+    lines = bb.ok("ps", "-a", "--format", "table {{.Names}}\t{{.Status}}").stdout.splitlines()
+    assert lines[0].split() == ["NAMES", "STATUS"]
+    assert {l.index("Created") for l in lines[1:]} == {lines[0].index("STATUS")}
