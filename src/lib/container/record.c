@@ -208,7 +208,9 @@ static int get_raw(struct servin_store *store, const char *text, struct servin_c
 int servin_container_get(struct servin_store *store, const char *text, struct servin_container *out,
                          struct servin_error *err)
 {
-    int ret = get_raw(store, text, out, err);
+    /* A copy: callers may pass out->id of the very struct being filled. */
+    _cleanup_free_ char *copy = text ? xstrdup(text) : NULL;
+    int ret = get_raw(store, copy, out, err);
     if (ret < 0)
         return ret;
     ret = servin_container_reconcile(store, out, err);
