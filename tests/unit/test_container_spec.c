@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "container/spec_internal.h"
 #include "servin/cleanup.h"
 #include "servin/container.h"
 #include "servin/content.h"
@@ -479,6 +480,17 @@ static void apply_image_defaults_is_idempotent(void **state)
     json_decref(config);
 }
 
+static void resolv_conf_drops_loopback_servers(void **state)
+{
+    (void)state;
+    _cleanup_free_ char *kept = ctr_resolv_filter("# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n"
+                                                  "nameserver ::1\nsearch example.org\noptions edns0\n");
+    assert_non_null(kept);
+    assert_string_equal(kept, "# generated\nnameserver 10.0.0.2\nsearch example.org\noptions edns0\n");
+    assert_null(ctr_resolv_filter("nameserver 127.0.0.53\noptions edns0 trust-ad\n"));
+    assert_null(ctr_resolv_filter(""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(resources_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(network_modes_and_mounts, setup, teardown),
         cmocka_unit_test(apply_image_defaults_is_idempotent),
+        cmocka_unit_test(resolv_conf_drops_loopback_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,48 +24,40 @@ static bool loopback_address(const char *addr)
     return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strcmp(addr, "0:0:0:0:0:0:0:1") == 0;
 }
 
+char *ctr_resolv_filter(const char *text)
+{
+    _cleanup_free_ char *copy = xstrdup(text);
+    size_t cap = strlen(text) + 2, len = 0;
+    _cleanup_free_ char *out = xmalloc(cap);
+    out[0] = '\0';
+    int kept = 0;
+    for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char addr[128];
+        if (sscanf(line, " nameserver %127s", addr) == 1) {
+            if (loopback_address(addr))
+                continue;
+            kept++;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
+    }
+    return kept > 0 ? steal_pointer(&out) : NULL;
+}
+
 /* The host's resolv.conf without loopback nameservers, which mean nothing in a network namespace of
- * its own; Docker's public resolvers when none is left. */
+ * its own (with only a local stub resolver, what it forwards to); Docker's public resolvers when
+ * none is left. */
 static char *container_resolv(bool host_network)
 {
-    _cleanup_free_ char *text = NULL;
+    _cleanup_free_ char *text = NULL, *upstream = NULL;
     struct servin_error err = {0};
     if (servin_read_file(HOST_RESOLV, &text, NULL, &err) < 0)
         text = xstrdup("");
     if (host_network)
         return steal_pointer(&text);
-
-    size_t cap = strlen(text) + 128, len = 0;
-    char *out = xmalloc(cap);
-    out[0] = '\0';
-    int kept_servers = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            char addr[128];
-            if (sscanf(line, " nameserver %127s", addr) == 1) {
-                if (loopback_address(addr))
-                    continue;
-                kept_servers++;
-            }
-            len += (size_t)snprintf(out + len, cap - len, "%s\n", line);
-        }
-        if (kept_servers > 0 || pass == 1)
-            break;
-        /* Only a local stub resolver: look at what it forwards to instead. */
-        free(text);
-        text = NULL;
-        len = 0;
-        out[0] = '\0';
-        if (servin_read_file(RESOLVED_UPSTREAM, &text, NULL, &err) < 0)
-            break;
-        cap = strlen(text) + 128;
-        out = xrealloc(out, cap);
-    }
-    if (kept_servers == 0) {
-        free(out);
-        out = xstrdup("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-    }
-    return out;
+    char *out = ctr_resolv_filter(text);
+    if (!out && servin_read_file(RESOLVED_UPSTREAM, &upstream, NULL, &err) == 0)
+        out = ctr_resolv_filter(upstream);
+    return out ? out : xstrdup("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
 }
 
 int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, struct servin_error *err)

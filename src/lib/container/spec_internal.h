@@ -38,5 +38,7 @@ json_t *ctr_host_devices(void);
 
 /* spec_files.c: <dir>/hostname, <dir>/hosts and <dir>/resolv.conf. */
 int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, struct servin_error *err);
+/* resolv.conf text without loopback nameservers; NULL when no nameserver is left. */
+char *ctr_resolv_filter(const char *text);
 
 #endif
