@@ -1,6 +1,6 @@
 /* Unit tests for container records, names, reconcile and Docker-style parsing, on a temp store. */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,8 +100,9 @@ static void create_named_and_generated(void **state)
     struct servin_error err = {0};
     assert_int_equal(servin_container_get(f->store, b.name, &got, &err), 0);
     assert_string_equal(got.id, b.id);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(got.config, "Config"), "Cmd"), 0)),
-                        "sh");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(json_object_get(got.config, "Config"), "Cmd"), 0)),
+        "sh");
     servin_container_clear(&got);
     servin_container_clear(&a);
     servin_container_clear(&b);
@@ -127,7 +128,8 @@ static void duplicate_name_refused(void **state)
     create(f, "web", &a);
     struct servin_error err = {0};
     json_t *config = json_object();
-    assert_int_equal(servin_container_create_record(f->store, "/web", IMAGE_ID, NULL, config, &b, &err), -EEXIST);
+    assert_int_equal(servin_container_create_record(f->store, "/web", IMAGE_ID, NULL, config, &b, &err),
+                     -EEXIST);
     json_decref(config);
     assert_non_null(strstr(err.msg, "the container name \"/web\" is already in use by container"));
     assert_non_null(strstr(err.msg, a.id));
@@ -151,7 +153,8 @@ static void invalid_names_refused(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct servin_container c;
         struct servin_error err = {0};
-        assert_int_equal(servin_container_create_record(f->store, bad[i], IMAGE_ID, NULL, NULL, &c, &err), -EINVAL);
+        assert_int_equal(servin_container_create_record(f->store, bad[i], IMAGE_ID, NULL, NULL, &c, &err),
+                         -EINVAL);
         assert_non_null(strstr(err.msg, "invalid container name"));
     }
     assert_int_equal(count_rows(f), 0);
@@ -304,7 +307,8 @@ static void put_run_file(struct fixture *f, const char *id, const char *name, co
 }
 
 /* A container the record says is running since `started`. */
-static void running_record(struct fixture *f, const char *name, pid_t pid, int64_t started, struct servin_container *c)
+static void running_record(struct fixture *f, const char *name, pid_t pid, int64_t started,
+                           struct servin_container *c)
 {
     struct servin_error err = {0};
     create(f, name, c);
@@ -327,8 +331,9 @@ static pid_t dead_pid(void)
 static const char *stored_state(struct fixture *f, const char *id, char buf[32])
 {
     sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->store->db, "SELECT state FROM containers WHERE id = ?", -1, &stmt, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(f->store->db, "SELECT state FROM containers WHERE id = ?", -1, &stmt, NULL),
+        SQLITE_OK);
     sqlite3_bind_text(stmt, 1, id, -1, SQLITE_TRANSIENT);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     snprintf(buf, 32, "%s", (const char *)sqlite3_column_text(stmt, 0));
@@ -347,8 +352,9 @@ static void reconcile_running_from_state_file(void **state)
     /* Our own pid stands in for both the monitor and the init: alive, and older than the files. */
     _cleanup_free_ char *pid_text = xasprintf("%d\n", (int)getpid());
     put_run_file(f, c.id, "monitor.pid", pid_text);
-    _cleanup_free_ char *st = xasprintf("{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld,\"RestartCount\":2}",
-                                        (int)getpid(), (long long)started);
+    _cleanup_free_ char *st =
+        xasprintf("{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld,\"RestartCount\":2}", (int)getpid(),
+                  (long long)started);
     put_run_file(f, c.id, "state", st);
     assert_int_equal(servin_container_get(f->store, "live", &got, &err), 0);
     assert_int_equal(got.state, SERVIN_CONTAINER_RUNNING);
@@ -392,11 +398,12 @@ static void reconcile_stale_exit_file_ignored(void **state)
     create(f, "again", &c);
     _cleanup_free_ char *pid_text = xasprintf("%d", (int)getpid());
     put_run_file(f, c.id, "monitor.pid", pid_text);
-    _cleanup_free_ char *st =
-        xasprintf("{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld}", (int)getpid(), (long long)started);
+    _cleanup_free_ char *st = xasprintf("{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld}",
+                                        (int)getpid(), (long long)started);
     put_run_file(f, c.id, "state", st);
     /* From the run before this start. */
-    _cleanup_free_ char *ex = xasprintf("{\"ExitCode\":1,\"FinishedAt\":%lld}", (long long)(started - 1000000));
+    _cleanup_free_ char *ex =
+        xasprintf("{\"ExitCode\":1,\"FinishedAt\":%lld}", (long long)(started - 1000000));
     put_run_file(f, c.id, "exit", ex);
     assert_int_equal(servin_container_get(f->store, "again", &got, &err), 0);
     assert_int_equal(got.state, SERVIN_CONTAINER_RUNNING);
@@ -452,8 +459,8 @@ static void reconcile_restarting_and_stopped_marker(void **state)
     running_record(f, "flappy", dead_pid(), started, &c);
     _cleanup_free_ char *pid_text = xasprintf("%d", (int)getpid());
     put_run_file(f, c.id, "monitor.pid", pid_text);
-    _cleanup_free_ char *st = xasprintf("{\"Status\":\"restarting\",\"Pid\":0,\"StartedAt\":%lld,\"RestartCount\":1}",
-                                        (long long)started);
+    _cleanup_free_ char *st = xasprintf(
+        "{\"Status\":\"restarting\",\"Pid\":0,\"StartedAt\":%lld,\"RestartCount\":1}", (long long)started);
     put_run_file(f, c.id, "state", st);
     _cleanup_free_ char *ex = xasprintf("{\"ExitCode\":137,\"FinishedAt\":%lld}", (long long)(started + 10));
     put_run_file(f, c.id, "exit", ex);
@@ -493,8 +500,11 @@ static void parse_bytes_table(void **state)
     const struct {
         const char *text;
         int64_t want;
-    } ok[] = {{"1024", 1024},       {"0", 0},          {"100k", 102400},      {"100K", 102400}, {"512m", 536870912},
-              {"512MB", 536870912}, {"1g", 1073741824}, {"1GiB", 1073741824}, {"1.5g", 1610612736}, {"10b", 10},
+    } ok[] = {{"1024", 1024},         {"0", 0},
+              {"100k", 102400},       {"100K", 102400},
+              {"512m", 536870912},    {"512MB", 536870912},
+              {"1g", 1073741824},     {"1GiB", 1073741824},
+              {"1.5g", 1610612736},   {"10b", 10},
               {"2t", 2199023255552LL}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         int64_t v = -1;
@@ -519,8 +529,8 @@ static void parse_duration_table(void **state)
     const struct {
         const char *text;
         int64_t want;
-    } ok[] = {{"30s", 30000000000LL}, {"1m30s", 90000000000LL}, {"500ms", 500000000},   {"0", 0},
-              {"1h", 3600000000000LL}, {"1.5s", 1500000000},    {"10us", 10000},       {"7ns", 7},
+    } ok[] = {{"30s", 30000000000LL},    {"1m30s", 90000000000LL}, {"500ms", 500000000}, {"0", 0},
+              {"1h", 3600000000000LL},   {"1.5s", 1500000000},     {"10us", 10000},      {"7ns", 7},
               {"2h45m", 9900000000000LL}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         int64_t v = -1;

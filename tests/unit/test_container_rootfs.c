@@ -64,7 +64,8 @@ static int mounts_at(const char *path)
 }
 
 /* Register an image of n fabricated layers; fill(i, diff) puts each layer's files. */
-static void make_image(struct fixture *f, size_t n, void (*fill)(size_t i, const char *diff), char id[SERVIN_DIGEST_MAX])
+static void make_image(struct fixture *f, size_t n, void (*fill)(size_t i, const char *diff),
+                       char id[SERVIN_DIGEST_MAX])
 {
     struct servin_error err = {0};
     struct servin_layer_desc *layers = xcalloc(n, sizeof(*layers));
@@ -80,12 +81,13 @@ static void make_image(struct fixture *f, size_t n, void (*fill)(size_t i, const
         free(diff_ids);
         diff_ids = next;
     }
-    _cleanup_free_ char *config =
-        xasprintf("{\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
-                  diff_ids);
+    _cleanup_free_ char *config = xasprintf(
+        "{\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
+        diff_ids);
     free(diff_ids);
     assert_int_equal(servin_content_put(f->store, config, strlen(config), NULL, id, &err), 0);
-    struct servin_image_record rec = {.manifest_media_type = SERVIN_MT_OCI_MANIFEST, .n_layers = n, .layers = layers};
+    struct servin_image_record rec = {
+        .manifest_media_type = SERVIN_MT_OCI_MANIFEST, .n_layers = n, .layers = layers};
     strcpy(rec.config_digest, id);
     assert_int_equal(servin_image_register(f->store, &rec, &err), 0);
     free(layers);

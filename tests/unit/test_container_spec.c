@@ -64,12 +64,14 @@ static void make_image(struct fixture *f)
     put_file(base, "etc/group", "root:x:0:\nold:x:7:app\n");
     put_file(top, "etc/group", "root:x:0:\napp:x:1001:\nstaff:x:50:other,app\nwheel:x:10:root\n");
     _cleanup_free_ char *config = xasprintf(
-        "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"Entrypoint\":[\"/entry\"],\"Cmd\":[\"serve\"],"
+        "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"Entrypoint\":[\"/"
+        "entry\"],\"Cmd\":[\"serve\"],"
         "\"Env\":[\"PATH=/img/bin:/bin\",\"FOO=image\",\"KEEP=1\"],\"WorkingDir\":\"/srv\","
         "\"Labels\":{\"from\":\"image\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
         layers[0].diff_id, layers[1].diff_id);
     assert_int_equal(servin_content_put(f->store, config, strlen(config), NULL, f->image_id, &err), 0);
-    struct servin_image_record rec = {.manifest_media_type = SERVIN_MT_OCI_MANIFEST, .n_layers = 2, .layers = layers};
+    struct servin_image_record rec = {
+        .manifest_media_type = SERVIN_MT_OCI_MANIFEST, .n_layers = 2, .layers = layers};
     strcpy(rec.config_digest, f->image_id);
     assert_int_equal(servin_image_register(f->store, &rec, &err), 0);
 }
@@ -158,8 +160,7 @@ static bool array_has(json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
             return true;
     }
@@ -170,8 +171,7 @@ static bool has_namespace(json_t *spec, const char *type)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(at(spec, "linux.namespaces"), i, v)
-    {
+    json_array_foreach (at(spec, "linux.namespaces"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "type")), type) == 0)
             return true;
     }
@@ -182,8 +182,7 @@ static json_t *mount_at(json_t *spec, const char *dest)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(spec, "mounts"), i, v)
-    {
+    json_array_foreach (json_object_get(spec, "mounts"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "destination")), dest) == 0)
             return v;
     }
@@ -194,8 +193,7 @@ static long long rlimit(json_t *spec, const char *type)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(at(spec, "process.rlimits"), i, v)
-    {
+    json_array_foreach (at(spec, "process.rlimits"), i, v) {
         if (strcmp(json_string_value(json_object_get(v, "type")), type) == 0)
             return json_integer_value(json_object_get(v, "soft"));
     }
@@ -205,7 +203,8 @@ static long long rlimit(json_t *spec, const char *type)
 static void defaults_and_image_merge(void **state)
 {
     struct fixture *f = *state;
-    json_t *spec = spec_ok(f, "{\"Config\":{\"Cmd\":[\"echo\",\"hi\"],\"Env\":[\"FOO=user\",\"BAR=1\"]},\"HostConfig\":{}}");
+    json_t *spec = spec_ok(
+        f, "{\"Config\":{\"Cmd\":[\"echo\",\"hi\"],\"Env\":[\"FOO=user\",\"BAR=1\"]},\"HostConfig\":{}}");
     const char *id = json_string_value(json_object_get(spec, "_test_id"));
     json_t *args = at(spec, "process.args");
     assert_int_equal(json_array_size(args), 3);
@@ -331,8 +330,10 @@ static void users_numeric_and_by_name(void **state)
     assert_true(array_has(at(spec, "process.env"), "HOME=/"));
     json_decref(spec);
 
-    spec_fails(f, "{\"Config\":{\"User\":\"nobody2\"}}", "invalid user \"nobody2\": no such user in the image");
-    spec_fails(f, "{\"Config\":{\"User\":\"app:nogroup\"}}", "invalid group \"nogroup\": no such group in the image");
+    spec_fails(f, "{\"Config\":{\"User\":\"nobody2\"}}",
+               "invalid user \"nobody2\": no such user in the image");
+    spec_fails(f, "{\"Config\":{\"User\":\"app:nogroup\"}}",
+               "invalid group \"nogroup\": no such group in the image");
     spec_fails(f, "{\"Config\":{\"User\":\":5\"}}", "invalid user");
 }
 
@@ -372,32 +373,37 @@ static void privileged_and_security_opts(void **state)
     assert_null(at(spec, "linux.maskedPaths"));
     assert_null(at(spec, "linux.readonlyPaths"));
     assert_true(array_has(at(spec, "process.capabilities.bounding"), "CAP_SYS_ADMIN"));
-    assert_true(json_is_true(json_object_get(json_array_get(at(spec, "linux.resources.devices"), 0), "allow")));
+    assert_true(
+        json_is_true(json_object_get(json_array_get(at(spec, "linux.resources.devices"), 0), "allow")));
     assert_true(json_array_size(at(spec, "linux.devices")) > 0);
     json_t *sys = mount_at(spec, "/sys");
     assert_false(array_has(json_object_get(sys, "options"), "ro"));
     json_decref(spec);
 
-    spec = spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp=unconfined\",\"no-new-privileges\"],"
-                      "\"ReadonlyRootfs\":true}}");
+    spec = spec_ok(
+        f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp=unconfined\",\"no-new-privileges\"],"
+           "\"ReadonlyRootfs\":true}}");
     assert_null(at(spec, "linux.seccomp"));
     assert_true(json_is_true(at(spec, "process.noNewPrivileges")));
     assert_true(json_is_true(at(spec, "root.readonly")));
     assert_true(array_has(at(spec, "linux.maskedPaths"), "/proc/keys"));
     json_decref(spec);
 
-    spec = spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":"
-                      "\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{\\\"names\\\":[\\\"mkdir\\\"],\\\"action\\\":"
-                      "\\\"SCMP_ACT_ERRNO\\\"},{\\\"names\\\":[\\\"mount\\\"],\\\"action\\\":\\\"SCMP_ACT_ALLOW\\\","
-                      "\\\"includes\\\":{\\\"caps\\\":[\\\"CAP_SYS_ADMIN\\\"]}}]}\"]}}");
+    spec = spec_ok(
+        f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp={\\\"defaultAction\\\":"
+           "\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{\\\"names\\\":[\\\"mkdir\\\"],\\\"action\\\":"
+           "\\\"SCMP_ACT_ERRNO\\\"},{\\\"names\\\":[\\\"mount\\\"],\\\"action\\\":\\\"SCMP_ACT_ALLOW\\\","
+           "\\\"includes\\\":{\\\"caps\\\":[\\\"CAP_SYS_ADMIN\\\"]}}]}\"]}}");
     assert_string_equal(json_string_value(at(spec, "linux.seccomp.defaultAction")), "SCMP_ACT_ALLOW");
     json_t *rules = at(spec, "linux.seccomp.syscalls");
     assert_int_equal(json_array_size(rules), 1); /* mount needs CAP_SYS_ADMIN, which it lacks */
     assert_true(array_has(json_object_get(json_array_get(rules, 0), "names"), "mkdir"));
     json_decref(spec);
 
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"bogus\"]}}", "invalid --security-opt \"bogus\"");
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp={not json\"]}}", "invalid seccomp profile");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"bogus\"]}}",
+               "invalid --security-opt \"bogus\"");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp={not json\"]}}",
+               "invalid seccomp profile");
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Init\":true}}", "--init is not supported yet");
 }
 
@@ -414,7 +420,8 @@ static void resources_and_limits(void **state)
     assert_int_equal(json_integer_value(at(spec, "linux.resources.cpu.period")), 100000);
     assert_int_equal(json_integer_value(at(spec, "linux.resources.cpu.shares")), 512);
     assert_int_equal(json_integer_value(at(spec, "linux.resources.pids.limit")), 100);
-    assert_false(json_is_true(json_object_get(json_array_get(at(spec, "linux.resources.devices"), 0), "allow")));
+    assert_false(
+        json_is_true(json_object_get(json_array_get(at(spec, "linux.resources.devices"), 0), "allow")));
     assert_int_equal(rlimit(spec, "RLIMIT_NOFILE"), 1024);
     assert_int_equal(rlimit(spec, "RLIMIT_NPROC"), 10);
     assert_true(array_has(json_object_get(mount_at(spec, "/dev/shm"), "options"), "size=1048576"));
@@ -426,10 +433,12 @@ static void resources_and_limits(void **state)
     assert_null(at(spec, "linux.resources.pids"));
     json_decref(spec);
 
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"NanoCpus\":1000000000,\"CpuQuota\":5000}}", "conflicting options");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"NanoCpus\":1000000000,\"CpuQuota\":5000}}",
+               "conflicting options");
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Ulimits\":[{\"Name\":\"wings\",\"Soft\":1,\"Hard\":1}]}}",
                "invalid ulimit \"wings\"");
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":9,\"Hard\":1}]}}",
+    spec_fails(f,
+               "{\"Config\":{},\"HostConfig\":{\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":9,\"Hard\":1}]}}",
                "above the hard limit");
 }
 
@@ -441,8 +450,9 @@ static void network_modes_and_mounts(void **state)
     assert_true(has_namespace(spec, "uts"));
     json_decref(spec);
 
-    spec = spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"NetworkMode\":\"none\",\"Binds\":[\"/tmp:/hosttmp:ro\"],"
-                      "\"Tmpfs\":{\"/run\":\"size=1m\"}}}");
+    spec =
+        spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"NetworkMode\":\"none\",\"Binds\":[\"/tmp:/hosttmp:ro\"],"
+                   "\"Tmpfs\":{\"/run\":\"size=1m\"}}}");
     assert_true(has_namespace(spec, "network"));
     json_t *bind = mount_at(spec, "/hosttmp");
     assert_non_null(bind);
@@ -453,7 +463,8 @@ static void network_modes_and_mounts(void **state)
     assert_true(array_has(json_object_get(tmpfs, "options"), "size=1m"));
     json_decref(spec);
 
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"data:/data\"]}}", "named volumes are not supported yet");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"data:/data\"]}}",
+               "named volumes are not supported yet");
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"/tmp:rel\"]}}", "must be absolute");
 }
 

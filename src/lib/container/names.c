@@ -10,23 +10,23 @@
 /* Our own lists: gentle adjectives and things found outdoors. 60 x 60 names is plenty for one
  * host, and create_record retries when a name is taken. */
 static const char *const adjectives[] = {
-    "amber",   "ancient", "autumn",  "bold",    "brave",   "breezy",  "bright",  "calm",    "candid",
-    "careful", "cheerful", "clever", "cosmic",  "crisp",   "curious", "dapper",  "daring",  "deft",
-    "eager",   "earnest", "electric", "fearless", "festive", "fluffy", "frosty",  "gallant", "gentle",
-    "gleaming", "golden", "happy",   "hidden",  "humble",  "jolly",   "keen",    "kind",    "lively",
-    "lucky",   "mellow",  "merry",   "mighty",  "misty",   "nimble",  "noble",   "patient", "placid",
-    "plucky",  "proud",   "quiet",   "rapid",   "restless", "rustic", "serene",  "silent",  "snowy",
-    "spry",    "steady",  "sunny",   "swift",   "tender",  "vivid",
+    "amber",    "ancient",  "autumn",   "bold",     "brave",    "breezy",  "bright", "calm",    "candid",
+    "careful",  "cheerful", "clever",   "cosmic",   "crisp",    "curious", "dapper", "daring",  "deft",
+    "eager",    "earnest",  "electric", "fearless", "festive",  "fluffy",  "frosty", "gallant", "gentle",
+    "gleaming", "golden",   "happy",    "hidden",   "humble",   "jolly",   "keen",   "kind",    "lively",
+    "lucky",    "mellow",   "merry",    "mighty",   "misty",    "nimble",  "noble",  "patient", "placid",
+    "plucky",   "proud",    "quiet",    "rapid",    "restless", "rustic",  "serene", "silent",  "snowy",
+    "spry",     "steady",   "sunny",    "swift",    "tender",   "vivid",
 };
 
 static const char *const nouns[] = {
-    "acorn",   "alder",   "badger",  "beacon",  "birch",   "boulder", "brook",   "canyon",  "cedar",
-    "comet",   "coral",   "crane",   "creek",   "delta",   "dune",    "falcon",  "fern",    "fjord",
-    "glacier", "grove",   "harbor",  "hazel",   "heron",   "island",  "juniper", "kestrel", "lagoon",
-    "lantern", "larch",   "lynx",    "maple",   "marmot",  "meadow",  "meteor",  "moss",    "nebula",
-    "orchid",  "otter",   "owl",     "pebble",  "pine",    "plover",  "prairie", "quartz",  "raven",
-    "reef",    "ridge",   "river",   "robin",   "sequoia", "sparrow", "spruce",  "summit",  "thicket",
-    "tundra",  "valley",  "walrus",  "willow",  "wren",    "yarrow",
+    "acorn",   "alder",  "badger", "beacon", "birch",   "boulder", "brook",   "canyon",  "cedar",
+    "comet",   "coral",  "crane",  "creek",  "delta",   "dune",    "falcon",  "fern",    "fjord",
+    "glacier", "grove",  "harbor", "hazel",  "heron",   "island",  "juniper", "kestrel", "lagoon",
+    "lantern", "larch",  "lynx",   "maple",  "marmot",  "meadow",  "meteor",  "moss",    "nebula",
+    "orchid",  "otter",  "owl",    "pebble", "pine",    "plover",  "prairie", "quartz",  "raven",
+    "reef",    "ridge",  "river",  "robin",  "sequoia", "sparrow", "spruce",  "summit",  "thicket",
+    "tundra",  "valley", "walrus", "willow", "wren",    "yarrow",
 };
 
 static uint32_t random_u32(void)

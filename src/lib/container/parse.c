@@ -35,14 +35,15 @@ int servin_parse_bytes(const char *text, int64_t *out, struct servin_error *err)
     static const struct {
         const char *suffix;
         int shift;
-    } units[] = {{"", 0}, {"b", 0}, {"k", 10}, {"kb", 10}, {"kib", 10}, {"m", 20}, {"mb", 20}, {"mib", 20},
-                 {"g", 30}, {"gb", 30}, {"gib", 30}, {"t", 40}, {"tb", 40}, {"tib", 40}, {"p", 50},
-                 {"pb", 50}, {"pib", 50}};
+    } units[] = {{"", 0},    {"b", 0},    {"k", 10}, {"kb", 10}, {"kib", 10}, {"m", 20},
+                 {"mb", 20}, {"mib", 20}, {"g", 30}, {"gb", 30}, {"gib", 30}, {"t", 40},
+                 {"tb", 40}, {"tib", 40}, {"p", 50}, {"pb", 50}, {"pib", 50}};
     long double v = 0;
     const char *p = text ? parse_decimal(text, &v) : NULL;
     if (!p)
-        return servin_error_set(err, EINVAL, "invalid size \"%s\": expected a number with an optional unit "
-                                             "(b, k, m, g, t, p), e.g. 512m",
+        return servin_error_set(err, EINVAL,
+                                "invalid size \"%s\": expected a number with an optional unit "
+                                "(b, k, m, g, t, p), e.g. 512m",
                                 text ? text : "");
     const char *unit = p;
     while (*unit == ' ')
@@ -56,8 +57,8 @@ int servin_parse_bytes(const char *text, int64_t *out, struct servin_error *err)
         *out = (int64_t)bytes;
         return 0;
     }
-    return servin_error_set(err, EINVAL, "invalid size \"%s\": unknown unit \"%s\" (use b, k, m, g, t or p)", text,
-                            unit);
+    return servin_error_set(err, EINVAL, "invalid size \"%s\": unknown unit \"%s\" (use b, k, m, g, t or p)",
+                            text, unit);
 }
 
 int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *err)
@@ -65,8 +66,8 @@ int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *er
     static const struct {
         const char *suffix;
         long double ns;
-    } units[] = {{"ns", 1},   {"us", 1e3},  {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3}, {"ms", 1e6},
-                 {"s", 1e9},  {"m", 60e9},  {"h", 3600e9}};
+    } units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+                 {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
     if (!text || !*text)
         return servin_error_set(err, EINVAL, "invalid duration \"\": expected e.g. 30s, 1m30s or 500ms");
     if (text[0] == '-')
@@ -82,7 +83,8 @@ int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *er
         long double v = 0;
         const char *q = parse_decimal(p, &v);
         if (!q)
-            return servin_error_set(err, EINVAL, "invalid duration \"%s\": expected e.g. 30s, 1m30s or 500ms", text);
+            return servin_error_set(err, EINVAL, "invalid duration \"%s\": expected e.g. 30s, 1m30s or 500ms",
+                                    text);
         size_t best = 0, best_len = 0;
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
             size_t len = strlen(units[i].suffix);
@@ -93,8 +95,9 @@ int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *er
             }
         }
         if (best_len == 0)
-            return servin_error_set(err, EINVAL, "invalid duration \"%s\": missing or unknown unit (use ns, us, ms, "
-                                                 "s, m or h)",
+            return servin_error_set(err, EINVAL,
+                                    "invalid duration \"%s\": missing or unknown unit (use ns, us, ms, "
+                                    "s, m or h)",
                                     text);
         total += v * units[best].ns;
         p = q + best_len;

@@ -47,8 +47,8 @@ bool ctr_pid_alive(pid_t pid, int64_t since_ns)
     char state = 0;
     unsigned long long start_ticks = 0;
     /* Field 3 is the state, field 22 the start time in clock ticks since boot. */
-    if (sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &state,
-               &start_ticks) != 2)
+    if (sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+               &state, &start_ticks) != 2)
         return false;
     if (state == 'Z' || state == 'X' || state == 'x')
         return false;
@@ -125,11 +125,13 @@ static void set_exited(struct servin_container *c, json_t *exit_obj)
 static bool changed(const struct servin_container *a, const struct servin_container *b)
 {
     return a->state != b->state || a->pid != b->pid || a->monitor_pid != b->monitor_pid ||
-           a->exit_code != b->exit_code || a->started_at != b->started_at || a->finished_at != b->finished_at ||
-           a->restart_count != b->restart_count || a->oom_killed != b->oom_killed;
+           a->exit_code != b->exit_code || a->started_at != b->started_at ||
+           a->finished_at != b->finished_at || a->restart_count != b->restart_count ||
+           a->oom_killed != b->oom_killed;
 }
 
-int servin_container_reconcile(struct servin_store *store, struct servin_container *c, struct servin_error *err)
+int servin_container_reconcile(struct servin_store *store, struct servin_container *c,
+                               struct servin_error *err)
 {
     /* A container being removed, or already broken, is left to whoever handles that. */
     if (c->state == SERVIN_CONTAINER_REMOVING || c->state == SERVIN_CONTAINER_DEAD)
@@ -166,8 +168,9 @@ int servin_container_reconcile(struct servin_store *store, struct servin_contain
     } else if (monitor > 0 && status && strcmp(status, "running") == 0) {
         c->pid = (pid_t)json_i64(state, "Pid");
         c->state = is_paused(store, c->id) ? SERVIN_CONTAINER_PAUSED : SERVIN_CONTAINER_RUNNING;
-    } else if (monitor == 0 && (c->state == SERVIN_CONTAINER_RUNNING || c->state == SERVIN_CONTAINER_RESTARTING ||
-                                c->state == SERVIN_CONTAINER_PAUSED)) {
+    } else if (monitor == 0 &&
+               (c->state == SERVIN_CONTAINER_RUNNING || c->state == SERVIN_CONTAINER_RESTARTING ||
+                c->state == SERVIN_CONTAINER_PAUSED)) {
         if (status && strcmp(status, "running") == 0 && json_i64(state, "Pid") > 0)
             c->pid = (pid_t)json_i64(state, "Pid");
         /* The monitor is gone but the init lives on: still running, only nobody reaps it. */

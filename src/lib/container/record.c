@@ -14,8 +14,8 @@
 #include "servin/fs.h"
 #include "servin/image.h"
 
-#define COLUMNS                                                                                    \
-    "id, name, image_id, image_ref, created, config, state, pid, monitor_pid, exit_code, "         \
+#define COLUMNS                                                                                              \
+    "id, name, image_id, image_ref, created, config, state, pid, monitor_pid, exit_code, "                   \
     "started_at, finished_at, restart_count, health, oom_killed"
 
 /* Generated names are retried this often before giving up: only a store with most of the
@@ -23,9 +23,9 @@
 #define NAME_ATTEMPTS 64
 
 static const char *const state_names[] = {
-    [SERVIN_CONTAINER_CREATED] = "created",       [SERVIN_CONTAINER_RUNNING] = "running",
-    [SERVIN_CONTAINER_PAUSED] = "paused",         [SERVIN_CONTAINER_RESTARTING] = "restarting",
-    [SERVIN_CONTAINER_EXITED] = "exited",         [SERVIN_CONTAINER_REMOVING] = "removing",
+    [SERVIN_CONTAINER_CREATED] = "created", [SERVIN_CONTAINER_RUNNING] = "running",
+    [SERVIN_CONTAINER_PAUSED] = "paused",   [SERVIN_CONTAINER_RESTARTING] = "restarting",
+    [SERVIN_CONTAINER_EXITED] = "exited",   [SERVIN_CONTAINER_REMOVING] = "removing",
     [SERVIN_CONTAINER_DEAD] = "dead",
 };
 
@@ -125,8 +125,8 @@ static void load_row(sqlite3_stmt *stmt, struct servin_container *c)
 }
 
 /* Rows matching one text parameter; *n counts them, out gets the first. */
-static int query_one(struct servin_store *store, const char *sql, const char *arg, struct servin_container *out,
-                     size_t *n, struct servin_error *err)
+static int query_one(struct servin_store *store, const char *sql, const char *arg,
+                     struct servin_container *out, size_t *n, struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     int ret = servin_store_prepare(store, sql, &stmt, err);
@@ -198,8 +198,8 @@ static int get_raw(struct servin_store *store, const char *text, struct servin_c
             return 0;
         if (n > 1) {
             servin_container_clear(out);
-            return servin_error_set(err, EINVAL, "multiple containers match the prefix \"%s\": give more of the id",
-                                    text);
+            return servin_error_set(err, EINVAL,
+                                    "multiple containers match the prefix \"%s\": give more of the id", text);
         }
     }
     return servin_error_set(err, ENOENT, "No such container: %s", text);
@@ -225,8 +225,8 @@ int servin_container_list(struct servin_store *store, struct servin_container **
                           struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-    int ret = servin_store_prepare(store, "SELECT " COLUMNS " FROM containers ORDER BY created DESC, rowid DESC",
-                                   &stmt, err);
+    int ret = servin_store_prepare(
+        store, "SELECT " COLUMNS " FROM containers ORDER BY created DESC, rowid DESC", &stmt, err);
     if (ret < 0)
         return ret;
     struct servin_container *list = NULL;
@@ -279,10 +279,11 @@ static int insert_row(struct servin_store *store, const struct servin_container 
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     _cleanup_free_ char *config = json_dumps(c->config, JSON_COMPACT);
-    int ret = servin_store_prepare(store,
-                                   "INSERT INTO containers(id, name, image_id, image_ref, created, config, state) "
-                                   "VALUES(?, ?, ?, ?, ?, ?, 'created')",
-                                   &stmt, err);
+    int ret =
+        servin_store_prepare(store,
+                             "INSERT INTO containers(id, name, image_id, image_ref, created, config, state) "
+                             "VALUES(?, ?, ?, ?, ?, ?, 'created')",
+                             &stmt, err);
     if (ret < 0)
         return ret;
     sqlite3_bind_text(stmt, 1, c->id, -1, SQLITE_TRANSIENT);
@@ -325,7 +326,8 @@ static int create_locked(struct servin_store *store, const char *name, struct se
                 c->name = steal_pointer(&candidate);
         }
         if (!c->name)
-            return servin_error_set(err, EEXIST, "no free generated container name found: name the container");
+            return servin_error_set(err, EEXIST,
+                                    "no free generated container name found: name the container");
     }
     ret = insert_row(store, c, err);
     if (ret < 0)
@@ -343,8 +345,8 @@ int servin_container_create_record(struct servin_store *store, const char *name,
     if (name && name[0] == '/')
         name++;
     if (name && !ctr_name_valid(name))
-        return servin_error_set(err, EINVAL, "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed",
-                                name);
+        return servin_error_set(
+            err, EINVAL, "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed", name);
     if (!image_id || !*image_id)
         return servin_error_set(err, EINVAL, "create container: no image given");
 
@@ -387,11 +389,12 @@ int servin_container_save_state(struct servin_store *store, const struct servin_
                                 struct servin_error *err)
 {
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
-    int ret = servin_store_prepare(store,
-                                   "UPDATE containers SET state = ?, pid = ?, monitor_pid = ?, exit_code = ?, "
-                                   "started_at = ?, finished_at = ?, restart_count = ?, health = ?, oom_killed = ? "
-                                   "WHERE id = ?",
-                                   &stmt, err);
+    int ret =
+        servin_store_prepare(store,
+                             "UPDATE containers SET state = ?, pid = ?, monitor_pid = ?, exit_code = ?, "
+                             "started_at = ?, finished_at = ?, restart_count = ?, health = ?, oom_killed = ? "
+                             "WHERE id = ?",
+                             &stmt, err);
     if (ret < 0)
         return ret;
     sqlite3_bind_text(stmt, 1, servin_container_state_name(c->state), -1, SQLITE_STATIC);
@@ -428,10 +431,11 @@ static int rename_locked(struct servin_store *store, const char *text, const cha
     }
     _cleanup_free_ char *owner = name_owner(store, new_name, &ret, err);
     if (ret == 0 && owner)
-        ret = servin_error_set(err, EEXIST,
-                               "the container name \"/%s\" is already in use by container %s: remove or rename "
-                               "that container to reuse the name",
-                               new_name, owner);
+        ret =
+            servin_error_set(err, EEXIST,
+                             "the container name \"/%s\" is already in use by container %s: remove or rename "
+                             "that container to reuse the name",
+                             new_name, owner);
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     if (ret == 0)
         ret = servin_store_prepare(store, "UPDATE containers SET name = ? WHERE id = ?", &stmt, err);
@@ -452,7 +456,8 @@ int servin_container_rename(struct servin_store *store, const char *text, const 
     if (new_name && new_name[0] == '/')
         new_name++;
     if (!ctr_name_valid(new_name))
-        return servin_error_set(err, EINVAL, "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed",
+        return servin_error_set(err, EINVAL,
+                                "invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-]+ are allowed",
                                 new_name ? new_name : "");
     int ret = servin_store_begin(store, err);
     if (ret < 0)
@@ -480,8 +485,8 @@ int servin_container_delete_record(struct servin_store *store, const char *id, s
     /* Removing files through a mounted overlay would record whiteouts, not free anything, and hides
      * a caller that forgot to unmount: refuse. */
     if (mounted_on(merged, dir))
-        return servin_error_set(err, EBUSY, "remove container %s: its root filesystem is still mounted at %s", id,
-                                merged);
+        return servin_error_set(err, EBUSY, "remove container %s: its root filesystem is still mounted at %s",
+                                id, merged);
 
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     int ret = servin_store_prepare(store, "DELETE FROM containers WHERE id = ?", &stmt, err);

@@ -157,7 +157,8 @@ static int do_mount(struct servin_store *store, const struct servin_container *c
     free(opts);
     opts = xasprintf("%s,upperdir=upper,workdir=work", lower);
     if ((long)strlen(opts) >= (page > 0 ? page : 4096) - 1)
-        return servin_error_set(err, E2BIG, "mount overlay at %s: the image has too many layers (%zu)", merged, n);
+        return servin_error_set(err, E2BIG, "mount overlay at %s: the image has too many layers (%zu)",
+                                merged, n);
     return mount_relative(dir, merged, opts, err);
 }
 
@@ -207,8 +208,8 @@ int servin_container_unmount_rootfs(struct servin_store *store, const struct ser
                                   merged);
     }
     if (mounted_on(merged, dir))
-        return servin_error_set(err, EBUSY, "unmount the root filesystem of container %.12s: still mounted at %s",
-                                c->id, merged);
+        return servin_error_set(
+            err, EBUSY, "unmount the root filesystem of container %.12s: still mounted at %s", c->id, merged);
     return 0;
 }
 

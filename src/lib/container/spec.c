@@ -25,14 +25,24 @@
 #define CPU_PERIOD_US 100000
 
 static const char *const masked_paths[] = {
-    "/proc/asound",     "/proc/acpi",       "/proc/kcore",       "/proc/keys",      "/proc/latency_stats", "/proc/timer_list",
-    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",       "/sys/firmware",   "/sys/devices/virtual/powercap",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
 };
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                             "/proc/sysrq-trigger"};
 
-static const char *const rlimit_names[] = {"cpu",     "fsize", "data",  "stack",      "core",     "rss",
-                                           "nproc",   "nofile", "memlock", "as",      "locks",    "sigpending",
-                                           "msgqueue", "nice", "rtprio", "rttime"};
+static const char *const rlimit_names[] = {"cpu",      "fsize",  "data",    "stack", "core",  "rss",
+                                           "nproc",    "nofile", "memlock", "as",    "locks", "sigpending",
+                                           "msgqueue", "nice",   "rtprio",  "rttime"};
 
 static const char *str(json_t *obj, const char *key)
 {
@@ -51,8 +61,7 @@ static long env_find(json_t *env, const char *entry)
     size_t klen = strcspn(entry, "=");
     size_t i;
     json_t *v;
-    json_array_foreach(env, i, v)
-    {
+    json_array_foreach (env, i, v) {
         const char *s = json_string_value(v);
         if (s && strncmp(s, entry, klen) == 0 && (s[klen] == '=' || s[klen] == '\0'))
             return (long)i;
@@ -87,11 +96,11 @@ void servin_container_apply_image_defaults(json_t *config, json_t *image_config)
         if ((!entry || json_is_null(entry)) && json_is_array(json_object_get(img, "Entrypoint")))
             json_object_set(cfg, "Entrypoint", json_object_get(img, "Entrypoint"));
     }
-    json_t *env = json_is_array(json_object_get(img, "Env")) ? json_deep_copy(json_object_get(img, "Env")) : json_array();
+    json_t *env = json_is_array(json_object_get(img, "Env")) ? json_deep_copy(json_object_get(img, "Env"))
+                                                             : json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(cfg, "Env"), i, v)
-    {
+    json_array_foreach (json_object_get(cfg, "Env"), i, v) {
         if (json_is_string(v))
             env_set(env, json_string_value(v));
     }
@@ -112,7 +121,8 @@ void servin_container_apply_image_defaults(json_t *config, json_t *image_config)
         }
         json_object_update_missing(into, from);
     }
-    if (!json_is_object(json_object_get(cfg, "Healthcheck")) && json_is_object(json_object_get(img, "Healthcheck")))
+    if (!json_is_object(json_object_get(cfg, "Healthcheck")) &&
+        json_is_object(json_object_get(img, "Healthcheck")))
         json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
 }
 
@@ -122,15 +132,15 @@ static json_t *mount_entry(const char *dest, const char *type, const char *sourc
     _cleanup_free_ char *copy = xstrdup(options);
     for (char *save = NULL, *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
         json_array_append_new(opts, json_string(o));
-    return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", source, "options", opts);
+    return json_pack("{s:s,s:s,s:s,s:o}", "destination", dest, "type", type, "source", source, "options",
+                     opts);
 }
 
 static bool has_destination(json_t *mounts, const char *dest)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(mounts, i, m)
-    {
+    json_array_foreach (mounts, i, m) {
         const char *d = str(m, "destination");
         if (d && strcmp(d, dest) == 0)
             return true;
@@ -143,28 +153,31 @@ static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(hc, "Binds"), i, v)
-    {
+    json_array_foreach (json_object_get(hc, "Binds"), i, v) {
         const char *bind = json_string_value(v);
         if (!bind)
             return servin_error_set(err, EINVAL, "Binds must list \"source:destination[:options]\" strings");
         _cleanup_free_ char *copy = xstrdup(bind);
         char *dest = strchr(copy, ':');
         if (!dest)
-            return servin_error_set(err, EINVAL, "invalid volume \"%s\": expected /host/path:/container/path[:ro]", bind);
+            return servin_error_set(err, EINVAL,
+                                    "invalid volume \"%s\": expected /host/path:/container/path[:ro]", bind);
         *dest++ = '\0';
         char *opts = strchr(dest, ':');
         if (opts)
             *opts++ = '\0';
         if (copy[0] != '/')
-            return servin_error_set(err, EINVAL, "invalid volume \"%s\": named volumes are not supported yet, give an "
-                                                 "absolute host path",
+            return servin_error_set(err, EINVAL,
+                                    "invalid volume \"%s\": named volumes are not supported yet, give an "
+                                    "absolute host path",
                                     bind);
         if (dest[0] != '/')
-            return servin_error_set(err, EINVAL, "invalid volume \"%s\": the container path must be absolute", bind);
+            return servin_error_set(err, EINVAL, "invalid volume \"%s\": the container path must be absolute",
+                                    bind);
         bool ro = false;
         _cleanup_free_ char *extra = xstrdup("");
-        for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+        for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+             o = strtok_r(NULL, ",", &save)) {
             if (strcmp(o, "ro") == 0 || strcmp(o, "rw") == 0)
                 ro = strcmp(o, "ro") == 0;
             else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0)
@@ -179,14 +192,15 @@ static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
         /* Docker creates a missing host directory for -v. */
         if (access(copy, F_OK) < 0 && servin_mkdir_p(copy, 0755, err) < 0)
             return servin_error_wrap(err, "create the host directory of volume \"%s\"", bind);
-        _cleanup_free_ char *options = xasprintf("rbind%s%s", ro ? ",ro" : "", extra[0] ? extra : ",rprivate");
+        _cleanup_free_ char *options =
+            xasprintf("rbind%s%s", ro ? ",ro" : "", extra[0] ? extra : ",rprivate");
         json_array_append_new(mounts, mount_entry(dest, "bind", copy, options));
     }
     const char *dest;
-    json_object_foreach(json_object_get(hc, "Tmpfs"), dest, v)
-    {
+    json_object_foreach (json_object_get(hc, "Tmpfs"), dest, v) {
         if (dest[0] != '/')
-            return servin_error_set(err, EINVAL, "invalid tmpfs \"%s\": the container path must be absolute", dest);
+            return servin_error_set(err, EINVAL, "invalid tmpfs \"%s\": the container path must be absolute",
+                                    dest);
         const char *o = json_string_value(v);
         _cleanup_free_ char *options = xasprintf("nosuid,nodev,noexec%s%s", o && *o ? "," : "", o ? o : "");
         json_array_append_new(mounts, mount_entry(dest, "tmpfs", "tmpfs", options));
@@ -201,12 +215,15 @@ static json_t *system_mounts(json_t *hc, const char *dir, json_t *user)
     _cleanup_free_ char *shm_opts = xasprintf("nosuid,noexec,nodev,mode=1777,size=%lld", (long long)shm);
     json_t *m = json_array();
     json_array_append_new(m, mount_entry("/proc", "proc", "proc", "nosuid,noexec,nodev"));
-    json_array_append_new(m, mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+    json_array_append_new(m,
+                          mount_entry("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
     json_array_append_new(m, mount_entry("/dev/pts", "devpts", "devpts",
                                          "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-    json_array_append_new(m, mount_entry("/sys", "sysfs", "sysfs", priv ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro"));
-    json_array_append_new(m, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup",
-                                         priv ? "nosuid,noexec,nodev,relatime" : "nosuid,noexec,nodev,relatime,ro"));
+    json_array_append_new(
+        m, mount_entry("/sys", "sysfs", "sysfs", priv ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro"));
+    json_array_append_new(
+        m, mount_entry("/sys/fs/cgroup", "cgroup", "cgroup",
+                       priv ? "nosuid,noexec,nodev,relatime" : "nosuid,noexec,nodev,relatime,ro"));
     json_array_append_new(m, mount_entry("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
     if (!has_destination(user, "/dev/shm"))
         json_array_append_new(m, mount_entry("/dev/shm", "tmpfs", "shm", shm_opts));
@@ -243,8 +260,7 @@ static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
     bool nofile = false;
     size_t i;
     json_t *u;
-    json_array_foreach(json_object_get(hc, "Ulimits"), i, u)
-    {
+    json_array_foreach (json_object_get(hc, "Ulimits"), i, u) {
         const char *name = str(u, "Name");
         bool known = false;
         for (size_t k = 0; name && k < sizeof(rlimit_names) / sizeof(rlimit_names[0]); k++)
@@ -256,7 +272,8 @@ static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
         json_int_t soft = num(u, "Soft"), hard = num(u, "Hard");
         if (soft > hard) {
             json_decref(list);
-            return servin_error_set(err, EINVAL, "invalid ulimit %s: soft limit %lld is above the hard limit %lld", name,
+            return servin_error_set(err, EINVAL,
+                                    "invalid ulimit %s: soft limit %lld is above the hard limit %lld", name,
                                     (long long)soft, (long long)hard);
         }
         char type[32];
@@ -267,8 +284,8 @@ static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
         json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", type, "soft", soft, "hard", hard));
     }
     if (!nofile)
-        json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", "RLIMIT_NOFILE", "soft", default_nofile(), "hard",
-                                              default_nofile()));
+        json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", "RLIMIT_NOFILE", "soft",
+                                              default_nofile(), "hard", default_nofile()));
     *out = list;
     return 0;
 }
@@ -280,8 +297,9 @@ static int resources(json_t *hc, json_t **out, struct servin_error *err)
     json_int_t mem = num(hc, "Memory"), swap = num(hc, "MemorySwap");
     if (mem < 0 || (swap > 0 && mem > 0 && swap < mem)) {
         json_decref(r);
-        return servin_error_set(err, EINVAL, mem < 0 ? "invalid memory limit: must not be negative"
-                                                      : "invalid memory swap limit: must be at least the memory limit");
+        return servin_error_set(err, EINVAL,
+                                mem < 0 ? "invalid memory limit: must not be negative"
+                                        : "invalid memory swap limit: must be at least the memory limit");
     }
     if (mem > 0 || swap != 0) {
         json_t *m = json_object();
@@ -300,7 +318,8 @@ static int resources(json_t *hc, json_t **out, struct servin_error *err)
     }
     if (nano > 0 && (quota > 0 || period > 0)) {
         json_decref(r);
-        return servin_error_set(err, EINVAL, "conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set");
+        return servin_error_set(
+            err, EINVAL, "conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set");
     }
     json_t *cpu = json_object();
     if (nano > 0) {
@@ -328,8 +347,8 @@ static int resources(json_t *hc, json_t **out, struct servin_error *err)
 }
 
 /* Entrypoint + Cmd, HOSTNAME/PATH/TERM/HOME defaults, cwd and the user. */
-static int process(struct servin_store *store, const struct servin_container *c, json_t *cfg, const char *hostname,
-                   json_t **out, struct servin_error *err)
+static int process(struct servin_store *store, const struct servin_container *c, json_t *cfg,
+                   const char *hostname, json_t **out, struct servin_error *err)
 {
     json_t *args = json_array();
     if (json_is_array(json_object_get(cfg, "Entrypoint")))
@@ -339,12 +358,14 @@ static int process(struct servin_store *store, const struct servin_container *c,
     if (json_array_size(args) == 0 || !json_is_string(json_array_get(args, 0)) ||
         !*json_string_value(json_array_get(args, 0))) {
         json_decref(args);
-        return servin_error_set(err, EINVAL, "no command specified: the image has none, give one after the image name");
+        return servin_error_set(err, EINVAL,
+                                "no command specified: the image has none, give one after the image name");
     }
     const char *cwd = str(cfg, "WorkingDir") ?: "/";
     if (cwd[0] != '/') {
         json_decref(args);
-        return servin_error_set(err, EINVAL, "the working directory \"%s\" is invalid: it must be an absolute path", cwd);
+        return servin_error_set(err, EINVAL,
+                                "the working directory \"%s\" is invalid: it must be an absolute path", cwd);
     }
     _cleanup_free_ char *passwd = ctr_rootfs_read(store, c, "etc/passwd");
     _cleanup_free_ char *group = ctr_rootfs_read(store, c, "etc/group");
@@ -363,8 +384,7 @@ static int process(struct servin_store *store, const struct servin_container *c,
         json_array_append_new(env, json_string("TERM=xterm"));
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(cfg, "Env"), i, v)
-    {
+    json_array_foreach (json_object_get(cfg, "Env"), i, v) {
         if (json_is_string(v))
             env_set(env, json_string_value(v));
     }
@@ -375,8 +395,9 @@ static int process(struct servin_store *store, const struct servin_container *c,
     json_t *gids = json_array();
     for (size_t g = 0; g < user.n_groups; g++)
         json_array_append_new(gids, json_integer(user.groups[g]));
-    json_t *p = json_pack("{s:b,s:{s:I,s:I,s:o},s:o,s:o,s:s}", "terminal", tty, "user", "uid", (json_int_t)user.uid,
-                          "gid", (json_int_t)user.gid, "additionalGids", gids, "args", args, "env", env, "cwd", cwd);
+    json_t *p =
+        json_pack("{s:b,s:{s:I,s:I,s:o},s:o,s:o,s:s}", "terminal", tty, "user", "uid", (json_int_t)user.uid,
+                  "gid", (json_int_t)user.gid, "additionalGids", gids, "args", args, "env", env, "cwd", cwd);
     ctr_user_clear(&user);
     *out = p;
     return 0;
@@ -447,8 +468,8 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     bool priv = json_is_true(json_object_get(hc, "Privileged"));
     _cleanup_free_ char *rootfs = xasprintf("%s/merged", dir);
     _cleanup_free_ char *cgroups_path = xasprintf("servin/%s", c->id);
-    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network), "cgroupsPath", cgroups_path,
-                                  "resources", res);
+    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network), "cgroupsPath",
+                                  cgroups_path, "resources", res);
     if (!priv) {
         json_object_set_new(linux_obj, "maskedPaths",
                             string_array(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
@@ -462,11 +483,11 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     if (json_object_size(json_object_get(hc, "Sysctls")) > 0)
         json_object_set(linux_obj, "sysctl", json_object_get(hc, "Sysctls"));
 
-    json_t *spec = json_pack("{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:{s:s,s:s},s:o}", "ociVersion", SERVIN_OCI_VERSION, "process",
-                             proc, "root", "path", rootfs, "readonly", json_is_true(json_object_get(hc, "ReadonlyRootfs")),
-                             "hostname", hostname, "mounts", system_mounts(hc, dir, user), "annotations",
-                             "io.servin.container.name", c->name ? c->name : "", "io.servin.container.id", c->id,
-                             "linux", linux_obj);
+    json_t *spec = json_pack(
+        "{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:{s:s,s:s},s:o}", "ociVersion", SERVIN_OCI_VERSION, "process", proc,
+        "root", "path", rootfs, "readonly", json_is_true(json_object_get(hc, "ReadonlyRootfs")), "hostname",
+        hostname, "mounts", system_mounts(hc, dir, user), "annotations", "io.servin.container.name",
+        c->name ? c->name : "", "io.servin.container.id", c->id, "linux", linux_obj);
     json_decref(user);
     if (str(cfg, "Domainname"))
         json_object_set(spec, "domainname", json_object_get(cfg, "Domainname"));

@@ -19,8 +19,10 @@
 
 /* Docker's default set. */
 static const char *const default_caps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",           "CAP_MKNOD",      "CAP_NET_RAW",  "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP",      "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
 /* Every capability this kernel and libcap know, as "CAP_NAME"; with bounded_only, those in our own
@@ -53,8 +55,7 @@ static bool has(json_t *arr, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
             return true;
     }
@@ -77,16 +78,15 @@ static int normalise(json_t *list, json_t *known, const char *what, json_t **out
     json_t *norm = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         const char *s = json_string_value(v);
         if (!s) {
             json_decref(norm);
             return servin_error_set(err, EINVAL, "%s must list capability names", what);
         }
         char name[80];
-        snprintf(name, sizeof(name), "%s%s", strncasecmp(s, "CAP_", 4) == 0 || strcasecmp(s, "ALL") == 0 ? "" : "CAP_",
-                 s);
+        snprintf(name, sizeof(name), "%s%s",
+                 strncasecmp(s, "CAP_", 4) == 0 || strcasecmp(s, "ALL") == 0 ? "" : "CAP_", s);
         for (char *p = name; *p; p++)
             *p = (char)toupper((unsigned char)*p);
         if (strcmp(name, "ALL") != 0 && !has(known, name)) {
@@ -131,10 +131,10 @@ int ctr_capabilities(json_t *host_config, json_t **caps, struct servin_error *er
         size_t i;
         json_t *v;
         if (!has(drop, "ALL"))
-            json_array_foreach(drop, i, v) remove_name(set, json_string_value(v));
+            json_array_foreach (drop, i, v)
+                remove_name(set, json_string_value(v));
         if (!has(add, "ALL"))
-            json_array_foreach(add, i, v)
-            {
+            json_array_foreach (add, i, v) {
                 if (!has(set, json_string_value(v)))
                     json_array_append(set, v);
             }
@@ -157,8 +157,7 @@ static bool list_has_all(json_t *need, json_t *have)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(need, i, v)
-    {
+    json_array_foreach (need, i, v) {
         if (!json_is_string(v) || !has(have, json_string_value(v)))
             return false;
     }
@@ -169,8 +168,7 @@ static bool list_has_any(json_t *some, json_t *have)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(some, i, v)
-    {
+    json_array_foreach (some, i, v) {
         if (json_is_string(v) && has(have, json_string_value(v)))
             return true;
     }
@@ -208,8 +206,7 @@ static int docker_profile(const char *text, json_t *bounding, json_t **out, stru
         json_t *mine = json_array();
         size_t i;
         json_t *m;
-        json_array_foreach(arch_map, i, m)
-        {
+        json_array_foreach (arch_map, i, m) {
             if (!has(arch_list, json_string_value(json_object_get(m, "architecture")) ?: ""))
                 continue;
             json_array_append(mine, json_object_get(m, "architecture"));
@@ -223,10 +220,10 @@ static int docker_profile(const char *text, json_t *bounding, json_t **out, stru
     json_t *rules = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(json_object_get(p, "syscalls"), i, r)
-    {
+    json_array_foreach (json_object_get(p, "syscalls"), i, r) {
         json_t *inc = json_object_get(r, "includes"), *exc = json_object_get(r, "excludes");
-        if (!list_has_all(json_object_get(inc, "caps"), bounding) || list_has_any(json_object_get(exc, "caps"), bounding))
+        if (!list_has_all(json_object_get(inc, "caps"), bounding) ||
+            list_has_any(json_object_get(exc, "caps"), bounding))
             continue;
         if ((json_array_size(json_object_get(inc, "arches")) > 0 &&
              !list_has_any(json_object_get(inc, "arches"), arch_list)) ||
@@ -262,8 +259,7 @@ int ctr_security_opts(json_t *host_config, json_t *bounding, json_t **seccomp, b
     *no_new_privs = false;
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(host_config, "SecurityOpt"), i, v)
-    {
+    json_array_foreach (json_object_get(host_config, "SecurityOpt"), i, v) {
         const char *opt = json_string_value(v);
         if (!opt)
             return servin_error_set(err, EINVAL, "SecurityOpt must list strings");
@@ -276,18 +272,20 @@ int ctr_security_opts(json_t *host_config, json_t *bounding, json_t **seccomp, b
             else if (strcmp(val, "false") == 0)
                 *no_new_privs = false;
             else
-                return servin_error_set(err, EINVAL, "invalid --security-opt \"%s\": use no-new-privileges[=true|false]",
-                                        opt);
+                return servin_error_set(
+                    err, EINVAL, "invalid --security-opt \"%s\": use no-new-privileges[=true|false]", opt);
         } else if (klen == 7 && strncmp(opt, "seccomp", 7) == 0 && val) {
             if (strcmp(val, "unconfined") == 0)
                 unconfined = true;
             else
                 profile = val;
-        } else if ((klen == 8 && strncmp(opt, "apparmor", 8) == 0) || (klen == 5 && strncmp(opt, "label", 5) == 0)) {
+        } else if ((klen == 8 && strncmp(opt, "apparmor", 8) == 0) ||
+                   (klen == 5 && strncmp(opt, "label", 5) == 0)) {
             log_debug("security option %s ignored: this host has no such security module support", opt);
         } else {
-            return servin_error_set(err, EINVAL, "invalid --security-opt \"%s\": expected no-new-privileges, "
-                                                 "seccomp=unconfined or seccomp=<profile JSON>",
+            return servin_error_set(err, EINVAL,
+                                    "invalid --security-opt \"%s\": expected no-new-privileges, "
+                                    "seccomp=unconfined or seccomp=<profile JSON>",
                                     opt);
         }
     }
@@ -315,18 +313,20 @@ static void add_devices(const char *dir, json_t *out)
             continue;
         if (S_ISDIR(st.st_mode)) {
             /* The container gets its own of these, and /dev/fd points into /proc. */
-            if (strcmp(dir, "/dev") == 0 && (strcmp(e->d_name, "pts") == 0 || strcmp(e->d_name, "shm") == 0 ||
-                                             strcmp(e->d_name, "mqueue") == 0 || strcmp(e->d_name, "fd") == 0))
+            if (strcmp(dir, "/dev") == 0 &&
+                (strcmp(e->d_name, "pts") == 0 || strcmp(e->d_name, "shm") == 0 ||
+                 strcmp(e->d_name, "mqueue") == 0 || strcmp(e->d_name, "fd") == 0))
                 continue;
             add_devices(path, out);
             continue;
         }
         if ((!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) || strcmp(path, "/dev/console") == 0)
             continue;
-        json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:I,s:i,s:i,s:i}", "path", path, "type",
-                                             S_ISCHR(st.st_mode) ? "c" : "b", "major", (json_int_t)major(st.st_rdev),
-                                             "minor", (json_int_t)minor(st.st_rdev), "fileMode",
-                                             (int)(st.st_mode & 07777), "uid", (int)st.st_uid, "gid", (int)st.st_gid));
+        json_array_append_new(
+            out,
+            json_pack("{s:s,s:s,s:I,s:I,s:i,s:i,s:i}", "path", path, "type", S_ISCHR(st.st_mode) ? "c" : "b",
+                      "major", (json_int_t)major(st.st_rdev), "minor", (json_int_t)minor(st.st_rdev),
+                      "fileMode", (int)(st.st_mode & 07777), "uid", (int)st.st_uid, "gid", (int)st.st_gid));
     }
     closedir(d);
 }

@@ -171,8 +171,8 @@ static void find_passwd(const char *text, const char *name, unsigned uid, struct
 }
 
 /* Find a group by name (when name is set) and collect the groups user_name is a member of. */
-static bool scan_groups(const char *text, const char *name, unsigned *gid, const char *user_name, gid_t primary,
-                        struct ctr_user *u)
+static bool scan_groups(const char *text, const char *name, unsigned *gid, const char *user_name,
+                        gid_t primary, struct ctr_user *u)
 {
     bool found = false;
     _cleanup_fclose_ FILE *f = text ? fmemopen((void *)text, strlen(text), "r") : NULL;
@@ -236,8 +236,8 @@ int ctr_user_resolve(const char *spec, const char *passwd, const char *group_tex
         return servin_error_set(err, EINVAL, "invalid user \"%s\": the group part is empty", spec);
     }
     struct ctr_user u = {.uid = uid};
-    bool group_found = scan_groups(group_text, named_group ? group : NULL, &gid, pw.found ? pw.name : NULL,
-                                   (gid_t)gid, &u);
+    bool group_found =
+        scan_groups(group_text, named_group ? group : NULL, &gid, pw.found ? pw.name : NULL, (gid_t)gid, &u);
     if (named_group && !group_found) {
         free(pw.name);
         free(pw.home);
