@@ -466,6 +466,11 @@ static void network_modes_and_mounts(void **state)
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"data:/data\"]}}",
                "named volumes are not supported yet");
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"/tmp:rel\"]}}", "must be absolute");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"/tmp:/x:ate\"]}}", "unknown option \"ate\"");
+    spec = spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"Binds\":[\"/tmp:/x:rw,rslave\"]}}");
+    assert_true(array_has(json_object_get(mount_at(spec, "/x"), "options"), "rslave"));
+    assert_false(array_has(json_object_get(mount_at(spec, "/x"), "options"), "ro"));
+    json_decref(spec);
 }
 
 static void apply_image_defaults_is_idempotent(void **state)

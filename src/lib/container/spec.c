@@ -148,6 +148,15 @@ static bool has_destination(json_t *mounts, const char *dest)
     return false;
 }
 
+static bool is_propagation(const char *o)
+{
+    static const char *const modes[] = {"private", "rprivate", "shared", "rshared", "slave", "rslave"};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(o, modes[i]) == 0)
+            return true;
+    return false;
+}
+
 /* -v /host:/ctr[:ro] and --tmpfs /ctr[:opts]; named volumes come with volume support. */
 static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
 {
@@ -182,7 +191,7 @@ static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
                 ro = strcmp(o, "ro") == 0;
             else if (strcmp(o, "z") == 0 || strcmp(o, "Z") == 0)
                 continue; /* SELinux relabelling: no SELinux here. */
-            else if (strstr("private rprivate shared rshared slave rslave", o) && !strchr(o, ' ')) {
+            else if (is_propagation(o)) {
                 char *next = xasprintf("%s,%s", extra, o);
                 free(extra);
                 extra = next;
