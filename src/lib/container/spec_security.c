@@ -234,8 +234,9 @@ static int docker_profile(const char *text, json_t *bounding, json_t **out, stru
             names = json_pack("[O]", json_object_get(r, "name"));
         else
             json_incref(names);
-        json_t *rule = json_pack("{s:o,s:O}", "names", names ? names : json_array(), "action",
-                                 json_object_get(r, "action") ?: json_string("SCMP_ACT_ALLOW"));
+        const char *action = json_string_value(json_object_get(r, "action"));
+        json_t *rule = json_pack("{s:o,s:s}", "names", names ? names : json_array(), "action",
+                                 action ? action : "SCMP_ACT_ALLOW");
         if (json_object_get(r, "args"))
             json_object_set(rule, "args", json_object_get(r, "args"));
         if (json_object_get(r, "errnoRet"))
