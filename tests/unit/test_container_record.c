@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "container/container_internal.h"
 #include "servin/cleanup.h"
 #include "servin/container.h"
 #include "servin/fs.h"
@@ -341,6 +343,30 @@ static const char *stored_state(struct fixture *f, const char *id, char buf[32])
     return buf;
 }
 
+static void pid_alive_checks_start_time_and_zombies(void **state)
+{
+    (void)state;
+    int64_t before = now_ns();
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    /* Named by a file written now: alive. Named by one from a minute before it started: reused. */
+    assert_true(ctr_pid_alive(child, now_ns()));
+    assert_true(ctr_pid_alive(child, 0));
+    assert_false(ctr_pid_alive(child, before - 60000000000LL));
+    kill(child, SIGKILL);
+    /* A zombie is not alive, even before it is reaped. */
+    for (int i = 0; i < 200 && ctr_pid_alive(child, 0); i++)
+        usleep(10000);
+    assert_false(ctr_pid_alive(child, 0));
+    waitpid(child, NULL, 0);
+    assert_false(ctr_pid_alive(child, 0));
+    assert_false(ctr_pid_alive(0, 0));
+}
+
 static void reconcile_running_from_state_file(void **state)
 {
     struct fixture *f = *state;
@@ -561,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_removes_row_and_dirs, setup, teardown),
         cmocka_unit_test_setup_teardown(image_in_use_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(save_state_round_trip, setup, teardown),
+        cmocka_unit_test(pid_alive_checks_start_time_and_zombies),
         cmocka_unit_test_setup_teardown(reconcile_running_from_state_file, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_exit_file, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_stale_exit_file_ignored, setup, teardown),
