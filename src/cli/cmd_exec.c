@@ -2,13 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -126,16 +127,17 @@ static int recv_fd(int sock)
     return -1;
 }
 
-static void *pty_proxy_main(void *arg)
+/* The proxy runs in a child process, not a thread: the runtime forks to enter the container, and a
+ * fork taken while another thread holds an allocator lock deadlocks the child. */
+static _Noreturn void pty_proxy_main(struct pty_proxy *p)
 {
-    struct pty_proxy *p = arg;
     int conn = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (conn < 0)
-        return NULL;
+        _exit(0);
     p->master = recv_fd(conn);
     close(conn);
     if (p->master < 0)
-        return NULL;
+        _exit(0);
     struct winsize ws;
     if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
         ioctl(p->master, TIOCSWINSZ, &ws);
@@ -168,7 +170,7 @@ static void *pty_proxy_main(void *arg)
                 in_open = false;
         }
     }
-    return NULL;
+    _exit(0);
 }
 
 int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
@@ -234,8 +236,8 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
     json_t *process = NULL;
     int code = CLI_EXIT_FAILURE;
     struct pty_proxy proxy = {.listen_fd = -1, .master = -1, .stdin_on = interactive};
-    pthread_t th;
-    bool thread = false, raw = false;
+    pid_t proxy_pid = -1;
+    bool raw = false;
     struct termios saved;
 
     if (servin_oci_process_template(oci_root, ct.id, &process, &err) < 0) {
@@ -332,7 +334,14 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
         o.console_socket = sock_path;
-        thread = pthread_create(&th, NULL, pty_proxy_main, &proxy) == 0;
+        fflush(NULL);
+        proxy_pid = fork();
+        if (proxy_pid == 0)
+            pty_proxy_main(&proxy);
+        if (proxy_pid < 0) {
+            code = cli_failf("exec: start the terminal proxy: %s", strerror(errno));
+            goto out;
+        }
         if (interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
             struct termios t = saved;
             cfmakeraw(&t);
@@ -353,10 +362,13 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
     int exit_code = 0;
     pid_t pid = 0;
     int r = servin_oci_exec(&o, &pid, &exit_code, &err);
-    if (thread) {
-        /* Unblocks accept() when the process never got a pty; the proxy ends on the pty's EIO. */
-        shutdown(proxy.listen_fd, SHUT_RDWR);
-        pthread_join(th, NULL);
+    if (proxy_pid > 0) {
+        /* The proxy ends on the pty's EIO once the process is gone and its output drained; one that
+         * never got a pty (the exec failed) is still waiting in accept(). */
+        if (r < 0)
+            kill(proxy_pid, SIGTERM);
+        while (waitpid(proxy_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
     if (raw)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);

@@ -375,9 +375,11 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     code = cli_container_attach_and_wait(ctx, &c, f.interactive, true);
     if (f.auto_remove) {
         struct servin_error rm_err = {0};
-        if (servin_container_get(store, c.id, &c, &rm_err) == 0 &&
-            cli_container_remove(store, &c, true, &rm_err) < 0)
+        struct servin_container fresh = {0};
+        if (servin_container_get(store, c.id, &fresh, &rm_err) == 0 &&
+            cli_container_remove(store, &fresh, true, &rm_err) < 0)
             cli_fail(&rm_err);
+        servin_container_clear(&fresh);
     }
 out:
     servin_container_clear(&c);
