@@ -227,6 +227,7 @@ struct sig_proxy {
     char *run_dir;
     char id[SERVIN_CONTAINER_ID_LEN + 1];
     bool tty;
+    volatile sig_atomic_t stop;
 };
 
 static void send_window_size(const char *run_dir)
@@ -246,6 +247,8 @@ static void *sig_proxy_main(void *arg)
         int sig = 0;
         if (sigwait(&p->set, &sig) != 0)
             continue;
+        if (p->stop)
+            return NULL;
         if (sig == SIGWINCH) {
             if (p->tty)
                 send_window_size(p->run_dir);
@@ -295,6 +298,7 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
     bool tty = json_is_true(json_object_get(json_object_get(c->config, "Config"), "Tty"));
     pid_t monitor = c->monitor_pid;
     static struct sig_proxy proxy;
+    proxy.stop = 0;
     proxy.oci_root = servin_container_oci_root(store);
     proxy.run_dir = servin_container_run_dir(store, c->id);
     memcpy(proxy.id, c->id, sizeof(proxy.id));
@@ -304,14 +308,13 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
         int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
         for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
             sigaddset(&proxy.set, sigs[i]);
-    } else if (tty) {
-        sigaddset(&proxy.set, SIGWINCH);
     }
+    /* Also how we tell the thread to end; without a tty it changes nothing else. */
+    sigaddset(&proxy.set, SIGWINCH);
     sigset_t old;
     pthread_sigmask(SIG_BLOCK, &proxy.set, &old);
     pthread_t th;
-    if (pthread_create(&th, NULL, sig_proxy_main, &proxy) == 0)
-        pthread_detach(th);
+    bool thread = pthread_create(&th, NULL, sig_proxy_main, &proxy) == 0;
 
     struct termios saved;
     bool raw = false;
@@ -334,6 +337,13 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
     int code = wait_exit_code(store, c);
     /* Return once the monitor's cleanup is done, as `docker run` returns a fully stopped container. */
     cli_wait_pid_gone(monitor, 10000);
+    /* No thread may outlive this: a later fork (rm's runtime hooks) must not race it. The signals
+     * stay blocked, so one arriving from now on is simply not forwarded. */
+    if (thread) {
+        proxy.stop = 1;
+        pthread_kill(th, SIGWINCH);
+        pthread_join(th, NULL);
+    }
     return code;
 }
 
