@@ -184,10 +184,20 @@ int cli_container_remove(struct servin_store *store, struct servin_container *c,
         r = signal_container(store, c, SIGKILL, true, err);
         if (r < 0)
             return servin_error_wrap(err, "remove container %s", c->name);
+        pid_t monitor = c->monitor_pid;
         r = cli_container_wait_stopped(store, c, 30000, err);
         if (r < 0 && r != -ETIMEDOUT)
             return r;
         servin_error_clear(err);
+        /* A monitor still waiting for an attach that never came has no container to lose: end it
+         * rather than leave it waiting forever. One that is merely finishing gets a moment first. */
+        cli_wait_pid_gone(monitor, 2000);
+        if (monitor > 0 && !pid_gone(monitor)) {
+            kill(monitor, SIGTERM);
+            cli_wait_pid_gone(monitor, 5000);
+            if (!pid_gone(monitor))
+                kill(monitor, SIGKILL);
+        }
     }
     _cleanup_free_ char *oci_root = servin_container_oci_root(store);
     struct servin_error ignored = {0};

@@ -282,9 +282,12 @@ def test_rm_refuses_a_running_container(bb):
 def test_rm_f_of_a_running_container_leaves_nothing(bb):
     cid = run_d(bb, "--name", "doomed", IMAGE, "sleep", "60")
     pid = int(bb.ok("inspect", "-f", "{{.State.Pid}}", "doomed").stdout)
+    with open(os.path.join(bb.root, "run", "containers", cid, "monitor.pid")) as f:
+        mpid = int(f.read())
     assert bb.ok("rm", "-f", "doomed").stdout == "doomed\n"
     assert bb.lines("ps", "-aq") == []
     assert not pid_alive(pid)
+    assert wait_for(lambda: not pid_alive(mpid)), "the monitor outlived rm -f"
     assert not mounts_under(bb.root)
     assert wait_for(lambda: cgroups_named(cid) == [])
     assert not os.path.exists(os.path.join(bb.root, "containers", cid))
