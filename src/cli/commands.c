@@ -10,7 +10,7 @@
     "      --entrypoint string      Overwrite the default ENTRYPOINT of the image\n"                                 \
     "  -e, --env list               Set environment variables\n"                                                     \
     "      --env-file list          Read in a file of environment variables\n"                                       \
-    "      --hostname string        Container host name\n"                                                           \
+    "  -h, --hostname string        Container host name\n"                                                           \
     "      --init                   Run an init inside the container that forwards signals and reaps processes\n"   \
     "  -i, --interactive            Keep STDIN open even if not attached\n"                                          \
     "  -l, --label list             Set meta data on a container\n"                                                  \

@@ -449,8 +449,40 @@ static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_fla
     return 0;
 }
 
+/* Docker's `run -h NAME` sets the hostname (only --help asks for help): rewrite it before getopt,
+ * which would take -h for help. Stops at IMAGE, so a command's own -h is left alone. */
+static void hostname_short_flag(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "--") == 0)
+            return;
+        if (strcmp(a, "-h") == 0) {
+            argv[i] = "--hostname";
+            i++;
+            continue;
+        }
+        if (a[1] == '-') {
+            /* A long option that takes its value as the next word. */
+            if (!strchr(a, '='))
+                for (const struct option *o = run_longopts; o->name; o++)
+                    if (strcmp(a + 2, o->name) == 0 && o->has_arg == required_argument)
+                        i++;
+            continue;
+        }
+        /* A short cluster: the first letter that takes a value ends it, with the rest or the next word. */
+        for (const char *p = a + 1; *p; p++)
+            if (strchr("ewulmc", *p)) {
+                if (!p[1])
+                    i++;
+                break;
+            }
+    }
+}
+
 int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *f, int *code)
 {
+    hostname_short_flag(argc, argv);
     memset(f, 0, sizeof(*f));
     f->pull = "missing";
     json_t *cfg = json_object();

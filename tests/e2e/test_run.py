@@ -280,3 +280,10 @@ def test_interactive_tty_shell(bb):
     assert b"tty-42 /dev/pts/" in out, out
     assert b"31 101" in out, out  # our window size reached the container's pty
     assert bb.lines("ps", "-aq") == []
+
+
+def test_short_h_is_the_hostname_and_help_is_long(bb):
+    assert bb.ok("run", "--rm", "-h", "shorthost", "-e", "A=1", IMAGE, "hostname").stdout == "shorthost\n"
+    # A -h after IMAGE belongs to the command.
+    assert bb.ok("run", "--rm", IMAGE, "ls", "-h", "/etc/passwd").stdout == "/etc/passwd\n"
+    assert bb.ok("run", "--help").stdout.startswith("Usage:  servin container run")
