@@ -569,6 +569,10 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(ctx, "\"%s\" requires exactly 1 argument.", ctx->cmd->path);
+    /* Opening a store creates it: a store deleted while the container ran must stay deleted. */
+    _cleanup_free_ char *db = xasprintf("%s/servin.db", ctx->root ? ctx->root : SERVIN_DEFAULT_ROOT);
+    if (access(db, F_OK) < 0)
+        return 0;
     struct servin_store *store = cli_store(ctx);
     if (!store)
         return CLI_EXIT_FAILURE;

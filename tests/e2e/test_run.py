@@ -35,6 +35,23 @@ def mounts_under(root):
         return [l for l in f if root in l]
 
 
+def processes_using(root):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read()
+            with open("/proc/%s/stat" % pid) as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            continue
+        if not zombie and root.encode() in args:
+            found.append(int(pid))
+    return found
+
+
 def cgroups_named(cid):
     out = subprocess.run(["find", "/sys/fs/cgroup", "-maxdepth", "6", "-type", "d", "-name", "*%s*" % cid],
                          capture_output=True, text=True).stdout
@@ -64,6 +81,11 @@ def bb(short_servin, busybox_rootfs):
     while mounts_under(servin.root) and time.time() < deadline:
         time.sleep(0.1)
     assert not mounts_under(servin.root), "mounts left behind"
+    # Monitors finishing up and their on-exit commands go before the store does.
+    deadline = time.time() + 10
+    while processes_using(servin.root) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not processes_using(servin.root), "processes left behind"
 
 
 def test_run_echo_prints_and_exits_0(bb):
@@ -268,8 +290,14 @@ def _run_on_pty(servin, args, send, timeout=30):
             sent = True
         if p.poll() is not None and not r:
             break
-    code = p.wait(timeout=10)
-    os.close(master)
+    try:
+        code = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)  # its own session: nothing of a failed test lingers
+        p.wait()
+        raise
+    finally:
+        os.close(master)
     return code, out
 
 
