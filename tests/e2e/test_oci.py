@@ -473,3 +473,17 @@ def test_servin_runtime_binary_speaks_runc(rt):
     with open(os.path.join(rt.bundle, "log")) as f:
         entry = json.loads(f.read().splitlines()[-1])
     assert entry["level"] == "error" and "nosuchcontainer" in entry["msg"] and entry["time"].endswith("Z")
+
+
+def test_deep_state_root_and_long_id(rt, tmp_path):
+    """Unix socket paths hold 108 bytes; a deep state root with a 64-hex id must still work."""
+    deep = tmp_path / ("d" * 60) / "state"
+    cid = uuid.uuid4().hex + uuid.uuid4().hex
+    assert len(str(deep / cid / "exec.sock")) > 108
+    spec = rt.spec()
+    spec["process"]["args"] = ["sh", "-c", "exit 6"]
+    rt.write_spec(spec)
+    res = subprocess.run([rt.bin, "oci", "--root", str(deep), "run", "--bundle", rt.bundle, cid],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 6, res.stderr
+    assert not os.listdir(deep)

@@ -25,10 +25,11 @@
 
 static int listen_unix(const char *path, struct servin_error *err)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return servin_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-    strcpy(addr.sun_path, path);
+    struct sockaddr_un addr;
+    _cleanup_close_ int dir_fd = -1;
+    int ret = oci_unix_address(path, &addr, &dir_fd, err);
+    if (ret < 0)
+        return ret;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return servin_error_errno(err, errno, "create socket %s", path);

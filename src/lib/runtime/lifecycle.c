@@ -41,15 +41,14 @@ int servin_oci_state(const char *state_root, const char *id, json_t **out, struc
 /* Connect to the waiting init: it exec's (closing the connection on exec) or says why it could not. */
 static int release_init(const char *dir, const char *id, bool *reached, struct servin_error *err)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/exec.sock", dir);
-    _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        return servin_error_errno(err, errno, "start container %s: reach its init", id);
+    _cleanup_free_ char *path = xasprintf("%s/exec.sock", dir);
+    _cleanup_close_ int fd = oci_connect_unix(path, err);
+    if (fd < 0)
+        return servin_error_wrap(err, "start container %s: reach its init", id);
     *reached = true;
     char msg[SERVIN_ERROR_MSG_MAX];
     int tag = oci_sync_recv(fd, msg, sizeof(msg));
-    unlink(addr.sun_path);
+    unlink(path);
     if (tag == OCI_SYNC_ERROR)
         return servin_error_set(err, ENOEXEC, "start container %s: %s", id, msg);
     return 0;

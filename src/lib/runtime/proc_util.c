@@ -12,12 +12,35 @@
 #include "runtime/runtime_proc.h"
 #include "servin/cleanup.h"
 
+int oci_unix_address(const char *path, struct sockaddr_un *addr, int *dir_fd, struct servin_error *err)
+{
+    memset(addr, 0, sizeof(*addr));
+    addr->sun_family = AF_UNIX;
+    *dir_fd = -1;
+    if (strlen(path) < sizeof(addr->sun_path)) {
+        strcpy(addr->sun_path, path);
+        return 0;
+    }
+    /* sun_path holds 108 bytes; deep state roots are longer. Reach the directory through an fd. */
+    const char *slash = strrchr(path, '/');
+    if (!slash || strlen(slash) > 64)
+        return servin_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
+    _cleanup_free_ char *dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return servin_error_errno(err, errno, "open %s", dir);
+    snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d%s", fd, slash);
+    *dir_fd = fd;
+    return 0;
+}
+
 int oci_connect_unix(const char *path, struct servin_error *err)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return servin_error_set(err, ENAMETOOLONG, "socket path %s is too long", path);
-    strcpy(addr.sun_path, path);
+    struct sockaddr_un addr;
+    _cleanup_close_ int dir_fd = -1;
+    int ret = oci_unix_address(path, &addr, &dir_fd, err);
+    if (ret < 0)
+        return ret;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return servin_error_errno(err, errno, "create socket for %s", path);

@@ -40,7 +40,11 @@ struct oci_init_args {
  * reporting the failure on sync_fd (or, after the start signal, on the start connection). */
 _Noreturn void oci_init_run(struct oci_init_args *args);
 
-/* proc_util.c: a connected unix stream socket (fd) or -errno. */
+/* proc_util.c: the address of a unix socket at path; paths too long for sun_path go through
+ * /proc/self/fd/<dir_fd> (close *dir_fd after bind/connect; -1 when not used). */
+struct sockaddr_un;
+int oci_unix_address(const char *path, struct sockaddr_un *addr, int *dir_fd, struct servin_error *err);
+/* A connected unix stream socket (fd) or -errno. */
 int oci_connect_unix(const char *path, struct servin_error *err);
 /* A pty from the devpts at /dev/pts: the master goes to console_sock, the slave fd is returned. */
 int oci_open_console(int console_sock, json_t *console_size, struct servin_error *err);
