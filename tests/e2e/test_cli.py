@@ -164,8 +164,9 @@ def test_every_command_help(servin):
         assert r.returncode == 0, (cmd, r.returncode, r.stderr)
         assert r.stdout.startswith("Usage:"), (cmd, r.stdout)
         assert ("servin " + cmd) in r.stdout.splitlines()[0], (cmd, r.stdout)
-        # -h means the same.
-        assert servin(*cmd.split(), "-h").stdout == r.stdout
+        # -h means the same, except where Docker gives it to --hostname (run, create).
+        if cmd.split()[-1] not in ("run", "create"):
+            assert servin(*cmd.split(), "-h").stdout == r.stdout
     if not_yet:
         pytest.xfail("commands not implemented yet: " + ", ".join(not_yet))
 
