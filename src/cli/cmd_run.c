@@ -69,7 +69,7 @@ static int create_container(struct servin_store *store, struct run_flags *f, str
     r = servin_image_config(store, image_id, &image_config, err);
     if (r < 0)
         return servin_error_wrap(err, "read the config of image %s", f->image);
-    run_flags_apply_image(f->config, image_config);
+    servin_container_apply_image_defaults(f->config, image_config);
     json_decref(image_config);
     json_t *cfg = json_object_get(f->config, "Config");
     if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0 &&

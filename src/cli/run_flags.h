@@ -22,10 +22,6 @@ struct run_flags {
 int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *out, int *code);
 void run_flags_clear(struct run_flags *f);
 
-/* Fill what the user left out from the image's config (Cmd, Entrypoint, Env, WorkingDir, User,
- * StopSignal, Labels), as Docker does at create. */
-void run_flags_apply_image(json_t *config, json_t *image_config);
-
 /* ---- Shared with cmd_run.c, cmd_container.c and cmd_exec.c ---- */
 
 /* Options for starting a created (or exited) container through its monitor. */
