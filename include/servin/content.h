@@ -34,6 +34,12 @@ uint64_t servin_content_writer_size(const struct servin_content_writer *w);
  * mismatch nothing is stored and the partial data is removed. Frees the writer either way. */
 int servin_content_writer_commit(struct servin_content_writer *w, uint64_t expected_size,
                                  char out_digest[SERVIN_DIGEST_MAX], struct servin_error *err);
+/* Let commit rename the verified blob in without waiting for the disk, so that work on it (the
+ * unpack) overlaps the writeback; the caller must call servin_content_sync before anything
+ * durable refers to the blob. Until then a crash can leave a damaged blob under its digest: a
+ * reader that finds a blob it did not just write unusable must delete it and fetch it again. */
+void servin_content_writer_defer_sync(struct servin_content_writer *w);
+int servin_content_sync(struct servin_store *store, const char *digest, struct servin_error *err);
 /* Drop the writer, keeping the partial data for a later resume when it had an expected digest. */
 void servin_content_writer_close(struct servin_content_writer *w);
 

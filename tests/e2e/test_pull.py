@@ -1,6 +1,7 @@
 """servin pull: from the plain registry, by tag and digest, multi-arch, zstd, --all-tags, and the errors."""
 
 import json
+import hashlib
 import os
 
 import imagebuild
@@ -284,3 +285,20 @@ def test_pull_all_tags_follows_link_pagination(servin, fake_registry, layouts):
     pages = [p for m, p, h in fake_registry.requests if "/tags/" in p]
     # The second page points at itself: we stop there instead of looping.
     assert pages == ["/v2/pg/img/tags/list", "/v2/pg/img/tags/page2?last=a&n=1"]
+
+
+def test_pull_refetches_a_damaged_blob_left_by_a_crash(servin, pushed):
+    """Blobs are synced after their unpack, so a crash can leave one damaged under its digest:
+    the next pull must fetch it again rather than fail on it for ever."""
+    p = pushed["multilayer"]
+    for digest in p.image.layer_digests[:2]:
+        path = blob_path(servin, digest)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(b"\0" * 512)  # what delayed allocation can leave after a power loss
+    out = servin.lines("pull", p.ref)
+    assert out[-1] == p.ref
+    assert p.image_id in image_ids(servin)
+    for digest in p.image.layer_digests:
+        with open(blob_path(servin, digest), "rb") as f:
+            assert "sha256:" + hashlib.sha256(f.read()).hexdigest() == digest

@@ -24,6 +24,7 @@ struct servin_content_writer {
     int fd;         /* holds an exclusive flock for the writer's lifetime */
     struct servin_sha256 *hash;
     uint64_t size;
+    bool defer_sync; /* the caller syncs later with servin_content_sync */
 };
 
 char *servin_content_path(struct servin_store *store, const char *digest)
@@ -223,7 +224,7 @@ int servin_content_writer_commit(struct servin_content_writer *w, uint64_t expec
     }
 
     _cleanup_free_ char *dest = servin_content_path(w->store, got);
-    if (fsync(w->fd) < 0) {
+    if (!w->defer_sync && fsync(w->fd) < 0) {
         ret = servin_error_errno(err, errno, "sync %s", w->path);
     } else if (fchmod(w->fd, 0644) < 0 || rename(w->path, dest) < 0) {
         ret = servin_error_errno(err, errno, "move blob %s into the content store", got);
@@ -234,10 +235,27 @@ int servin_content_writer_commit(struct servin_content_writer *w, uint64_t expec
         return ret;
     }
     _cleanup_free_ char *dir = servin_store_path(w->store, "content/blobs/sha256");
-    sync_dir(dir);
+    if (!w->defer_sync)
+        sync_dir(dir);
     if (out_digest)
         memcpy(out_digest, got, SERVIN_DIGEST_MAX);
     writer_free(w);
+    return 0;
+}
+
+void servin_content_writer_defer_sync(struct servin_content_writer *w)
+{
+    w->defer_sync = true;
+}
+
+int servin_content_sync(struct servin_store *store, const char *digest, struct servin_error *err)
+{
+    _cleanup_free_ char *path = servin_content_path(store, digest);
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        return servin_error_errno(err, errno, "sync blob %s", digest);
+    _cleanup_free_ char *dir = servin_store_path(store, "content/blobs/sha256");
+    sync_dir(dir);
     return 0;
 }
 

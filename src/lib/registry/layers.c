@@ -124,6 +124,8 @@ static int download(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, st
     }
     servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_VERIFYING, job->size, job->size);
     char got[SERVIN_DIGEST_MAX];
+    /* The blob is synced after its unpack (run_job), which then overlaps the disk's writeback. */
+    servin_content_writer_defer_sync(w);
     ret = servin_content_writer_commit(w, job->size, got, err);
     if (ret < 0)
         return ret;
@@ -153,10 +155,12 @@ static int run_job(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, str
         if (first->ret < 0)
             return servin_error_set(err, ECANCELED, "cancelled after another layer failed");
     }
+    bool fetched = false;
     if (!servin_content_has(ctx->store, job->digest, NULL)) {
         ret = download(ctx, job, curl, err);
         if (ret < 0)
             return ret;
+        fetched = true;
     } else {
         servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_DOWNLOADED, job->size,
                                job->size);
@@ -166,6 +170,19 @@ static int run_job(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, str
     char diff_id[SERVIN_DIGEST_MAX], chain_id[SERVIN_DIGEST_MAX];
     ret = servin_layer_unpack(ctx->store, job->digest, job->parent_chain[0] ? job->parent_chain : NULL,
                               job->diff_id, diff_id, chain_id, &job->unpacked_size, err);
+    if (ret < 0 && !fetched) {
+        /* A blob we did not just fetch may be one a crash damaged before it reached the disk (see
+         * servin_content_writer_defer_sync): fetch it once more rather than stay stuck on it. */
+        _cleanup_free_ char *blob = servin_content_path(ctx->store, job->digest);
+        unlink(blob);
+        ret = download(ctx, job, curl, err);
+        fetched = true;
+        if (ret == 0)
+            ret = servin_layer_unpack(ctx->store, job->digest, job->parent_chain[0] ? job->parent_chain : NULL,
+                                      job->diff_id, diff_id, chain_id, &job->unpacked_size, err);
+    }
+    if (ret == 0 && fetched)
+        ret = servin_content_sync(ctx->store, job->digest, err);
     if (ret < 0)
         return ret;
     if (strcmp(chain_id, job->chain_id) != 0)
