@@ -158,6 +158,11 @@ const struct cli_command cli_commands[] = {
      "      --no-stdin        Do not attach STDIN\n"
      "      --sig-proxy       Proxy all received signals to the process (default true)\n"},
     {"container top", "top", cmd_top, "CONTAINER", "Display the running processes of a container", ""},
+    {"container diff", "diff", cmd_container_diff, "CONTAINER",
+     "Inspect changes to files or directories on a container's filesystem", ""},
+    {"container export", "export", cmd_container_export, "[OPTIONS] CONTAINER",
+     "Export a container's filesystem as a tar archive",
+     "  -o, --output string   Write to a file, instead of STDOUT\n"},
     {"container cleanup", NULL, cmd_container_cleanup, "[--rm] CONTAINER",
      "(internal) Record a container's exit and release its rootfs; run by its monitor", ""},
 

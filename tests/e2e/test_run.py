@@ -6,11 +6,13 @@ test is about pulling.  The `bb` fixture checks afterwards that no mount or proc
 store is left on the host.
 """
 
+import io
 import os
 import re
 import shutil
 import signal
 import subprocess
+import tarfile
 import tempfile
 import time
 
@@ -315,3 +317,23 @@ def test_short_h_is_the_hostname_and_help_is_long(bb):
     # A -h after IMAGE belongs to the command.
     assert bb.ok("run", "--rm", IMAGE, "ls", "-h", "/etc/passwd").stdout == "/etc/passwd\n"
     assert bb.ok("run", "--help").stdout.startswith("Usage:  servin container run")
+
+
+def test_diff_and_export_of_a_stopped_container(bb, tmp_path):
+    bb.ok("run", "--name", "changed", IMAGE, "sh", "-c", "echo hi > /newfile; rm /bin/ls; mkdir -p /etc/x")
+    changes = bb.lines("diff", "changed")
+    assert "A /newfile" in changes and "D /bin/ls" in changes and "A /etc/x" in changes
+    assert "C /etc" in changes
+    out = tmp_path / "changed.tar"
+    bb.ok("export", "-o", str(out), "changed")
+    with tarfile.open(out) as t:
+        names = set(t.getnames())
+        assert t.extractfile("newfile").read() == b"hi\n"
+    assert "bin/busybox" in names and "etc/x" in names and "bin/ls" not in names
+    assert not any(n.startswith("/") or n.startswith("..") for n in names)
+    assert not mounts_under(bb.root), "export left the stopped container's root mounted"
+    # To stdout too, and never onto a terminal.
+    streamed = bb("export", "changed", input=b"")
+    with tarfile.open(fileobj=io.BytesIO(streamed.stdout)) as t:
+        assert set(t.getnames()) == names
+    bb.fail("export", "nosuchcontainer")
