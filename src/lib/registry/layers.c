@@ -139,7 +139,13 @@ static int run_job(struct fetch_ctx *ctx, struct layer_job *job, CURL *curl, str
     _cleanup_free_ char *diff = servin_layer_diff_path(ctx->store, job->chain_id);
     struct stat st;
     if (stat(diff, &st) == 0 && S_ISDIR(st.st_mode)) {
-        job->unpacked_size = (uint64_t)servin_dir_size(diff);
+        /* Present already: the unpacker answers from the size it recorded beside the layer rather
+         * than walking the whole tree again. */
+        char diff_id[SERVIN_DIGEST_MAX], chain_id[SERVIN_DIGEST_MAX];
+        int ret = servin_layer_unpack(ctx->store, job->digest, job->parent_chain[0] ? job->parent_chain : NULL,
+                                      job->diff_id, diff_id, chain_id, &job->unpacked_size, err);
+        if (ret < 0)
+            return ret;
         servin_progress_update(ctx->progress, job->short_id, SERVIN_PROGRESS_EXISTS, 0, 0);
         return 0;
     }
