@@ -11,18 +11,6 @@
 #include "runtime/runtime_proc.h"
 #include "servin/cleanup.h"
 
-static char **strv_from_json(json_t *arr, const char *first)
-{
-    size_t n = json_array_size(arr);
-    char **v = xcalloc(n + 2, sizeof(char *));
-    size_t k = 0;
-    if (first && n == 0)
-        v[k++] = (char *)first;
-    for (size_t i = 0; i < n; i++)
-        v[k++] = (char *)json_string_value(json_array_get(arr, i));
-    return v;
-}
-
 static int run_one(json_t *hook, const char *state_text, const char *kind, struct servin_error *err)
 {
     const char *path = json_string_value(json_object_get(hook, "path"));
@@ -40,8 +28,11 @@ static int run_one(json_t *hook, const char *state_text, const char *kind, struc
     }
     if (pid == 0) {
         dup2(in[0], 0);
-        char **argv = strv_from_json(json_object_get(hook, "args"), path);
-        char **envp = strv_from_json(json_object_get(hook, "env"), NULL);
+        /* With no args, the program still gets its path as argv[0]. */
+        json_t *args = json_object_get(hook, "args");
+        char *only_path[] = {(char *)path, NULL};
+        char **argv = json_array_size(args) ? oci_strv_from_json(args) : only_path;
+        char **envp = oci_strv_from_json(json_object_get(hook, "env"));
         execve(path, argv, envp);
         _exit(127);
     }
