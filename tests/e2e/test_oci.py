@@ -487,3 +487,16 @@ def test_deep_state_root_and_long_id(rt, tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 6, res.stderr
     assert not os.listdir(deep)
+
+
+def test_hooks_leave_sigpipe_alone_for_the_container(rt, tmp_path):
+    """Hooks run in the init before the user's program; an ignored SIGPIPE would survive execve."""
+    hook = tmp_path / "quiet.sh"
+    hook.write_text("#!/bin/sh\nexit 0\n")  # never reads the state on its stdin
+    hook.chmod(0o755)
+
+    def hooks(spec):
+        spec["hooks"] = {"createContainer": [{"path": str(hook)}], "startContainer": [{"path": "/bin/true"}]}
+    res = rt.run("sh", "-c", "grep SigIgn /proc/self/status", spec_change=hooks, check=True)
+    ignored = int(res.stdout.split()[1], 16)
+    assert not ignored & (1 << (13 - 1)), res.stdout  # SIGPIPE is 13

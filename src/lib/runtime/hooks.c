@@ -37,10 +37,13 @@ static int run_one(json_t *hook, const char *state_text, const char *kind, struc
         _exit(127);
     }
     close(in[0]);
-    /* A hook that does not read its stdin must not block us: ignore EPIPE. */
-    signal(SIGPIPE, SIG_IGN);
+    /* A hook that does not read its stdin must not kill us with SIGPIPE. Ignore it only for this
+     * write: an ignored signal survives execve, and the init runs hooks before the user's program. */
+    struct sigaction ignore = {.sa_handler = SIG_IGN}, saved;
+    sigaction(SIGPIPE, &ignore, &saved);
     ssize_t unused = write(in[1], state_text, strlen(state_text));
     (void)unused;
+    sigaction(SIGPIPE, &saved, NULL);
     close(in[1]);
 
     int status = 0;
