@@ -1,24 +1,22 @@
 /* cli/cmd_version.c — `servin version`. */
-#include <archive.h>
-#include <curl/curl.h>
-#include <sqlite3.h>
 #include <string.h>
-#include <sys/utsname.h>
 
 #include "cli.h"
 #include "servin/cleanup.h"
-#include "servin/version.h"
+#include "servin/system.h"
 
+/* The library's build facts under the names `servin version` has always printed. */
 static json_t *version_json(void)
 {
-    struct utsname u;
-    uname(&u);
-    curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
-    return json_pack("{s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s}}}", "Client", "Version",
-                     SERVIN_VERSION, "APIVersion", SERVIN_API_VERSION, "GitCommit", SERVIN_GIT_COMMIT,
-                     "BuiltTime", __DATE__ " " __TIME__, "Os", "linux", "Arch", u.machine, "Kernel", u.release,
-                     "Compiler", __VERSION__, "Libraries", "sqlite", sqlite3_libversion(), "libcurl",
-                     curl->version, "libarchive", archive_version_details(), "jansson", JANSSON_VERSION);
+    json_t *v = servin_version_json();
+    json_t *client = json_pack("{s:O,s:O,s:O,s:O,s:s,s:O,s:O,s:O,s:O}", "Version", json_object_get(v, "Version"),
+                               "APIVersion", json_object_get(v, "ApiVersion"), "GitCommit",
+                               json_object_get(v, "GitCommit"), "BuiltTime", json_object_get(v, "BuildTime"), "Os",
+                               "linux", "Arch", json_object_get(v, "Arch"), "Kernel",
+                               json_object_get(v, "KernelVersion"), "Compiler", json_object_get(v, "Compiler"),
+                               "Libraries", json_object_get(v, "Libraries"));
+    json_decref(v);
+    return json_pack("{s:o}", "Client", client);
 }
 
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv)

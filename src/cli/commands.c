@@ -166,6 +166,14 @@ const struct cli_command cli_commands[] = {
     {"container cleanup", NULL, cmd_container_cleanup, "[--rm] CONTAINER",
      "(internal) Record a container's exit and release its rootfs; run by its monitor", ""},
 
+    {"daemon", NULL, cmd_daemon, "[OPTIONS]", "Serve the Docker Engine API (docker CLI, docker-compose, SDKs)",
+     "  -H, --host string      Listen on unix:///path (default unix:///run/servin/servin.sock) or\n"
+     "                         tcp://127.0.0.1:PORT (loopback only, with --tlsverify)\n"
+     "      --tlsverify        Require client certificates signed by --tlscacert\n"
+     "      --tlscacert string CA that signs the clients' certificates\n"
+     "      --tlscert string   The daemon's certificate\n"
+     "      --tlskey string    The daemon's key\n"},
+
     {"oci", NULL, cmd_oci, "[--root DIR] COMMAND", "Run OCI bundles with runc's command line (see 'servin oci --help')",
      ""},
 };

@@ -51,6 +51,9 @@ int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container_diff(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container_export(struct cli_ctx *ctx, int argc, char **argv);
 
+/* src/daemon/main.c */
+int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv);
+
 /* cmd_oci.c */
 int cmd_oci(struct cli_ctx *ctx, int argc, char **argv);
 

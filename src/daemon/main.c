@@ -1,0 +1,125 @@
+/* daemon/main.c — `servin daemon`: flags, the listener, and a main loop that only waits for signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "daemon_internal.h"
+#include "servin/cleanup.h"
+#include "servin/log.h"
+#include "servin/version.h"
+
+#define DEFAULT_HOST "unix://" SERVIN_DEFAULT_RUN_ROOT "/servin.sock"
+
+static volatile sig_atomic_t stop_requested;
+static int signal_pipe[2] = {-1, -1};
+
+bool daemon_stopping(void)
+{
+    return stop_requested != 0;
+}
+
+/* Handlers, not a blocked mask: a blocked mask would be inherited by every process the daemon
+ * starts (monitors, exec'd commands), while caught signals reset to default at execve. */
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(signal_pipe[1], &b, 1) < 0) {
+        /* The pipe is full: a signal is already pending, nothing is lost. */
+    }
+    errno = saved;
+}
+
+/* Called on SIGHUP; the configuration reload hangs here. */
+void (*daemon_reload_hook)(void);
+
+int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"host", required_argument, 0, 'H'},
+                                             {"tlsverify", no_argument, 0, 'V'},
+                                             {"tlscacert", required_argument, 0, 'C'},
+                                             {"tlscert", required_argument, 0, 'c'},
+                                             {"tlskey", required_argument, 0, 'k'},
+                                             {"tls", no_argument, 0, 't'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    struct daemon_listen_opts lo = {.host = DEFAULT_HOST};
+    int c;
+    while ((c = cli_getopt(ctx, argc, argv, "H:h", longopts)) != -1) {
+        switch (c) {
+        case 'h':
+            return 0;
+        case 'H':
+            lo.host = optarg;
+            break;
+        case 'V':
+        case 't':
+            lo.tlsverify = true;
+            break;
+        case 'C':
+            lo.tlscacert = optarg;
+            break;
+        case 'c':
+            lo.tlscert = optarg;
+            break;
+        case 'k':
+            lo.tlskey = optarg;
+            break;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(ctx, "\"servin daemon\" accepts no arguments.");
+    /* Open (create, migrate) the store once up front: a broken store is reported at start. */
+    if (!cli_store(ctx))
+        return CLI_EXIT_FAILURE;
+
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        return cli_failf("daemon: create the signal pipe: %s", strerror(errno));
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+
+    struct daemon d = {.root = ctx->root};
+    struct daemon_server *server = NULL;
+    struct servin_error err = {0};
+    if (daemon_server_start(&d, &lo, &server, &err) < 0) {
+        close(signal_pipe[0]);
+        close(signal_pipe[1]);
+        return cli_fail(&err);
+    }
+    log_info("servin daemon %s listening on %s (API %s, minimum %s)", SERVIN_VERSION, lo.host, SERVIN_API_VERSION,
+             SERVIN_MIN_API_VERSION);
+    fprintf(stderr, "servin daemon: API listen on %s\n", lo.host);
+
+    while (!stop_requested) {
+        struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+        unsigned char sig;
+        while (read(signal_pipe[0], &sig, 1) == 1) {
+            if (sig == SIGHUP) {
+                if (daemon_reload_hook)
+                    daemon_reload_hook();
+                else
+                    log_info("daemon: SIGHUP: nothing to reload");
+            } else {
+                stop_requested = 1;
+            }
+        }
+    }
+    fprintf(stderr, "servin daemon: shutting down\n");
+    daemon_server_stop(server);
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
+    return 0;
+}

@@ -1,0 +1,87 @@
+/* daemon/util.c — small helpers the resource groups share: writes, stdcopy frames, times, filters. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "servin/cleanup.h"
+#include "servin/timefmt.h"
+
+int daemon_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int daemon_write_frame(FILE *out, int stream, const char *buf, size_t len)
+{
+    unsigned char hdr[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                            (unsigned char)(len >> 8), (unsigned char)len};
+    if (fwrite(hdr, 1, 8, out) != 8 || (len && fwrite(buf, 1, len, out) != len))
+        return -1;
+    return fflush(out) == 0 ? 0 : -1;
+}
+
+json_t *daemon_time_json(int64_t unix_ns)
+{
+    if (!unix_ns)
+        return json_string("0001-01-01T00:00:00Z");
+    char buf[SERVIN_RFC3339_MAX];
+    servin_time_format_rfc3339(unix_ns, buf);
+    return json_string(buf);
+}
+
+int daemon_parse_filters(const char *text, json_t **out, struct servin_error *err)
+{
+    *out = json_object();
+    if (!text || !*text)
+        return 0;
+    json_error_t jerr;
+    json_t *in = json_loads(text, 0, &jerr);
+    if (!json_is_object(in)) {
+        json_decref(in);
+        json_decref(*out);
+        *out = NULL;
+        return servin_error_set(err, EINVAL, "invalid filters: %s", text);
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach (in, key, v) {
+        json_t *list = json_array();
+        if (json_is_array(v)) {
+            size_t i;
+            json_t *s;
+            json_array_foreach (v, i, s)
+                if (json_is_string(s))
+                    json_array_append(list, s);
+        } else if (json_is_object(v)) {
+            const char *k;
+            json_t *b;
+            json_object_foreach (v, k, b)
+                if (json_is_true(b))
+                    json_array_append_new(list, json_string(k));
+        } else {
+            json_decref(list);
+            json_decref(in);
+            json_decref(*out);
+            *out = NULL;
+            return servin_error_set(err, EINVAL, "invalid filter '%s'", key);
+        }
+        json_object_set_new(*out, key, list);
+    }
+    json_decref(in);
+    return 0;
+}
