@@ -101,6 +101,8 @@ int servin_authfile_get(const char *path, const char *server, char **user, char 
         n--;
         len--;
     }
+    /* NUL-terminate the decoded text, so string functions never read past it. */
+    plain[n > 0 ? n : 0] = '\0';
     char *colon = n > 0 ? memchr(plain, ':', (size_t)n) : NULL;
     if (!colon) {
         json_decref(root);
