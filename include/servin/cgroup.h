@@ -75,6 +75,7 @@ void servin_cgroup_free(struct servin_cgroup *cg);
 /* The directory of a v1 controller ("memory", "name=systemd"); on v2 the one directory whatever
  * the name. NULL when that v1 controller is not mounted. */
 const char *servin_cgroup_dir(const struct servin_cgroup *cg, const char *controller);
+enum servin_cgroup_mode servin_cgroup_mode(const struct servin_cgroup *cg);
 
 /* Move a process (all its threads) into the cgroup: used for the init and to join for exec. */
 int servin_cgroup_add_pid(const struct servin_cgroup *cg, pid_t pid, struct servin_error *err);

@@ -37,6 +37,10 @@ int servin_oci_pause(const char *state_root, const char *id, struct servin_error
 int servin_oci_resume(const char *state_root, const char *id, struct servin_error *err);
 /* Pids of every process in the container's cgroup. */
 int servin_oci_pids(const char *state_root, const char *id, pid_t **pids, size_t *n, struct servin_error *err);
+/* The container's cgroup, as its creation recorded it (free with servin_cgroup_free); ENOENT when the
+ * container does not exist or has no cgroup. Used for stats. */
+struct servin_cgroup;
+int servin_oci_cgroup(const char *state_root, const char *id, struct servin_cgroup **out, struct servin_error *err);
 /* States of every container under state_root (a JSON array). */
 int servin_oci_list(const char *state_root, json_t **list, struct servin_error *err);
 /* Wait for a container's init, which must be our child (run without --detach); returns the exit

@@ -158,6 +158,12 @@ const struct cli_command cli_commands[] = {
      "      --no-stdin        Do not attach STDIN\n"
      "      --sig-proxy       Proxy all received signals to the process (default true)\n"},
     {"container top", "top", cmd_top, "CONTAINER", "Display the running processes of a container", ""},
+    {"container stats", "stats|containers stats", cmd_stats, "[OPTIONS] [CONTAINER...]",
+     "Display a live stream of container(s) resource usage statistics",
+     "  -a, --all             Show all containers (default shows just running)\n"
+     "      --format string   Format output using a Go template, 'table' or 'json'\n"
+     "      --no-stream       Disable streaming stats and only pull the first result\n"
+     "      --no-trunc        Do not truncate output\n"},
     {"container diff", "diff", cmd_container_diff, "CONTAINER",
      "Inspect changes to files or directories on a container's filesystem", ""},
     {"container export", "export", cmd_container_export, "[OPTIONS] CONTAINER",

@@ -47,6 +47,8 @@ int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_exec(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attach(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_stats.c */
+int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_export.c */
 int cmd_container_diff(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container_export(struct cli_ctx *ctx, int argc, char **argv);

@@ -352,6 +352,11 @@ const char *servin_cgroup_dir(const struct servin_cgroup *cg, const char *contro
     return c < 0 ? NULL : cg->v1_dir[c];
 }
 
+enum servin_cgroup_mode servin_cgroup_mode(const struct servin_cgroup *cg)
+{
+    return cg->mode;
+}
+
 json_t *servin_cgroup_to_json(const struct servin_cgroup *cg)
 {
     json_t *paths = json_object();

@@ -191,6 +191,20 @@ int servin_oci_pids(const char *state_root, const char *id, pid_t **pids, size_t
     return ret;
 }
 
+int servin_oci_cgroup(const char *state_root, const char *id, struct servin_cgroup **out, struct servin_error *err)
+{
+    struct oci_state st;
+    int ret = oci_state_load(state_root, id, &st, err);
+    if (ret < 0)
+        return ret;
+    if (!st.cgroup_path)
+        ret = servin_error_set(err, ENOENT, "container %s has no cgroup", id);
+    else
+        ret = oci_cgroup_open(st.cgroup_path, out, err);
+    oci_state_clear(&st);
+    return ret;
+}
+
 int servin_oci_list(const char *state_root, json_t **list, struct servin_error *err)
 {
     const char *root = state_root ? state_root : SERVIN_OCI_DEFAULT_ROOT;

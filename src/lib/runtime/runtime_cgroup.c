@@ -63,6 +63,11 @@ int oci_cgroup_enter(const char *id, json_t *linux_obj, pid_t pid, char **path_o
     return ret;
 }
 
+int oci_cgroup_open(const char *path, struct servin_cgroup **out, struct servin_error *err)
+{
+    return reopen(path, out, err);
+}
+
 int oci_cgroup_destroy(const char *path, struct servin_error *err)
 {
     struct servin_cgroup *cg = NULL;

@@ -12,6 +12,9 @@
  * linux.resources and move pid into it; path_out (the cgroup layer's JSON description, as text) is
  * what the other calls take and what the state file keeps. */
 int oci_cgroup_enter(const char *id, json_t *linux_obj, pid_t pid, char **path_out, struct servin_error *err);
+struct servin_cgroup;
+/* Reopen the cgroup described by path (free with servin_cgroup_free). */
+int oci_cgroup_open(const char *path, struct servin_cgroup **out, struct servin_error *err);
 int oci_cgroup_destroy(const char *path, struct servin_error *err);
 bool oci_cgroup_is_frozen(const char *path);
 int oci_cgroup_freeze(const char *path, bool frozen, struct servin_error *err);
