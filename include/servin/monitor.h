@@ -18,6 +18,9 @@
  *                 big-endian u32 length) and, when OpenStdin, bytes from the client go to stdin;
  *                 a client that half-closes its write side closes the container's stdin (StdinOnce)
  *   ctl.sock      one text command per connection: "resize <rows> <cols>\n"
+ *   health        with a health check, Docker's State.Health: {"Status":"starting"|"healthy"|
+ *                 "unhealthy","FailingStreak":N,"Log":[{"Start","End","ExitCode","Output"}...]}
+ *                 (the last 5 probes, times RFC 3339 with nanoseconds), rewritten after each probe
  *   console.sock  transient, while a Tty container is created (the runtime's console socket)
  * Sockets whose path exceeds sun_path (108 bytes) are reached through /proc/self/fd/<dirfd>/name,
  * which servin_monitor_attach/resize do by themselves.
@@ -40,9 +43,9 @@
 
 struct servin_monitor_opts {
     const char *id;
-    const char *bundle;  /* <root>/containers/<id>, holding config.json */
+    const char *bundle;   /* <root>/containers/<id>, holding config.json */
     const char *oci_root; /* runtime state root, <run_root>/oci */
-    const char *run_dir; /* <run_root>/containers/<id> */
+    const char *run_dir;  /* <run_root>/containers/<id> */
     const char *log_path; /* json-file log, or NULL for none */
     int64_t log_max_size; /* bytes; 0 = never rotate */
     int log_max_files;    /* files kept, >= 1 */
@@ -52,6 +55,11 @@ struct servin_monitor_opts {
     const char *restart_policy; /* "no" (NULL), "on-failure", "always", "unless-stopped" */
     int restart_max;            /* on-failure:N; 0 = unlimited */
     char *const *on_exit_argv;  /* run (no shell) after the final exit; NULL for nothing */
+    /* Health check: health_argv (NULL: none) runs as an exec in the container every
+     * health_interval_ns, killed after health_timeout_ns; see servin_health_config_from. */
+    char *const *health_argv;
+    int64_t health_interval_ns, health_timeout_ns, health_start_period_ns;
+    int health_retries;
 };
 
 /* Start the monitor detached from the caller and wait until the container runs (or failed to
@@ -70,7 +78,9 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
 
 /* `servin-runtime monitor` entry point (argv as given to that verb). Never returns. Flags:
  * --ready-fd=N --id= --bundle= --oci-root= --run-dir= [--log-path= --log-max-size= --log-max-files=]
- * [--tty] [--open-stdin] [--wait-for-attach] [--restart=POLICY --restart-max=N] [-- ON-EXIT ARGV].
+ * [--tty] [--open-stdin] [--wait-for-attach] [--restart=POLICY --restart-max=N]
+ * [--health-arg=ARG... --health-interval=NS --health-timeout=NS --health-retries=N
+ * --health-start-period=NS] [-- ON-EXIT ARGV].
  * For tests and scripts: `--spawn` plus the same flags runs servin_monitor_spawn and prints
  * "<container pid> <monitor pid>"; `--attach --run-dir=DIR [--tty] [--open-stdin]` runs
  * servin_monitor_attach on its own stdio. */
@@ -85,12 +95,12 @@ int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, str
 
 /* Reading the json-file log (for `logs`): lines from the rotated files oldest first, filtered. */
 struct servin_log_read_opts {
-    bool follow;       /* keep reading new lines until the container exits (exit file appears and
-                        * the monitor is gone) */
-    bool timestamps;   /* prefix each line with its RFC 3339 time and a space */
-    long tail;         /* last N lines; -1 = all */
-    int64_t since_ns;  /* only lines at or after; 0 = no bound */
-    int64_t until_ns;  /* only lines before; 0 = no bound */
+    bool follow;         /* keep reading new lines until the container exits (exit file appears and
+                          * the monitor is gone) */
+    bool timestamps;     /* prefix each line with its RFC 3339 time and a space */
+    long tail;           /* last N lines; -1 = all */
+    int64_t since_ns;    /* only lines at or after; 0 = no bound */
+    int64_t until_ns;    /* only lines before; 0 = no bound */
     const char *run_dir; /* to know when a followed container has ended */
 };
 /* Calls emit(ctx, stream (1 stdout, 2 stderr), text, len) per line; stops early if emit returns < 0. */

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "run_flags.h"
 #include "servin/cleanup.h"
+#include "servin/health.h"
 #include "servin/image.h"
 #include "servin/timefmt.h"
 
@@ -182,6 +183,8 @@ static bool filter_matches(struct servin_store *store, const struct servin_conta
         return label_matches(c, v);
     if (strcmp(f->key, "exited") == 0)
         return c->state == SERVIN_CONTAINER_EXITED && c->exit_code == atoi(v);
+    if (strcmp(f->key, "health") == 0)
+        return strcmp(v, c->health ? c->health : "none") == 0;
     if (strcmp(f->key, "ancestor") == 0) {
         if (c->image_ref && strcmp(c->image_ref, v) == 0)
             return true;
@@ -230,7 +233,7 @@ static int add_rendered(struct cli_table *t, const char *format, json_t *row, st
     return r;
 }
 
-static const char *const filter_keys[] = {"status", "name", "id", "label", "exited", "ancestor"};
+static const char *const filter_keys[] = {"status", "name", "id", "label", "exited", "ancestor", "health"};
 
 int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -279,8 +282,16 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
                     strncmp(optarg, filter_keys[k], (size_t)(eq - optarg)) == 0)
                     break;
             if (!eq || k == sizeof(filter_keys) / sizeof(filter_keys[0])) {
-                code = cli_failf("invalid filter '%s': use status=, name=, id=, label=, exited= or ancestor=",
-                                 optarg);
+                code = cli_failf(
+                    "invalid filter '%s': use status=, name=, id=, label=, exited=, ancestor= or health=",
+                    optarg);
+                goto out;
+            }
+            if (strncmp(optarg, "health=", 7) == 0 && strcmp(eq + 1, "starting") != 0 &&
+                strcmp(eq + 1, "healthy") != 0 && strcmp(eq + 1, "unhealthy") != 0 &&
+                strcmp(eq + 1, "none") != 0) {
+                code =
+                    cli_failf("invalid filter 'health=%s': use starting, healthy, unhealthy or none", eq + 1);
                 goto out;
             }
             if (nf == sizeof(filters) / sizeof(filters[0])) {
@@ -406,9 +417,11 @@ static json_t *inspect_json(struct servin_store *store, const struct servin_cont
         c->state == SERVIN_CONTAINER_RESTARTING, "OOMKilled", c->oom_killed, "Dead",
         c->state == SERVIN_CONTAINER_DEAD, "Pid", running ? (int)c->pid : 0, "ExitCode", c->exit_code,
         "Error", "", "StartedAt", time_json(c->started_at), "FinishedAt", time_json(c->finished_at));
-    if (c->health)
-        json_object_set_new(state, "Health",
-                            json_pack("{s:s,s:i,s:[]}", "Status", c->health, "FailingStreak", 0, "Log"));
+    json_t *health = c->health ? servin_container_health(store, c) : NULL;
+    if (!health && c->health)
+        health = json_pack("{s:s,s:i,s:[]}", "Status", c->health, "FailingStreak", 0, "Log");
+    if (health)
+        json_object_set_new(state, "Health", health);
     json_t *config = json_deep_copy(json_object_get(c->config, "Config"));
     if (!json_is_object(config))
         config = json_object();

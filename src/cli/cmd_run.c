@@ -15,6 +15,7 @@
 #include "run_flags.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
+#include "servin/health.h"
 #include "servin/image.h"
 #include "servin/log.h"
 #include "servin/monitor.h"
@@ -118,6 +119,11 @@ static int64_t state_file_started_at(const char *run_dir)
     return v;
 }
 
+static void health_config_clear(struct servin_health_config *h)
+{
+    servin_health_config_clear(h);
+}
+
 int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const struct cli_start_opts *opts,
                         int *exit_code, struct servin_error *err)
 {
@@ -133,9 +139,18 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     json_t *policy = json_object_get(host, "RestartPolicy");
     struct servin_monitor_opts mo = {.id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir};
     _cleanup_close_ int lock_fd = -1;
+    __attribute__((cleanup(health_config_clear))) struct servin_health_config health = {0};
     int r;
 
     *exit_code = CLI_EXIT_FAILURE;
+    r = servin_health_config_from(json_object_get(cfg, "Healthcheck"), &health, err);
+    if (r < 0)
+        return r;
+    mo.health_argv = health.argv;
+    mo.health_interval_ns = health.interval_ns;
+    mo.health_timeout_ns = health.timeout_ns;
+    mo.health_start_period_ns = health.start_period_ns;
+    mo.health_retries = health.retries;
     /* A cleanup of the previous run still going would unmount what we mount now. */
     r = cli_container_lock(store, c->id, &lock_fd, err);
     if (r < 0)
@@ -152,6 +167,7 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     unlink_in(run_dir, "exit");
     unlink_in(run_dir, "stopped");
     unlink_in(run_dir, "state");
+    unlink_in(run_dir, "health");
     unlink_in(run_dir, "fg.pid");
     if (opts->foreground_rm) {
         /* `container cleanup --rm` leaves the removal to us while we live, so that we can still

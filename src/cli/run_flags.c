@@ -40,6 +40,12 @@ enum {
     OPT_TMPFS,
     OPT_PULL,
     OPT_PLATFORM,
+    OPT_HEALTH_CMD,
+    OPT_HEALTH_INTERVAL,
+    OPT_HEALTH_TIMEOUT,
+    OPT_HEALTH_RETRIES,
+    OPT_HEALTH_START_PERIOD,
+    OPT_NO_HEALTHCHECK,
 };
 
 static const struct option run_longopts[] = {
@@ -84,6 +90,12 @@ static const struct option run_longopts[] = {
     {"tmpfs", required_argument, 0, OPT_TMPFS},
     {"pull", required_argument, 0, OPT_PULL},
     {"platform", required_argument, 0, OPT_PLATFORM},
+    {"health-cmd", required_argument, 0, OPT_HEALTH_CMD},
+    {"health-interval", required_argument, 0, OPT_HEALTH_INTERVAL},
+    {"health-timeout", required_argument, 0, OPT_HEALTH_TIMEOUT},
+    {"health-retries", required_argument, 0, OPT_HEALTH_RETRIES},
+    {"health-start-period", required_argument, 0, OPT_HEALTH_START_PERIOD},
+    {"no-healthcheck", no_argument, 0, OPT_NO_HEALTHCHECK},
     {"help", no_argument, 0, 'h'},
     {0},
 };
@@ -273,6 +285,41 @@ static int parse_bytes_flag(struct cli_ctx *ctx, const char *flag, const char *t
     return 0;
 }
 
+/* --health-*: Docker's Healthcheck, durations in ns; what is left out comes from the image. */
+static int parse_health(struct cli_ctx *ctx, int c, const char *arg, json_t *cfg)
+{
+    static const char *const keys[] = {"Interval", "Timeout", "StartPeriod"};
+    static const char *const flags[] = {"--health-interval", "--health-timeout", "--health-start-period"};
+    json_t *hc = obj_object(cfg, "Healthcheck");
+    struct servin_error err = {0};
+    long long n;
+    int64_t ns;
+    switch (c) {
+    case OPT_NO_HEALTHCHECK:
+        json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+        json_object_set_new(cfg, "NoHealthcheckFlag", json_true());
+        return 0;
+    case OPT_HEALTH_CMD:
+        json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", arg));
+        break;
+    case OPT_HEALTH_RETRIES:
+        if (parse_int(arg, &n) < 0 || n < 0 || n > 1000000)
+            return bad_value(ctx, "--health-retries", arg, "expected a number of retries, 0 or more");
+        json_object_set_new(hc, "Retries", json_integer(n));
+        break;
+    default: {
+        int k = c == OPT_HEALTH_INTERVAL ? 0 : c == OPT_HEALTH_TIMEOUT ? 1 : 2;
+        /* Docker refuses what is below a millisecond, but 0 means its default. */
+        if (servin_parse_duration(arg, &ns, &err) < 0 || ns < 0 || (ns > 0 && ns < 1000000))
+            return bad_value(ctx, flags[k], arg, "expected a duration of at least 1ms, like 30s or 1m30s");
+        json_object_set_new(hc, keys[k], json_integer(ns));
+        break;
+    }
+    }
+    json_object_set_new(cfg, "HealthFlags", json_true());
+    return 0;
+}
+
 static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_flags *f, json_t *cfg,
                      json_t *host)
 {
@@ -443,6 +490,13 @@ static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_fla
         break;
     case OPT_PLATFORM:
         break; /* the host's platform is the only one we run */
+    case OPT_HEALTH_CMD:
+    case OPT_HEALTH_INTERVAL:
+    case OPT_HEALTH_TIMEOUT:
+    case OPT_HEALTH_RETRIES:
+    case OPT_HEALTH_START_PERIOD:
+    case OPT_NO_HEALTHCHECK:
+        return parse_health(ctx, c, arg, cfg);
     default:
         return CLI_EXIT_USAGE;
     }
@@ -520,6 +574,17 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
         *code = cli_failf("Conflicting options: --restart and --rm");
         return -1;
     }
+    /* The markers of which health flags were given are not part of the config. */
+    bool no_health = json_is_true(json_object_get(cfg, "NoHealthcheckFlag"));
+    bool health_flags = json_is_true(json_object_get(cfg, "HealthFlags"));
+    json_object_del(cfg, "NoHealthcheckFlag");
+    json_object_del(cfg, "HealthFlags");
+    if (no_health && health_flags) {
+        *code = cli_failf("--no-healthcheck conflicts with --health-* options");
+        return -1;
+    }
+    if (no_health)
+        json_object_set_new(cfg, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
     if (f->name && (!*f->name || (f->name[0] == '/' && !f->name[1]))) {
         *code =
             cli_failf("invalid container name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", f->name);
@@ -550,4 +615,3 @@ void run_flags_clear(struct run_flags *f)
     json_decref(f->config);
     f->config = NULL;
 }
-

@@ -374,7 +374,12 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         O_RESTART,
         O_RESTARTMAX,
         O_SPAWN,
-        O_ATTACH
+        O_ATTACH,
+        O_HEALTH_ARG,
+        O_HEALTH_INTERVAL,
+        O_HEALTH_TIMEOUT,
+        O_HEALTH_RETRIES,
+        O_HEALTH_START
     };
     static const struct option lo[] = {
         {"ready-fd", required_argument, 0, O_READY},
@@ -392,9 +397,15 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         {"restart-max", required_argument, 0, O_RESTARTMAX},
         {"spawn", no_argument, 0, O_SPAWN},
         {"attach", no_argument, 0, O_ATTACH},
+        {"health-arg", required_argument, 0, O_HEALTH_ARG},
+        {"health-interval", required_argument, 0, O_HEALTH_INTERVAL},
+        {"health-timeout", required_argument, 0, O_HEALTH_TIMEOUT},
+        {"health-retries", required_argument, 0, O_HEALTH_RETRIES},
+        {"health-start-period", required_argument, 0, O_HEALTH_START},
         {0, 0, 0, 0},
     };
     struct servin_monitor_opts *o = &m->o;
+    size_t nhealth = 0;
     o->log_max_files = 1;
     optind = 0;
     opterr = 0; /* one error line, ours */
@@ -447,11 +458,35 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         case O_ATTACH:
             *mode = 2;
             break;
+        case O_HEALTH_ARG:
+            m->health_argv = xreallocarray(m->health_argv, nhealth + 2, sizeof(char *));
+            m->health_argv[nhealth++] = optarg;
+            m->health_argv[nhealth] = NULL;
+            break;
+        case O_HEALTH_INTERVAL:
+            o->health_interval_ns = strtoll(optarg, NULL, 10);
+            break;
+        case O_HEALTH_TIMEOUT:
+            o->health_timeout_ns = strtoll(optarg, NULL, 10);
+            break;
+        case O_HEALTH_RETRIES:
+            o->health_retries = atoi(optarg);
+            break;
+        case O_HEALTH_START:
+            o->health_start_period_ns = strtoll(optarg, NULL, 10);
+            break;
         default:
             return -1;
         }
     }
     o->on_exit_argv = optind < argc ? argv + optind : NULL;
+    o->health_argv = m->health_argv;
+    if (o->health_interval_ns <= 0)
+        o->health_interval_ns = SERVIN_HEALTH_DEFAULT_INTERVAL_NS;
+    if (o->health_timeout_ns <= 0)
+        o->health_timeout_ns = SERVIN_HEALTH_DEFAULT_TIMEOUT_NS;
+    if (o->health_retries <= 0)
+        o->health_retries = SERVIN_HEALTH_DEFAULT_RETRIES;
     return 0;
 }
 
@@ -501,19 +536,15 @@ static void setup_signals(struct mon *m)
 
 _Noreturn void servin_monitor_main(int argc, char **argv)
 {
-    static struct mon mon; /* static: the log's line buffers stay out of the stack */
+    /* Static, zero already: the log's line buffers stay out of the stack, and only the fields
+     * set here are touched (a whole-struct assignment would dirty every page of it). */
+    static struct mon mon;
     struct mon *m = &mon;
     int ready_fd = -1, mode = 0;
     bool tty_attach = false;
-    *m = (struct mon){.run_dirfd = -1,
-                      .attach_fd = -1,
-                      .ctl_fd = -1,
-                      .out_fd = -1,
-                      .err_fd = -1,
-                      .in_fd = -1,
-                      .pty_fd = -1,
-                      .sig_rd = -1,
-                      .sig_wr = -1};
+    m->run_dirfd = m->attach_fd = m->ctl_fd = m->out_fd = m->err_fd = m->in_fd = m->pty_fd = -1;
+    m->sig_rd = m->sig_wr = m->health.out_fd = -1;
+    m->health.due_ms = -1;
     if (parse_args(argc, argv, m, &ready_fd, &mode, &tty_attach) < 0) {
         fprintf(stderr, "servin: monitor: unknown or incomplete flag %s\n", argv[optind - 1]);
         exit(125);
@@ -590,11 +621,14 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
             if (!told || !should_restart(m, code, restarts))
                 finish(m, told ? m->o.on_exit_argv : NULL);
         } else {
+            mon_health_begin(m, started);
             write_run_file(m, "state",
                            "{\"Status\":\"running\",\"Pid\":%d,\"StartedAt\":%lld,\"RestartCount\":%d}",
                            (int)m->pid, (long long)started, restarts);
             report(&ready_fd, "ok %d %d", (int)m->pid, (int)getpid());
+            mon_trim_memory();
             int status = mon_io_run(m);
+            mon_health_end(m);
             code = exit_code_of(status);
             bool oom = read_oom_kills(m) > m->oom_kills;
             write_run_file(m, "exit", "{\"ExitCode\":%d,\"FinishedAt\":%lld,\"OOMKilled\":%s}", code,

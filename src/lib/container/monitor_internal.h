@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "servin/error.h"
+#include "servin/health.h"
 #include "servin/monitor.h"
 
 /* Docker splits lines longer than this into several entries. */
@@ -56,6 +57,22 @@ struct mon_client {
     bool read_eof; /* the client half-closed its side: nothing more to read */
 };
 
+/* The health check's state (monitor_health.c). */
+struct mon_health {
+    pid_t pid;              /* the running probe, leader of its own process group; 0 when none */
+    int out_fd;             /* its stdout and stderr, -1 */
+    int64_t due_ms;         /* monotonic time of the next probe; -1 while the container is not up */
+    int64_t deadline_ms;    /* the running probe is killed then */
+    int64_t started_ns;     /* the container's start, for the start period */
+    int64_t probe_start_ns; /* the running probe's start */
+    bool timed_out;
+    enum servin_health_status status;
+    int streak;
+    size_t outlen;
+    char out[SERVIN_HEALTH_OUTPUT_MAX];
+    void *log; /* json_t array of the last results */
+};
+
 struct mon {
     struct servin_monitor_opts o;
     struct logfile log;
@@ -76,6 +93,8 @@ struct mon {
     bool signalled;     /* SIGTERM/SIGINT reached us: pass it on, and do not restart */
     char oom_file[512]; /* the container's memory cgroup file that counts OOM kills, "" if unknown */
     long oom_kills;     /* its count at start */
+    char **health_argv; /* from --health-arg, NULL: no health check */
+    struct mon_health health;
 };
 
 /* Listen on attach.sock and ctl.sock in the run dir. */
@@ -88,5 +107,18 @@ int mon_io_run(struct mon *m);
 void mon_reap(struct mon *m);
 void mon_close_clients(struct mon *m);
 void mon_close_stdio(struct mon *m);
+
+/* Health checks: (re)arm at each start of the container, stop at its exit. */
+void mon_health_begin(struct mon *m, int64_t started_ns);
+void mon_health_end(struct mon *m);
+/* Milliseconds until the health check needs attention (-1: never), and its pipe to poll (-1). */
+int mon_health_timeout(struct mon *m);
+int mon_health_fd(struct mon *m);
+/* Read the probe's output when its pipe is ready, start a due probe, kill a late one. */
+void mon_health_poll(struct mon *m, bool readable);
+/* A reaped child: true when it was the probe (then its result is recorded). */
+bool mon_health_reaped(struct mon *m, pid_t pid, int status);
+/* Give the pages that start-up touched in shared code back to the page cache (see monitor.c). */
+void mon_trim_memory(void);
 
 #endif

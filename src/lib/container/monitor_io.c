@@ -46,7 +46,9 @@ void mon_reap(struct mon *m)
     int status;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        if (pid == m->pid && !m->exited) {
+        if (mon_health_reaped(m, pid, status)) {
+            continue;
+        } else if (pid == m->pid && !m->exited) {
             m->exited = true;
             m->status = status;
         }
@@ -240,7 +242,7 @@ int mon_io_run(struct mon *m)
             deadline = mono_ms() + DRAIN_MS;
         if (m->exited && ((m->out_fd < 0 && m->err_fd < 0) || mono_ms() >= deadline))
             break;
-        struct pollfd p[6 + MON_MAX_CLIENTS];
+        struct pollfd p[7 + MON_MAX_CLIENTS];
         int n = 0;
         p[n++] = (struct pollfd){.fd = m->sig_rd, .events = POLLIN};
         p[n++] = (struct pollfd){.fd = m->attach_fd, .events = POLLIN};
@@ -248,12 +250,13 @@ int mon_io_run(struct mon *m)
         p[n++] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
         p[n++] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
         p[n++] = (struct pollfd){.fd = m->inlen ? m->in_fd : -1, .events = POLLOUT};
+        p[n++] = (struct pollfd){.fd = mon_health_fd(m), .events = POLLIN};
         int nc = m->nclients;
         for (int i = 0; i < nc; i++) {
             bool want = !m->clients[i].read_eof && m->inlen < sizeof(m->inbuf);
             p[n++] = (struct pollfd){.fd = want ? m->clients[i].fd : -1, .events = POLLIN};
         }
-        int timeout = m->exited ? (int)(deadline - mono_ms()) : -1;
+        int timeout = m->exited ? (int)(deadline - mono_ms()) : mon_health_timeout(m);
         if (poll(p, (nfds_t)n, timeout < 0 && m->exited ? 0 : timeout) < 0) {
             if (errno != EINTR)
                 break;
@@ -272,13 +275,14 @@ int mon_io_run(struct mon *m)
             flush_input(m);
         /* Clients from the poll set first (the list can shrink while sending), new ones after. */
         for (int i = nc - 1; i >= 0; i--)
-            if (i < m->nclients && p[6 + i].fd == m->clients[i].fd && p[6 + i].revents)
+            if (i < m->nclients && p[7 + i].fd == m->clients[i].fd && p[7 + i].revents)
                 client_input(m, i);
         if (p[1].revents)
             add_client(m);
         if (p[2].revents)
             serve_ctl(m);
         mon_reap(m);
+        mon_health_poll(m, p[6].revents != 0);
     }
     logfile_flush(&m->log, 1);
     logfile_flush(&m->log, 2);

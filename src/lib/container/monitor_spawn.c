@@ -57,6 +57,14 @@ char **monitor_build_argv(const char *program, const struct servin_monitor_opts 
         push(&v, &n, xasprintf("--restart=%s", o->restart_policy));
         push(&v, &n, xasprintf("--restart-max=%d", o->restart_max));
     }
+    if (o->health_argv && o->health_argv[0]) {
+        for (char *const *a = o->health_argv; *a; a++)
+            push(&v, &n, xasprintf("--health-arg=%s", *a));
+        push(&v, &n, xasprintf("--health-interval=%lld", (long long)o->health_interval_ns));
+        push(&v, &n, xasprintf("--health-timeout=%lld", (long long)o->health_timeout_ns));
+        push(&v, &n, xasprintf("--health-retries=%d", o->health_retries));
+        push(&v, &n, xasprintf("--health-start-period=%lld", (long long)o->health_start_period_ns));
+    }
     if (o->on_exit_argv && o->on_exit_argv[0]) {
         push(&v, &n, xstrdup("--"));
         for (char *const *a = o->on_exit_argv; *a; a++)

@@ -14,6 +14,7 @@
 #include "servin/cleanup.h"
 #include "servin/container.h"
 #include "servin/fs.h"
+#include "servin/health.h"
 #include "servin/runtime.h"
 
 /* /proc/stat's btime has whole seconds, and start times are in clock ticks: allow this much. */
@@ -127,7 +128,20 @@ static bool changed(const struct servin_container *a, const struct servin_contai
     return a->state != b->state || a->pid != b->pid || a->monitor_pid != b->monitor_pid ||
            a->exit_code != b->exit_code || a->started_at != b->started_at ||
            a->finished_at != b->finished_at || a->restart_count != b->restart_count ||
-           a->oom_killed != b->oom_killed;
+           a->oom_killed != b->oom_killed || (a->health == NULL) != (b->health == NULL) ||
+           (a->health && b->health && strcmp(a->health, b->health) != 0);
+}
+
+/* The health check's status from the monitor's file; a container without one keeps NULL. */
+static void reconcile_health(const char *run_dir, struct servin_container *c)
+{
+    json_t *h = load_json(run_dir, "health");
+    const char *status = json_string_value(json_object_get(h, "Status"));
+    if (status && (!c->health || strcmp(c->health, status) != 0)) {
+        free(c->health);
+        c->health = xstrdup(status);
+    }
+    json_decref(h);
 }
 
 int servin_container_reconcile(struct servin_store *store, struct servin_container *c,
@@ -139,6 +153,9 @@ int servin_container_reconcile(struct servin_store *store, struct servin_contain
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
     _cleanup_free_ char *stopped_path = xasprintf("%s/stopped", run_dir);
     struct servin_container before = *c;
+    _cleanup_free_ char *health_before = c->health ? xstrdup(c->health) : NULL;
+    before.health = health_before;
+    reconcile_health(run_dir, c);
     pid_t monitor = live_monitor(run_dir);
     json_t *state = load_json(run_dir, "state");
     json_t *exit_obj = load_json(run_dir, "exit");
@@ -191,4 +208,17 @@ int servin_container_reconcile(struct servin_store *store, struct servin_contain
     if (ret < 0)
         return servin_error_wrap(err, "update the state of container %.12s", c->id);
     return 0;
+}
+
+/* (health.h) Kept here, beside the store's paths: the monitor links health.c and no store. */
+json_t *servin_container_health(struct servin_store *store, const struct servin_container *c)
+{
+    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
+    _cleanup_free_ char *path = xasprintf("%s/health", run_dir);
+    json_t *h = json_load_file(path, 0, NULL);
+    if (h && !json_is_string(json_object_get(h, "Status"))) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
 }

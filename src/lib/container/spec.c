@@ -121,9 +121,19 @@ void servin_container_apply_image_defaults(json_t *config, json_t *image_config)
         }
         json_object_update_missing(into, from);
     }
-    if (!json_is_object(json_object_get(cfg, "Healthcheck")) &&
-        json_is_object(json_object_get(img, "Healthcheck")))
-        json_object_set(cfg, "Healthcheck", json_object_get(img, "Healthcheck"));
+    /* As Docker: the --health-* flags override the image's check field by field. */
+    json_t *img_hc = json_object_get(img, "Healthcheck");
+    json_t *hc = json_object_get(cfg, "Healthcheck");
+    if (!json_is_object(hc) && json_is_object(img_hc)) {
+        json_object_set_new(cfg, "Healthcheck", json_deep_copy(img_hc));
+    } else if (json_is_object(hc) && json_is_object(img_hc)) {
+        if (json_array_size(json_object_get(hc, "Test")) == 0 && json_object_get(img_hc, "Test"))
+            json_object_set(hc, "Test", json_object_get(img_hc, "Test"));
+        const char *hkeys[] = {"Interval", "Timeout", "StartPeriod", "Retries"};
+        for (size_t k = 0; k < sizeof(hkeys) / sizeof(hkeys[0]); k++)
+            if (json_integer_value(json_object_get(hc, hkeys[k])) == 0 && json_object_get(img_hc, hkeys[k]))
+                json_object_set(hc, hkeys[k], json_object_get(img_hc, hkeys[k]));
+    }
 }
 
 static json_t *mount_entry(const char *dest, const char *type, const char *source, const char *options)
