@@ -108,6 +108,13 @@ void servin_layer_descs_free(struct servin_layer_desc *layers, size_t n);
 /* Directory holding a layer's unpacked files: <root>/layers/<chain hex>/diff */
 char *servin_layer_diff_path(struct servin_store *store, const char *chain_id);
 
+/* Docker's image inspect object (Id, RepoTags, RepoDigests, Created, Config, Architecture, Os,
+ * Size, GraphDriver, RootFS, Metadata) for an image by full id. */
+int servin_image_inspect_json(struct servin_store *store, const char *id, json_t **out, struct servin_error *err);
+/* The config's history entries, oldest first, each with "Size": the size of the layer it made (0
+ * for empty_layer entries); one anonymous entry per layer when the config records no history. */
+int servin_image_history(struct servin_store *store, const char *id, json_t **out, struct servin_error *err);
+
 /* Point a normalised "name:tag" at an image. */
 int servin_image_tag(struct servin_store *store, const char *id, const char *tag, struct servin_error *err);
 

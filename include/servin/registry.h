@@ -95,6 +95,12 @@ enum servin_progress_state {
  * Thread-safe: layer workers report concurrently. A NULL progress is silent. */
 struct servin_progress;
 struct servin_progress *servin_progress_new(FILE *out, bool tty);
+/* The same events as Docker's JSON messages, one object per line: {"status": "..."} for a line,
+ * {"status","progressDetail":{"current","total"},"id"} for a layer (byte counts at most ten times a
+ * second). */
+struct servin_progress *servin_progress_new_json(FILE *out);
+/* Write one JSON message as it is (steals msg); nothing unless the progress is in JSON mode. */
+void servin_progress_json(struct servin_progress *p, json_t *msg);
 void servin_progress_free(struct servin_progress *p);
 /* A free-form line ("latest: Pulling from library/busybox"). */
 void servin_progress_line(struct servin_progress *p, const char *fmt, ...)

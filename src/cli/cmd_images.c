@@ -351,101 +351,6 @@ out:
 
 /* ---- image inspect ---- */
 
-static json_t *familiar_array(char **names)
-{
-    json_t *a = json_array();
-    for (char **p = names; p && *p; p++) {
-        _cleanup_free_ char *fam = servin_image_familiar(*p);
-        json_array_append_new(a, json_string(fam));
-    }
-    return a;
-}
-
-static json_t *str_or_empty(json_t *config, const char *key)
-{
-    const char *s = json_string_value(json_object_get(config, key));
-    return json_string(s ? s : "");
-}
-
-static int inspect_json(struct servin_store *store, const char *id, json_t **out, struct servin_error *err)
-{
-    struct servin_image_summary s;
-    int ret = servin_image_get(store, id, &s, err);
-    if (ret < 0)
-        return ret;
-    json_t *config = NULL;
-    struct servin_layer_desc *layers = NULL;
-    size_t n = 0;
-    ret = servin_image_config(store, id, &config, err);
-    if (ret == 0)
-        ret = servin_image_layers(store, id, &layers, &n, err);
-    if (ret < 0) {
-        json_decref(config);
-        servin_image_summary_clear(&s);
-        return ret;
-    }
-
-    json_t *diff_ids = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(diff_ids, json_string(layers[i].diff_id));
-    /* As Docker's overlay driver shows it: the top layer as UpperDir, the rest top-first as LowerDir. */
-    json_t *data = json_object();
-    if (n > 0) {
-        _cleanup_free_ char *upper = servin_layer_diff_path(store, layers[n - 1].chain_id);
-        json_object_set_new(data, "UpperDir", json_string(upper));
-    }
-    if (n > 1) {
-        size_t cap = 1;
-        char *lower = xstrdup("");
-        for (size_t i = n - 1; i-- > 0;) {
-            _cleanup_free_ char *dir = servin_layer_diff_path(store, layers[i].chain_id);
-            cap += strlen(dir) + 1;
-            lower = xrealloc(lower, cap);
-            if (*lower)
-                strcat(lower, ":");
-            strcat(lower, dir);
-        }
-        json_object_set_new(data, "LowerDir", json_string(lower));
-        free(lower);
-    }
-    json_t *cfg = json_object_get(config, "config");
-    bool tagged = s.tags && s.tags[0];
-    _cleanup_free_ char *tag_time = NULL;
-    if (tagged) {
-        time_t tt = (time_t)s.added;
-        struct tm tm;
-        char buf[64];
-        gmtime_r(&tt, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        tag_time = xstrdup(buf);
-    }
-    json_t *j = json_object();
-    json_object_set_new(j, "Id", json_string(id));
-    json_object_set_new(j, "RepoTags", familiar_array(s.tags));
-    json_object_set_new(j, "RepoDigests", familiar_array(s.repo_digests));
-    json_object_set_new(j, "Parent", json_string(""));
-    json_object_set_new(j, "Comment", str_or_empty(config, "comment"));
-    json_object_set_new(j, "Created", str_or_empty(config, "created"));
-    json_object_set_new(j, "DockerVersion", str_or_empty(config, "docker_version"));
-    json_object_set_new(j, "Author", str_or_empty(config, "author"));
-    json_object_set_new(j, "Config", json_is_object(cfg) ? json_deep_copy(cfg) : json_object());
-    json_object_set_new(j, "Architecture", str_or_empty(config, "architecture"));
-    const char *variant = json_string_value(json_object_get(config, "variant"));
-    if (variant && *variant)
-        json_object_set_new(j, "Variant", json_string(variant));
-    json_object_set_new(j, "Os", str_or_empty(config, "os"));
-    json_object_set_new(j, "Size", json_integer((json_int_t)s.size));
-    json_object_set_new(j, "GraphDriver", json_pack("{s:o,s:s}", "Data", data, "Name", "overlay"));
-    json_object_set_new(j, "RootFS", json_pack("{s:s,s:o}", "Type", "layers", "Layers", diff_ids));
-    json_object_set_new(j, "Metadata",
-                        json_pack("{s:s}", "LastTagTime", tag_time ? tag_time : "0001-01-01T00:00:00Z"));
-    json_decref(config);
-    servin_layer_descs_free(layers, n);
-    servin_image_summary_clear(&s);
-    *out = j;
-    return 0;
-}
-
 int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
@@ -474,7 +379,7 @@ int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
         struct servin_error err = {0};
         char id[SERVIN_DIGEST_MAX];
         json_t *j = NULL;
-        if (servin_image_resolve(store, argv[i], id, &err) < 0 || inspect_json(store, id, &j, &err) < 0) {
+        if (servin_image_resolve(store, argv[i], id, &err) < 0 || servin_image_inspect_json(store, id, &j, &err) < 0) {
             cli_fail(&err);
             /* Docker exits 1 when an object is missing, after printing the ones it found. */
             code = 1;
@@ -536,19 +441,9 @@ static json_t *history_row(const char *id, json_t *entry, uint64_t size, const s
                      o->human ? since : (created ?: ""), "ID", id, "Size", hsize);
 }
 
-static int print_history(const char *image_id, json_t *history, struct servin_layer_desc *layers,
-                         size_t n_layers, const struct history_opts *o)
+static int print_history(const char *image_id, json_t *history, const struct history_opts *o)
 {
     size_t n = json_array_size(history);
-    uint64_t *sizes = xcalloc(n ? n : 1, sizeof(uint64_t));
-    size_t li = 0;
-    /* Entries that made a layer take that layer's size, in order; the others are metadata only. */
-    for (size_t i = 0; i < n; i++) {
-        if (json_is_true(json_object_get(json_array_get(history, i), "empty_layer")))
-            continue;
-        if (li < n_layers)
-            sizes[i] = layers[li++].size;
-    }
     struct cli_table *t = o->format || o->quiet ? NULL : cli_table_new();
     if (t)
         cli_table_add(t, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT");
@@ -558,7 +453,8 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
     int code = 0;
     for (size_t k = n; k-- > 0 && code == 0;) {
         _cleanup_free_ char *id = k == n - 1 ? show_id(image_id, o->no_trunc) : xstrdup("<missing>");
-        json_t *row = history_row(id, json_array_get(history, k), sizes[k], o);
+        json_t *entry = json_array_get(history, k);
+        json_t *row = history_row(id, entry, (uint64_t)json_integer_value(json_object_get(entry, "Size")), o);
         struct servin_error err = {0};
         if (o->quiet)
             printf("%s\n", id);
@@ -580,7 +476,6 @@ static int print_history(const char *image_id, json_t *history, struct servin_la
     if (t)
         cli_table_flush(t, stdout);
     tmpl_end(&tmpl);
-    free(sizes);
     return code;
 }
 
@@ -615,29 +510,12 @@ int cmd_image_history(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_EXIT_FAILURE;
     struct servin_error err = {0};
     char id[SERVIN_DIGEST_MAX];
-    json_t *config = NULL;
-    struct servin_layer_desc *layers = NULL;
-    size_t n = 0;
+    json_t *history = NULL;
     if (servin_image_resolve(store, argv[optind], id, &err) < 0 ||
-        servin_image_config(store, id, &config, &err) < 0)
+        servin_image_history(store, id, &history, &err) < 0)
         return cli_fail(&err);
-    if (servin_image_layers(store, id, &layers, &n, &err) < 0) {
-        json_decref(config);
-        return cli_fail(&err);
-    }
-    json_t *history = json_object_get(config, "history");
-    json_t *made = NULL;
-    if (!json_is_array(history) || json_array_size(history) == 0) {
-        /* Without recorded history, show one anonymous row per layer. */
-        made = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(made, json_object());
-        history = made;
-    }
-    int code = print_history(id, history, layers, n, &o);
-    json_decref(made);
-    json_decref(config);
-    servin_layer_descs_free(layers, n);
+    int code = print_history(id, history, &o);
+    json_decref(history);
     return code;
 }
 

@@ -77,6 +77,8 @@ const char *dreq_query(struct dreq *r, const char *name);
 bool dreq_query_bool(struct dreq *r, const char *name, bool def);
 long long dreq_query_int(struct dreq *r, const char *name, long long def);
 const char *dreq_header(struct dreq *r, const char *name);
+/* Every value of a repeated query argument (?names=a&names=b), as a JSON array of strings. */
+json_t *dreq_query_all(struct dreq *r, const char *name);
 /* The body parsed as JSON (an empty body gives NULL with no error); 400 on bad JSON is the
  * caller's reply: returns -EINVAL with err filled. */
 int dreq_json_body(struct dreq *r, json_t **out, struct servin_error *err);
@@ -104,6 +106,10 @@ int dreply_stream(struct dreq *r, unsigned status, const char *content_type, dst
                   void (*free_arg)(void *));
 /* The client has gone away (a write failed) or the daemon is stopping. */
 bool dstream_gone(FILE *out);
+/* The raw descriptor behind `out` (flushed first), for a library call that writes to an fd. */
+int dstream_fd(FILE *out);
+/* End the response as failed (the client sees a broken chunked stream, not a clean end). */
+void dstream_abort(FILE *out);
 
 /* A hijacked connection (Docker's attach and exec start): 101 UPGRADED with Upgrade: tcp, then fn
  * runs in its own thread with the raw socket; bytes the client sent early come as `early`. */

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +33,14 @@ static bool match_route(const char *pattern, const char *path, char *params[DAEM
     const char *p = pattern, *s = path;
     while (*p) {
         if (p[0] == '*' && p[1] == '*') {
-            if (!*s || np >= DAEMON_MAX_PARAMS)
+            /* Image names hold slashes: take all but the literal suffix that ends the pattern. */
+            const char *suffix = p + 2;
+            size_t sl = strlen(suffix), len = strlen(s);
+            if (len > 1 && s[len - 1] == '/')
+                len--; /* trailing slash */
+            if (len <= sl || strncmp(s + len - sl, suffix, sl) != 0 || np >= DAEMON_MAX_PARAMS)
                 return false;
-            params[np++] = xstrdup(s);
+            params[np++] = xstrndup(s, len - sl);
             return true;
         }
         if (*p == '*') {
@@ -277,6 +284,23 @@ long long dreq_query_int(struct dreq *r, const char *name, long long def)
     return *end ? def : n;
 }
 
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    json_t *ctx = cls;
+    if (strcmp(key, json_string_value(json_array_get(ctx, 0))) == 0 && value)
+        json_array_append_new(json_array_get(ctx, 1), json_string(value));
+    return MHD_YES;
+}
+
+json_t *dreq_query_all(struct dreq *r, const char *name)
+{
+    json_t *ctx = json_pack("[s,[]]", name);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_value, ctx);
+    json_t *out = json_incref(json_array_get(ctx, 1));
+    json_decref(ctx);
+    return out;
+}
+
 const char *dreq_header(struct dreq *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -389,26 +413,35 @@ int dreply_not_implemented(struct dreq *r)
 
 /* ---- streams: a worker thread writes to one end of a socket pair, MHD reads the other ---- */
 
+/* Shared by the writer (the worker's FILE) and the reader (MHD's callback); the last one frees it. */
+struct stream_shared {
+    int rfd, wfd;
+    atomic_int refs;
+    atomic_bool failed; /* the worker gave up midway: end the response as an error, not a clean end */
+    bool gone;          /* a write to the client failed */
+};
+
+static void shared_unref(struct stream_shared *sh)
+{
+    if (atomic_fetch_sub(&sh->refs, 1) == 1)
+        free(sh);
+}
+
 struct stream_job {
     dstream_fn fn;
     void *arg;
     void (*free_arg)(void *);
-    int fd; /* the worker's end */
     FILE *out;
-    struct daemon *d;
+    struct stream_shared *sh;
 };
 
-struct stream_cookie {
-    int fd;
-    bool gone;
-    struct daemon *d;
-};
+static __thread struct stream_shared *current_stream;
 
 static ssize_t cookie_write(void *c, const char *buf, size_t len)
 {
-    struct stream_cookie *sc = c;
-    if (sc->gone || daemon_write_all(sc->fd, buf, len) < 0) {
-        sc->gone = true;
+    struct stream_shared *sh = c;
+    if (sh->gone || daemon_write_all(sh->wfd, buf, len) < 0) {
+        sh->gone = true;
         errno = EPIPE;
         return -1;
     }
@@ -417,9 +450,9 @@ static ssize_t cookie_write(void *c, const char *buf, size_t len)
 
 static int cookie_close(void *c)
 {
-    struct stream_cookie *sc = c;
-    close(sc->fd);
-    free(sc);
+    struct stream_shared *sh = c;
+    close(sh->wfd);
+    shared_unref(sh);
     return 0;
 }
 
@@ -429,12 +462,37 @@ bool dstream_gone(FILE *out)
     return ferror(out) || daemon_stopping();
 }
 
+int dstream_fd(FILE *out)
+{
+    fflush(out);
+    return current_stream ? current_stream->wfd : -1;
+}
+
+void dstream_abort(FILE *out)
+{
+    if (current_stream)
+        atomic_store(&current_stream->failed, true);
+}
+
+/* A thread that writes to clients never dies of SIGPIPE: the signal stays blocked (and pending
+ * signals of a thread vanish with it); writes fail with EPIPE instead. */
+static void block_sigpipe(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static void *stream_main(void *arg)
 {
     struct stream_job *job = arg;
+    block_sigpipe();
+    current_stream = job->sh;
     job->fn(job->arg, job->out);
     if (job->free_arg)
         job->free_arg(job->arg);
+    current_stream = NULL;
     fclose(job->out);
     free(job);
     return NULL;
@@ -442,13 +500,13 @@ static void *stream_main(void *arg)
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-    int fd = (int)(intptr_t)cls;
+    struct stream_shared *sh = cls;
     for (;;) {
-        ssize_t n = read(fd, buf, max);
+        ssize_t n = read(sh->rfd, buf, max);
         if (n > 0)
             return n;
         if (n == 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
+            return atomic_load(&sh->failed) ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
         if (errno != EINTR)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
@@ -456,7 +514,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void stream_free(void *cls)
 {
-    close((int)(intptr_t)cls);
+    struct stream_shared *sh = cls;
+    close(sh->rfd);
+    shared_unref(sh);
 }
 
 int dreply_stream(struct dreq *r, unsigned status, const char *content_type, dstream_fn fn, void *arg,
@@ -468,18 +528,22 @@ int dreply_stream(struct dreq *r, unsigned status, const char *content_type, dst
             free_arg(arg);
         return dreply_error(r, 500, "create a stream: %s", strerror(errno));
     }
-    struct stream_cookie *sc = xcalloc(1, sizeof(*sc));
-    sc->fd = sv[1];
-    sc->d = r->d;
+    struct stream_shared *sh = xcalloc(1, sizeof(*sh));
+    sh->rfd = sv[0];
+    sh->wfd = sv[1];
+    atomic_init(&sh->refs, 2);
+    atomic_init(&sh->failed, false);
     cookie_io_functions_t io = {.write = cookie_write, .close = cookie_close};
     struct stream_job *job = xcalloc(1, sizeof(*job));
     job->fn = fn;
     job->arg = arg;
     job->free_arg = free_arg;
-    job->out = fopencookie(sc, "w", io);
-    job->d = r->d;
+    job->sh = sh;
+    job->out = fopencookie(sh, "w", io);
     /* Line-buffered: each JSON message or log frame reaches the client as it is written. */
     setvbuf(job->out, NULL, _IOLBF, 0);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, sh, stream_free);
     pthread_t th;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -487,16 +551,13 @@ int dreply_stream(struct dreq *r, unsigned status, const char *content_type, dst
     if (pthread_create(&th, &attr, stream_main, job) != 0) {
         pthread_attr_destroy(&attr);
         fclose(job->out);
-        close(sv[0]);
         if (free_arg)
             free_arg(arg);
         free(job);
+        MHD_destroy_response(resp); /* closes the read end */
         return dreply_error(r, 500, "start a stream: %s", strerror(errno));
     }
     pthread_attr_destroy(&attr);
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, (void *)(intptr_t)sv[0],
-                                          stream_free);
     if (content_type)
         MHD_add_response_header(resp, "Content-Type", content_type);
     return set_response(r, status, resp);
@@ -517,6 +578,7 @@ struct hijack_job {
 static void *hijack_main(void *p)
 {
     struct hijack_job *job = p;
+    block_sigpipe();
     job->fn(job->arg, job->sock, job->early, job->early_len);
     if (job->free_arg)
         job->free_arg(job->arg);

@@ -17,6 +17,7 @@ struct progress_row {
 struct servin_progress {
     FILE *out;
     bool tty;
+    bool json; /* Docker's JSON messages, one per line (the daemon's pull and push streams) */
     pthread_mutex_t lock;
     struct progress_row *rows;
     size_t n_rows;
@@ -64,6 +65,32 @@ struct servin_progress *servin_progress_new(FILE *out, bool tty)
     p->tty = tty;
     pthread_mutex_init(&p->lock, NULL);
     return p;
+}
+
+struct servin_progress *servin_progress_new_json(FILE *out)
+{
+    struct servin_progress *p = servin_progress_new(out, false);
+    p->json = true;
+    return p;
+}
+
+static void json_message(struct servin_progress *p, json_t *msg)
+{
+    json_dumpf(msg, p->out, JSON_COMPACT);
+    fputc('\n', p->out);
+    fflush(p->out);
+    json_decref(msg);
+}
+
+void servin_progress_json(struct servin_progress *p, json_t *msg)
+{
+    if (!p || !p->json) {
+        json_decref(msg);
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    json_message(p, msg);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void servin_progress_free(struct servin_progress *p)
@@ -125,10 +152,15 @@ void servin_progress_line(struct servin_progress *p, const char *fmt, ...)
     pthread_mutex_lock(&p->lock);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(p->out, fmt, ap);
+    if (p->json) {
+        _cleanup_free_ char *text = xvasprintf(fmt, ap);
+        json_message(p, json_pack("{s:s}", "status", text));
+    } else {
+        vfprintf(p->out, fmt, ap);
+        fputc('\n', p->out);
+        fflush(p->out);
+    }
     va_end(ap);
-    fputc('\n', p->out);
-    fflush(p->out);
     /* A free-form line ends the block of layer rows: later rows start a new one below it. */
     p->n_rows = 0;
     p->drawn = 0;
@@ -157,7 +189,19 @@ void servin_progress_update(struct servin_progress *p, const char *id, enum serv
     r->state = state;
     r->done = done;
     r->total = total;
-    if (p->tty) {
+    if (p->json) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long ms = (now.tv_sec - p->last_draw.tv_sec) * 1000 + (now.tv_nsec - p->last_draw.tv_nsec) / 1000000;
+        if (changed || ms >= 100) {
+            json_t *detail = total || done ? json_pack("{s:I,s:I}", "current", (json_int_t)done, "total",
+                                                       (json_int_t)total)
+                                           : json_object();
+            json_message(p, json_pack("{s:s,s:o,s:s}", "status", state_text(state), "progressDetail", detail,
+                                      "id", id));
+            p->last_draw = now;
+        }
+    } else if (p->tty) {
         /* Byte counts change constantly: redraw them at most ten times a second. */
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
