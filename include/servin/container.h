@@ -115,6 +115,10 @@ int servin_container_mount_rootfs(struct servin_store *store, const struct servi
                                   struct servin_error *err);
 int servin_container_unmount_rootfs(struct servin_store *store, const struct servin_container *c,
                                     struct servin_error *err);
+/* The same overlay over the given layer dirs (bottom layer first) instead of the image's: for
+ * containers whose root is not a registered image, such as a build's steps (c->image_id unused). */
+int servin_container_mount_layers(struct servin_store *store, const struct servin_container *c,
+                                  const char *const *layer_dirs, size_t n, struct servin_error *err);
 /* The changes as a NULL-terminated list of "A /path", "C /path", "D /path", sorted by path (free
  * with strv_free). */
 int servin_container_diff(struct servin_store *store, const struct servin_container *c, char ***changes,
@@ -140,6 +144,9 @@ int servin_container_diff(struct servin_store *store, const struct servin_contai
  * image"). */
 int servin_container_write_spec(struct servin_store *store, const struct servin_container *c,
                                 struct servin_error *err);
+/* The same with the image config given (the whole config blob) rather than read by c->image_id. */
+int servin_container_write_spec_from(struct servin_store *store, const struct servin_container *c,
+                                     json_t *image_config, struct servin_error *err);
 /* Fill what config ({"Config": {...}, ...}) leaves out from the image config (its "config"):
  * Entrypoint and Cmd (a non-empty Entrypoint of the user's own drops the image's Cmd, as in
  * Docker), Env (merged, the user's values win), WorkingDir, User, StopSignal, Healthcheck, and

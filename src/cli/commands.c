@@ -45,6 +45,20 @@ const struct cli_command cli_commands[] = {
      "  -a, --all-tags        Download all tagged images in the repository\n"
      "      --platform string Set platform (os/arch[/variant]) if the image is multi-platform\n"
      "  -q, --quiet           Suppress verbose output\n"},
+    {"image build", "build|builder build|images build", cmd_build, "[OPTIONS] PATH | -",
+     "Build an image from a Buildfile (Dockerfile syntax)",
+     "      --build-arg list    Set build-time variables (NAME=VALUE, or NAME from the environment)\n"
+     "  -f, --file string       Name of the Buildfile (default: PATH/Buildfile, else PATH/Dockerfile)\n"
+     "      --iidfile string    Write the image ID to the file\n"
+     "      --label list        Set metadata for an image\n"
+     "      --network string    Networking for the RUN instructions: none, host, bridge (default: bridge,\n"
+     "                          which is none until Servin has networks)\n"
+     "      --no-cache          Do not use the cache when building the image\n"
+     "      --pull              Always attempt to pull a newer version of the base images\n"
+     "  -q, --quiet             Suppress the build output and print the image ID on success\n"
+     "      --secret list       Secret file to expose to RUN --mount=type=secret (id=ID,src=PATH)\n"
+     "  -t, --tag list          Name and optionally a tag in the 'name:tag' format\n"
+     "      --target string     Set the target build stage to build\n"},
     {"image push", "push|images push", cmd_push, "[OPTIONS] NAME[:TAG]",
      "Upload an image to a registry",
      "  -a, --all-tags        Push all tags of the repository\n"

@@ -15,6 +15,8 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_login(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_build.c */
+int cmd_build(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_images.c */
 int cmd_images_ls(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv);

@@ -104,31 +104,15 @@ static int mount_relative(const char *dir, const char *merged, const char *opts,
     return 0;
 }
 
-static int do_mount(struct servin_store *store, const struct servin_container *c, const char *dir,
-                    const char *merged, struct servin_error *err)
+/* Overlay at merged with upper/ and work/ of dir over the layer dirs (bottom layer first); frees
+ * paths, which has room for one more entry. */
+static int mount_paths(const char *dir, const char *merged, char **paths, size_t n, struct servin_error *err)
 {
-    struct servin_layer_desc *layers = NULL;
-    size_t n = 0;
-    int ret = servin_image_layers(store, c->image_id, &layers, &n, err);
-    if (ret < 0)
-        return servin_error_wrap(err, "read the layers of image %s", c->image_id);
-    char **paths = xcalloc(n + 2, sizeof(char *));
     bool plain = plain_path(dir);
-    for (size_t i = 0; i < n; i++) {
-        paths[i] = servin_layer_diff_path(store, layers[i].chain_id);
+    for (size_t i = 0; i < n; i++)
         plain = plain && plain_path(paths[i]);
-    }
-    servin_layer_descs_free(layers, n);
-    /* No layers: an image of none (then overlayfs, which needs a lower dir, gets an empty one), or
-     * an image that is gone from the store. */
+    int ret;
     if (n == 0) {
-        struct servin_image_summary summary;
-        ret = servin_image_get(store, c->image_id, &summary, err);
-        if (ret < 0) {
-            free(paths);
-            return servin_error_wrap(err, "read the layers of image %s", c->image_id);
-        }
-        servin_image_summary_clear(&summary);
         paths[n++] = xasprintf("%s/empty", dir);
         ret = make_dir(paths[0], 0755, err);
         if (ret < 0) {
@@ -136,7 +120,6 @@ static int do_mount(struct servin_store *store, const struct servin_container *c
             return ret;
         }
     }
-
     _cleanup_free_ char *lower = lower_option(paths, n);
     _cleanup_free_ char *opts = xasprintf("%s,upperdir=%s/upper,workdir=%s/work", lower, dir, dir);
     long page = sysconf(_SC_PAGESIZE);
@@ -162,8 +145,35 @@ static int do_mount(struct servin_store *store, const struct servin_container *c
     return mount_relative(dir, merged, opts, err);
 }
 
-int servin_container_mount_rootfs(struct servin_store *store, const struct servin_container *c,
-                                  struct servin_error *err)
+static int do_mount(struct servin_store *store, const struct servin_container *c, const char *dir,
+                    const char *merged, struct servin_error *err)
+{
+    struct servin_layer_desc *layers = NULL;
+    size_t n = 0;
+    int ret = servin_image_layers(store, c->image_id, &layers, &n, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "read the layers of image %s", c->image_id);
+    char **paths = xcalloc(n + 2, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        paths[i] = servin_layer_diff_path(store, layers[i].chain_id);
+    servin_layer_descs_free(layers, n);
+    /* No layers: an image of none (then overlayfs, which needs a lower dir, gets an empty one), or
+     * an image that is gone from the store. */
+    if (n == 0) {
+        struct servin_image_summary summary;
+        ret = servin_image_get(store, c->image_id, &summary, err);
+        if (ret < 0) {
+            free(paths);
+            return servin_error_wrap(err, "read the layers of image %s", c->image_id);
+        }
+        servin_image_summary_clear(&summary);
+    }
+    return mount_paths(dir, merged, paths, n, err);
+}
+
+/* layer_dirs NULL: the layers of the container's image. */
+static int mount_rootfs(struct servin_store *store, const struct servin_container *c,
+                        const char *const *layer_dirs, size_t n_layers, struct servin_error *err)
 {
     _cleanup_free_ char *dir = servin_container_dir(store, c->id);
     _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
@@ -178,7 +188,14 @@ int servin_container_mount_rootfs(struct servin_store *store, const struct servi
         return servin_error_wrap(err, "mount the root filesystem of container %.12s", c->id);
     if (mounted_on(merged, dir))
         return 0;
-    ret = do_mount(store, c, dir, merged, err);
+    if (layer_dirs) {
+        char **paths = xcalloc(n_layers + 2, sizeof(char *));
+        for (size_t i = 0; i < n_layers; i++)
+            paths[i] = xstrdup(layer_dirs[i]);
+        ret = mount_paths(dir, merged, paths, n_layers, err);
+    } else {
+        ret = do_mount(store, c, dir, merged, err);
+    }
     if (ret < 0)
         return servin_error_wrap(err, "mount the root filesystem of container %.12s", c->id);
     /* Private: mounts the container makes below its root must not spread back to the host's
@@ -189,6 +206,18 @@ int servin_container_mount_rootfs(struct servin_store *store, const struct servi
         return servin_error_errno(err, saved, "make the root filesystem of container %.12s private", c->id);
     }
     return 0;
+}
+
+int servin_container_mount_rootfs(struct servin_store *store, const struct servin_container *c,
+                                  struct servin_error *err)
+{
+    return mount_rootfs(store, c, NULL, 0, err);
+}
+
+int servin_container_mount_layers(struct servin_store *store, const struct servin_container *c,
+                                  const char *const *layer_dirs, size_t n, struct servin_error *err)
+{
+    return mount_rootfs(store, c, layer_dirs, n, err);
 }
 
 int servin_container_unmount_rootfs(struct servin_store *store, const struct servin_container *c,

@@ -542,13 +542,21 @@ int servin_container_write_spec(struct servin_store *store, const struct servin_
     int ret = servin_image_config(store, c->image_id, &image_config, err);
     if (ret < 0)
         return servin_error_wrap(err, "write the spec of container %.12s", c->id);
+    ret = servin_container_write_spec_from(store, c, image_config, err);
+    json_decref(image_config);
+    return ret;
+}
+
+int servin_container_write_spec_from(struct servin_store *store, const struct servin_container *c,
+                                     json_t *image_config, struct servin_error *err)
+{
+    int ret;
     /* The caller applied the image's defaults already; applying them again changes nothing, and
      * covers a record written without them. */
     json_t *config = json_deep_copy(c->config);
     if (!json_is_object(json_object_get(config, "Config")))
         json_object_set_new(config, "Config", json_object());
     servin_container_apply_image_defaults(config, image_config);
-    json_decref(image_config);
 
     _cleanup_free_ char *dir = servin_container_dir(store, c->id);
     json_t *hc = json_object_get(config, "HostConfig");
