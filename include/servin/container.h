@@ -56,7 +56,7 @@ const char *servin_container_state_name(enum servin_container_state s);
  * StopSignal, Healthcheck, Labels merged) or Docker's defaults. */
 struct servin_container {
     char id[SERVIN_CONTAINER_ID_LEN + 1];
-    char *name;      /* without the leading '/' */
+    char *name; /* without the leading '/' */
     char image_id[SERVIN_DIGEST_MAX];
     char *image_ref; /* as the user named it, e.g. "busybox" */
     int64_t created; /* unix nanoseconds */
@@ -68,7 +68,7 @@ struct servin_container {
     int64_t started_at;  /* unix ns, 0 = never */
     int64_t finished_at; /* unix ns, 0 = never */
     int restart_count;
-    char *health;        /* NULL, "starting", "healthy", "unhealthy" */
+    char *health; /* NULL, "starting", "healthy", "unhealthy" */
     bool oom_killed;
 };
 void servin_container_clear(struct servin_container *c);
@@ -96,7 +96,8 @@ int servin_container_rename(struct servin_store *store, const char *text, const 
 int servin_container_delete_record(struct servin_store *store, const char *id, struct servin_error *err);
 /* Fold the monitor's files (exit file, monitor.pid liveness, runtime state) into the record and
  * save it when it changed: a running container whose monitor and init are gone becomes exited. */
-int servin_container_reconcile(struct servin_store *store, struct servin_container *c, struct servin_error *err);
+int servin_container_reconcile(struct servin_store *store, struct servin_container *c,
+                               struct servin_error *err);
 /* True when some container references the image (registered as the image layer's in-use hook by
  * servin_container_init_hooks). */
 bool servin_container_image_in_use(struct servin_store *store, const char *image_id);
@@ -154,8 +155,10 @@ int servin_container_write_spec_from(struct servin_store *store, const struct se
 void servin_container_apply_image_defaults(json_t *config, json_t *image_config);
 
 /* Docker-style parsing used by the CLI and the API. */
-int servin_parse_bytes(const char *text, int64_t *out, struct servin_error *err);  /* "512m", "1g", "100k", "1024" */
-int servin_parse_duration(const char *text, int64_t *ns, struct servin_error *err); /* "30s", "1m30s", "500ms" */
+int servin_parse_bytes(const char *text, int64_t *out,
+                       struct servin_error *err); /* "512m", "1g", "100k", "1024" */
+int servin_parse_duration(const char *text, int64_t *ns,
+                          struct servin_error *err); /* "30s", "1m30s", "500ms" */
 /* Generate "adjective_noun" (Docker style) from the random bytes of seed. */
 char *servin_container_random_name(void);
 

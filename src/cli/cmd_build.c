@@ -60,8 +60,8 @@ static void progress(void *ctx, const struct servin_build_progress *p)
     switch (p->event) {
     case SERVIN_BUILD_STEP:
         if (pr->tty)
-            printf("\033[1;34mSTEP %d/%d\033[0m \033[2m[%s]\033[0m \033[1m%s\033[0m\n", p->step, p->n_steps, p->stage,
-                   p->text);
+            printf("\033[1;34mSTEP %d/%d\033[0m \033[2m[%s]\033[0m \033[1m%s\033[0m\n", p->step, p->n_steps,
+                   p->stage, p->text);
         else
             printf("STEP %d/%d [%s]: %s\n", p->step, p->n_steps, p->stage, p->text);
         break;

@@ -81,7 +81,8 @@ static int parse_build_args(struct bf_builder *b, struct servin_error *err)
     return 0;
 }
 
-static int exec_instr(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err)
+static int exec_instr(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                      struct servin_error *err)
 {
     if (strcmp(in->cmd, "from") == 0)
         return bf_exec_from(b, s, in, err);
@@ -252,8 +253,8 @@ static int run_build(struct bf_builder *b, char id_out[SERVIN_DIGEST_MAX], struc
     return 0;
 }
 
-int servin_build(struct servin_store *store, const struct servin_build_opts *opts, char id_out[SERVIN_DIGEST_MAX],
-                 int *exit_code, struct servin_error *err)
+int servin_build(struct servin_store *store, const struct servin_build_opts *opts,
+                 char id_out[SERVIN_DIGEST_MAX], int *exit_code, struct servin_error *err)
 {
     struct bf_builder b = {.store = store, .o = opts, .epoch = -1, .used_args = json_object()};
     if (exit_code)
@@ -263,7 +264,8 @@ int servin_build(struct servin_store *store, const struct servin_build_opts *opt
         char *end;
         long long v = strtoll(sde, &end, 10);
         if (*end || v < 0)
-            return servin_error_set(err, EINVAL, "invalid SOURCE_DATE_EPOCH \"%s\": expected unix seconds", sde);
+            return servin_error_set(err, EINVAL, "invalid SOURCE_DATE_EPOCH \"%s\": expected unix seconds",
+                                    sde);
         b.epoch = v;
     }
     /* Shared "gc" lock for the whole build: the layers steps make belong to no image until the end,

@@ -130,7 +130,8 @@ struct bf_fs {
     bool mounted;
 };
 /* Mount an overlay over the state's layers (a fresh upper dir) at fs->merged. */
-int bf_fs_open(struct servin_store *store, const struct bf_state *s, struct bf_fs *fs, struct servin_error *err);
+int bf_fs_open(struct servin_store *store, const struct bf_state *s, struct bf_fs *fs,
+               struct servin_error *err);
 /* Unmount and remove everything the step made; safe to call twice. */
 void bf_fs_close(struct servin_store *store, struct bf_fs *fs);
 /* Unmount, and turn the upper dir into a layer: an uncompressed tar blob (overlay whiteouts as
@@ -156,8 +157,8 @@ struct bf_run_opts {
 };
 /* Run the step's command in a container on fs (mounted); *exit_code is its exit code. fs is
  * unmounted on return. */
-int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *s, const struct bf_run_opts *o,
-           int *exit_code, struct servin_error *err);
+int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *s,
+           const struct bf_run_opts *o, int *exit_code, struct servin_error *err);
 
 /* --- context.c: the build context --- */
 
@@ -171,8 +172,8 @@ int bf_context_open(struct servin_store *store, const struct servin_build_opts *
 void bf_context_close(struct bf_context *ctx);
 /* The Buildfile's text: `file` (relative to the context, or absolute), else "Buildfile", else
  * "Dockerfile" in the context. *name is what messages call it. */
-int bf_context_buildfile(const struct bf_context *ctx, const char *file, char **text, size_t *len, char **name,
-                         struct servin_error *err);
+int bf_context_buildfile(const struct bf_context *ctx, const char *file, char **text, size_t *len,
+                         char **name, struct servin_error *err);
 
 /* A source of COPY/ADD resolved in a root: its path relative to the root. */
 struct bf_source {
@@ -206,8 +207,8 @@ struct bf_copy_opts {
 };
 int bf_copy(const struct bf_fs *fs, const struct bf_copy_opts *o, struct servin_error *err);
 /* A file of the given text at dest (here-documents of COPY). */
-int bf_copy_text(const struct bf_fs *fs, const char *dest, const char *text, mode_t mode, uid_t uid, gid_t gid,
-                 struct servin_error *err);
+int bf_copy_text(const struct bf_fs *fs, const char *dest, const char *text, mode_t mode, uid_t uid,
+                 gid_t gid, struct servin_error *err);
 
 /* --- the builder (build.c, stages.c, steps.c, instr.c) --- */
 
@@ -244,7 +245,8 @@ const char *bf_meta_lookup(void *builder, const char *name);
 /* The time steps record: SOURCE_DATE_EPOCH or now, RFC 3339. */
 void bf_created(const struct bf_builder *b, char out[64]);
 /* Report an event. */
-void bf_report(struct bf_builder *b, enum servin_build_event ev, const char *text, size_t len, double seconds);
+void bf_report(struct bf_builder *b, enum servin_build_event ev, const char *text, size_t len,
+               double seconds);
 void bf_reportf(struct bf_builder *b, enum servin_build_event ev, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -253,15 +255,19 @@ int bf_stages_split(struct bf_builder *b, struct servin_error *err);
 /* The stage a name or index names among those before `before`, or NULL. */
 struct bf_stage *bf_stage_find(struct bf_builder *b, const char *name, size_t before);
 int bf_stages_mark_needed(struct bf_builder *b, struct servin_error *err);
-int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err);
-int bf_exec_arg(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err);
+int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err);
+int bf_exec_arg(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                struct servin_error *err);
 /* A base or --from image: present in the store (unless pull), else pulled. */
 int bf_image_state(struct bf_builder *b, const char *ref, bool pull, struct bf_state *out,
                    struct servin_error *err);
 
 /* steps.c: RUN, COPY and ADD, with the cache. */
-int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err);
-int bf_exec_copy(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err);
+int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                struct servin_error *err);
+int bf_exec_copy(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err);
 /* A step that is done when `apply` changed the config: cache lookup, apply, history, cache store. */
 typedef int (*bf_apply_fn)(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, void *data,
                            struct servin_error *err);
@@ -278,7 +284,8 @@ int bf_layer_step(struct bf_builder *b, struct bf_stage *s, const char *created_
 json_t *bf_run_args(struct bf_builder *b, struct bf_stage *s);
 
 /* instr.c: the instructions that only change the config. */
-int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err);
+int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err);
 /* The shell form's argv: the config's Shell (or /bin/sh -c) and the text. */
 json_t *bf_shell_argv(struct bf_stage *s, const char *text);
 

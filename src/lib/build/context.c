@@ -72,8 +72,8 @@ void bf_context_close(struct bf_context *ctx)
     memset(ctx, 0, sizeof(*ctx));
 }
 
-int bf_context_buildfile(const struct bf_context *ctx, const char *file, char **text, size_t *len, char **name,
-                         struct servin_error *err)
+int bf_context_buildfile(const struct bf_context *ctx, const char *file, char **text, size_t *len,
+                         char **name, struct servin_error *err)
 {
     if (file) {
         _cleanup_free_ char *path = file[0] == '/' ? xstrdup(file) : xasprintf("%s/%s", ctx->dir, file);
@@ -199,7 +199,8 @@ static int hash_tree(struct servin_sha256 *h, const struct bf_ignore *ig, int di
     if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return servin_error_errno(err, errno, "read %s", rel);
     char meta[96];
-    snprintf(meta, sizeof(meta), "%o %lld", (unsigned)st.st_mode, S_ISREG(st.st_mode) ? (long long)st.st_size : 0);
+    snprintf(meta, sizeof(meta), "%o %lld", (unsigned)st.st_mode,
+             S_ISREG(st.st_mode) ? (long long)st.st_size : 0);
     hash_str(h, rel);
     hash_str(h, meta);
     if (S_ISLNK(st.st_mode)) {

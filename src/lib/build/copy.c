@@ -208,7 +208,8 @@ static bool is_archive(int fd)
     archive_read_support_format_tar(a);
     archive_read_support_format_gnutar(a);
     struct archive_entry *e;
-    bool yes = archive_read_open_fd(a, fd, 16384) == ARCHIVE_OK && archive_read_next_header(a, &e) == ARCHIVE_OK;
+    bool yes =
+        archive_read_open_fd(a, fd, 16384) == ARCHIVE_OK && archive_read_next_header(a, &e) == ARCHIVE_OK;
     archive_read_free(a);
     lseek(fd, 0, SEEK_SET);
     return yes;
@@ -274,10 +275,11 @@ int bf_copy(const struct bf_fs *fs, const struct bf_copy_opts *o, struct servin_
         if (dst < 0)
             return dst;
         if (!S_ISREG(st.st_mode))
-            return servin_error_set(err, EINVAL, "%s: only regular files, directories and links can be copied",
-                                    s->rel);
+            return servin_error_set(err, EINVAL,
+                                    "%s: only regular files, directories and links can be copied", s->rel);
         clear_target(dst, name, false);
-        _cleanup_close_ int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        _cleanup_close_ int out =
+            openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
             return servin_error_errno(err, errno, "create the copy of %s at %s", s->rel, o->dest);
         ret = copy_file_data(src, out, s->rel, err);
@@ -287,8 +289,8 @@ int bf_copy(const struct bf_fs *fs, const struct bf_copy_opts *o, struct servin_
     return ret;
 }
 
-int bf_copy_text(const struct bf_fs *fs, const char *dest, const char *text, mode_t mode, uid_t uid, gid_t gid,
-                 struct servin_error *err)
+int bf_copy_text(const struct bf_fs *fs, const char *dest, const char *text, mode_t mode, uid_t uid,
+                 gid_t gid, struct servin_error *err)
 {
     _cleanup_close_ int dst_root = open(fs->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dst_root < 0)

@@ -105,15 +105,17 @@ static int fetch(const char *url, const char *dir, char **name_out, struct servi
     CURLcode rc = curl_easy_perform(curl);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK)
-        return servin_error_set(err, EHOSTUNREACH,
-                                "cannot download %s: %s (ADD from a URL needs network access; without it, put the "
-                                "file in the context and ADD or COPY it from there)",
-                                url, msg[0] ? msg : curl_easy_strerror(rc));
+        return servin_error_set(
+            err, EHOSTUNREACH,
+            "cannot download %s: %s (ADD from a URL needs network access; without it, put the "
+            "file in the context and ADD or COPY it from there)",
+            url, msg[0] ? msg : curl_easy_strerror(rc));
     *name_out = steal_pointer(&name);
     return 0;
 }
 
-static int copy_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs, void *data, struct servin_error *err)
+static int copy_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs, void *data,
+                     struct servin_error *err)
 {
     struct copy_job *j = data;
     uid_t uid = 0;
@@ -150,7 +152,8 @@ static int copy_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs,
     if (j->n_srcs)
         ret = bf_sources_resolve(root, ignore, j->srcs, j->n_srcs, what, &sources, &n, NULL, err);
     if (ret == 0 && n > 1 && !dest_is_dir)
-        ret = servin_error_set(err, EINVAL, "%s names %zu sources: the destination %s must be a directory ending in /",
+        ret = servin_error_set(err, EINVAL,
+                               "%s names %zu sources: the destination %s must be a directory ending in /",
                                j->add ? "ADD" : "COPY", n, j->dest);
     if (ret == 0 && n) {
         struct bf_copy_opts o = {.src_root = root,
@@ -296,14 +299,15 @@ static int prepare(struct bf_builder *b, struct bf_stage *s, const struct bf_ins
     size_t count = 0;
     if (j->n_srcs == 0)
         return 0;
-    int ret = bf_sources_resolve(j->download_dir ? j->download_dir : b->ctx.dir,
-                                 j->download_dir ? NULL : b->ctx.ignore, j->srcs, j->n_srcs,
-                                 j->download_dir ? "download" : "build context", &sources, &count, extra, err);
+    int ret = bf_sources_resolve(
+        j->download_dir ? j->download_dir : b->ctx.dir, j->download_dir ? NULL : b->ctx.ignore, j->srcs,
+        j->n_srcs, j->download_dir ? "download" : "build context", &sources, &count, extra, err);
     bf_sources_free(sources, count);
     return ret;
 }
 
-int bf_exec_copy(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err)
+int bf_exec_copy(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err)
 {
     static const char *const allowed[] = {"from", "chown", "chmod", "link", NULL};
     const char *bad = bf_unknown_flag(in, allowed);
@@ -322,7 +326,8 @@ int bf_exec_copy(struct bf_builder *b, struct bf_stage *s, const struct bf_instr
         char *end;
         unsigned long m = strtoul(chmod, &end, 8);
         if (!*chmod || *end || m > 07777)
-            return servin_error_set(err, EINVAL, "invalid --chmod=%s: expected an octal mode such as 755", chmod);
+            return servin_error_set(err, EINVAL, "invalid --chmod=%s: expected an octal mode such as 755",
+                                    chmod);
         j.chmod = true;
         j.mode = (mode_t)m;
     }

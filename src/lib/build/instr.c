@@ -119,7 +119,8 @@ static int expose(struct bf_builder *b, const struct bf_instr *in, json_t **out,
         if (*end == '-')
             hi = strtoul(end + 1, &end, 10);
         if (!*w || *end || lo == 0 || hi > 65535 || hi < lo) {
-            ret = servin_error_set(err, EINVAL, "invalid port \"%s\": expected PORT[-PORT][/PROTOCOL]", words[i]);
+            ret = servin_error_set(err, EINVAL, "invalid port \"%s\": expected PORT[-PORT][/PROTOCOL]",
+                                   words[i]);
             break;
         }
         for (unsigned long p = lo; p <= hi; p++) {
@@ -139,7 +140,8 @@ static int expose(struct bf_builder *b, const struct bf_instr *in, json_t **out,
 static int healthcheck(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, json_t **out,
                        struct servin_error *err)
 {
-    static const char *const allowed[] = {"interval", "timeout", "start-period", "start-interval", "retries", NULL};
+    static const char *const allowed[] = {"interval",       "timeout", "start-period",
+                                          "start-interval", "retries", NULL};
     const char *bad = bf_unknown_flag(in, allowed);
     if (bad)
         return servin_error_set(err, EINVAL, "unknown flag %s", bad);
@@ -149,7 +151,8 @@ static int healthcheck(struct bf_builder *b, struct bf_stage *s, const struct bf
         return 0;
     }
     if (strncasecmp(a, "cmd", 3) != 0 || (a[3] != ' ' && a[3] != '\t'))
-        return servin_error_set(err, EINVAL, "expected HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE");
+        return servin_error_set(err, EINVAL,
+                                "expected HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE");
     const char *rest = a + 3;
     while (*rest == ' ' || *rest == '\t')
         rest++;
@@ -163,8 +166,8 @@ static int healthcheck(struct bf_builder *b, struct bf_stage *s, const struct bf
     }
     json_decref(arr);
     json_t *hc = json_pack("{s:o}", "Test", test);
-    static const char *const keys[] = {"interval", "Interval", "timeout", "Timeout", "start-period", "StartPeriod",
-                                       "start-interval", "StartInterval"};
+    static const char *const keys[] = {"interval",     "Interval",    "timeout",        "Timeout",
+                                       "start-period", "StartPeriod", "start-interval", "StartInterval"};
     for (size_t i = 0; i < 8; i += 2) {
         const char *v = bf_flag(in, keys[i]);
         int64_t ns = 0;
@@ -198,7 +201,8 @@ static char *upper_first_word(const char *text)
     return out;
 }
 
-int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err)
+int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err)
 {
     const char *cmd = in->cmd;
     if (strcmp(cmd, "healthcheck") != 0 && in->n_flags)
@@ -208,7 +212,8 @@ int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr
     _cleanup_free_ char *created_by = NULL;
     if (strcmp(cmd, "env") == 0 || strcmp(cmd, "label") == 0) {
         bool env = strcmp(cmd, "env") == 0;
-        ret = bf_parse_pairs(in->args, b->file.escape, true, false, bf_stage_lookup, b, &c.pairs, &c.n_pairs, err);
+        ret = bf_parse_pairs(in->args, b->file.escape, true, false, bf_stage_lookup, b, &c.pairs, &c.n_pairs,
+                             err);
         if (ret < 0)
             return ret;
         _cleanup_free_ char *text = xstrdup("");
@@ -224,13 +229,17 @@ int bf_exec_meta(struct bf_builder *b, struct bf_stage *s, const struct bf_instr
         created_by = xasprintf("%s%s", env ? "ENV" : "LABEL", text);
     } else if (strcmp(cmd, "cmd") == 0 || strcmp(cmd, "entrypoint") == 0 || strcmp(cmd, "shell") == 0) {
         if (strcmp(cmd, "shell") == 0 && (!in->json || json_array_size(in->json) == 0))
-            return servin_error_set(err, EINVAL, "SHELL takes a non-empty JSON array, e.g. [\"/bin/sh\", \"-c\"]");
+            return servin_error_set(err, EINVAL,
+                                    "SHELL takes a non-empty JSON array, e.g. [\"/bin/sh\", \"-c\"]");
         c.value = strcmp(cmd, "shell") == 0 ? json_deep_copy(in->json) : command(s, in);
         c.key = strcmp(cmd, "cmd") == 0 ? "Cmd" : strcmp(cmd, "shell") == 0 ? "Shell" : "Entrypoint";
         if (strcmp(cmd, "cmd") == 0)
             s->cmd_set = true;
         _cleanup_free_ char *text = dump(c.value);
-        created_by = xasprintf("%s %s", strcmp(cmd, "cmd") == 0 ? "CMD" : strcmp(cmd, "shell") == 0 ? "SHELL" : "ENTRYPOINT",
+        created_by = xasprintf("%s %s",
+                               strcmp(cmd, "cmd") == 0     ? "CMD"
+                               : strcmp(cmd, "shell") == 0 ? "SHELL"
+                                                           : "ENTRYPOINT",
                                text);
     } else if (strcmp(cmd, "workdir") == 0 || strcmp(cmd, "user") == 0 || strcmp(cmd, "stopsignal") == 0 ||
                strcmp(cmd, "maintainer") == 0) {

@@ -48,7 +48,8 @@ static void random_id(char out[65])
         snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-int bf_fs_open(struct servin_store *store, const struct bf_state *s, struct bf_fs *fs, struct servin_error *err)
+int bf_fs_open(struct servin_store *store, const struct bf_state *s, struct bf_fs *fs,
+               struct servin_error *err)
 {
     memset(fs, 0, sizeof(*fs));
     random_id(fs->id);
@@ -299,8 +300,9 @@ static int walk_dir(struct walk *w, int dir_fd, const char *rel)
     return ret;
 }
 
-static int write_tar(struct servin_store *store, const char *upper, long long clamp, char blob[SERVIN_DIGEST_MAX],
-                     uint64_t *blob_size, uint64_t *size, size_t *entries, struct servin_error *err)
+static int write_tar(struct servin_store *store, const char *upper, long long clamp,
+                     char blob[SERVIN_DIGEST_MAX], uint64_t *blob_size, uint64_t *size, size_t *entries,
+                     struct servin_error *err)
 {
     struct servin_content_writer *cw = NULL;
     int ret = servin_content_writer_open(store, NULL, &cw, NULL, err);

@@ -155,8 +155,8 @@ static int spawn_runtime(struct servin_store *store, const struct bf_fs *fs, con
     return 0;
 }
 
-int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *s, const struct bf_run_opts *o,
-           int *exit_code, struct servin_error *err)
+int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *s,
+           const struct bf_run_opts *o, int *exit_code, struct servin_error *err)
 {
     *exit_code = 0;
     /* The step runs its own command: the image's entrypoint and command take no part. */

@@ -79,8 +79,8 @@ static int declare_args(struct bf_builder *b, const struct bf_instr *in, bool gl
 {
     char **pairs = NULL;
     size_t n = 0;
-    int ret = bf_parse_pairs(in->args, b->file.escape, false, true, global ? bf_meta_lookup : bf_stage_lookup, b,
-                             &pairs, &n, err);
+    int ret = bf_parse_pairs(in->args, b->file.escape, false, true, global ? bf_meta_lookup : bf_stage_lookup,
+                             b, &pairs, &n, err);
     if (ret < 0)
         return ret;
     for (size_t i = 0; i < n; i++)
@@ -244,7 +244,8 @@ int bf_image_state(struct bf_builder *b, const char *ref, bool pull, struct bf_s
     return ret;
 }
 
-int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err)
+int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in,
+                 struct servin_error *err)
 {
     static const char *const allowed[] = {"platform", NULL};
     const char *bad = bf_unknown_flag(in, allowed);
@@ -257,8 +258,8 @@ int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr
         if (ret < 0)
             return ret;
         if (strcmp(p, platform_arg("TARGETPLATFORM")) != 0 && strcmp(p, "$BUILDPLATFORM") != 0)
-            return servin_error_set(err, ENOTSUP, "--platform=%s: only the host's platform %s can be built", p,
-                                    platform_arg("TARGETPLATFORM"));
+            return servin_error_set(err, ENOTSUP, "--platform=%s: only the host's platform %s can be built",
+                                    p, platform_arg("TARGETPLATFORM"));
     }
     _cleanup_strv_ char **words = bf_split_words(in->args, b->file.escape);
     int ret = bf_expand_word(words[0], b->file.escape, bf_meta_lookup, b, &s->base, err);

@@ -47,15 +47,16 @@ void bf_state_scratch(struct bf_state *s)
 {
     const char *os, *arch, *variant;
     servin_archive_host_platform(&os, &arch, &variant);
-    s->config = json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", arch, "os", os, "config", "rootfs",
-                          "type", "layers", "diff_ids", "history");
+    s->config = json_pack("{s:s,s:s,s:{},s:{s:s,s:[]},s:[]}", "architecture", arch, "os", os, "config",
+                          "rootfs", "type", "layers", "diff_ids", "history");
     if (variant)
         json_object_set_new(s->config, "variant", json_string(variant));
     s->layers = xcalloc(1, sizeof(*s->layers));
     s->n_layers = 0;
 }
 
-int bf_state_from_image(struct servin_store *store, const char *id, struct bf_state *s, struct servin_error *err)
+int bf_state_from_image(struct servin_store *store, const char *id, struct bf_state *s,
+                        struct servin_error *err)
 {
     json_t *config = NULL;
     int ret = servin_image_config(store, id, &config, err);
@@ -196,7 +197,8 @@ int bf_cache_get(struct servin_store *store, const char *key, struct bf_state *o
     return 1;
 }
 
-int bf_cache_put(struct servin_store *store, const char *key, const struct bf_state *s, struct servin_error *err)
+int bf_cache_put(struct servin_store *store, const char *key, const struct bf_state *s,
+                 struct servin_error *err)
 {
     _cleanup_free_ char *dir = servin_store_path(store, "build-cache");
     int ret = servin_mkdir_p(dir, 0700, err);
@@ -205,11 +207,11 @@ int bf_cache_put(struct servin_store *store, const char *key, const struct bf_st
     json_t *layers = json_array();
     for (size_t i = 0; i < s->n_layers; i++) {
         const struct servin_layer_desc *d = &s->layers[i];
-        json_array_append_new(layers, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "blob", d->blob_digest, "diff_id",
-                                                d->diff_id, "chain_id", d->chain_id, "media_type",
-                                                d->blob_media_type ? d->blob_media_type : SERVIN_MT_OCI_LAYER,
-                                                "blob_size", (json_int_t)d->blob_size, "size",
-                                                (json_int_t)d->size));
+        json_array_append_new(layers,
+                              json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "blob", d->blob_digest, "diff_id",
+                                        d->diff_id, "chain_id", d->chain_id, "media_type",
+                                        d->blob_media_type ? d->blob_media_type : SERVIN_MT_OCI_LAYER,
+                                        "blob_size", (json_int_t)d->blob_size, "size", (json_int_t)d->size));
     }
     json_t *root = json_pack("{s:O,s:o}", "config", s->config, "layers", layers);
     _cleanup_free_ char *text = canonical(root);
@@ -264,9 +266,9 @@ int bf_state_commit_image(struct servin_store *store, const struct bf_state *s, 
     if (ret == 0) {
         json_t *layers = json_array();
         for (size_t i = 0; i < s->n_layers; i++)
-            json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "mediaType", s->layers[i].blob_media_type,
-                                                    "digest", s->layers[i].blob_digest, "size",
-                                                    (json_int_t)s->layers[i].blob_size));
+            json_array_append_new(
+                layers, json_pack("{s:s,s:s,s:I}", "mediaType", s->layers[i].blob_media_type, "digest",
+                                  s->layers[i].blob_digest, "size", (json_int_t)s->layers[i].blob_size));
         manifest = json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:o}", "schemaVersion", 2, "mediaType",
                              SERVIN_MT_OCI_MANIFEST, "config", "mediaType", SERVIN_MT_OCI_CONFIG, "digest",
                              config_digest, "size", (json_int_t)config_size, "layers", layers);

@@ -14,9 +14,9 @@
 #include "servin/fs.h"
 
 /* Proxy variables Docker passes to RUN from --build-arg without an ARG line. */
-static const char *const predefined[] = {"HTTP_PROXY", "http_proxy",  "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
-                                         "ftp_proxy",  "NO_PROXY",    "no_proxy",    "ALL_PROXY",   "all_proxy",
-                                         NULL};
+static const char *const predefined[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                                         "FTP_PROXY",  "ftp_proxy",  "NO_PROXY",    "no_proxy",
+                                         "ALL_PROXY",  "all_proxy",  NULL};
 
 static bool in_env(struct bf_stage *s, const char *name)
 {
@@ -140,7 +140,8 @@ static void run_output(void *ctx, const char *buf, size_t len)
     bf_report(ctx, SERVIN_BUILD_OUTPUT, buf, len, 0);
 }
 
-static int run_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs, void *data, struct servin_error *err)
+static int run_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs, void *data,
+                    struct servin_error *err)
 {
     struct run_job *j = data;
     struct bf_run_opts o = {.argv = j->argv,
@@ -182,7 +183,8 @@ static char *secret_source(struct bf_builder *b, const char *id)
 }
 
 /* RUN --mount: secrets are bound read-only for this step only; the rest is refused, not ignored. */
-static int run_mounts(struct bf_builder *b, const struct bf_instr *in, json_t *binds, struct servin_error *err)
+static int run_mounts(struct bf_builder *b, const struct bf_instr *in, json_t *binds,
+                      struct servin_error *err)
 {
     for (size_t i = 0; i < in->n_flags; i++) {
         if (strncmp(in->flags[i], "--mount=", 8) != 0)
@@ -216,8 +218,8 @@ static int run_mounts(struct bf_builder *b, const struct bf_instr *in, json_t *b
         _cleanup_free_ char *src = secret_source(b, id);
         if (!src) {
             if (required)
-                return servin_error_set(err, ENOENT, "secret %s is required but was not given (--secret id=%s,src=FILE)",
-                                        id, id);
+                return servin_error_set(
+                    err, ENOENT, "secret %s is required but was not given (--secret id=%s,src=FILE)", id, id);
             continue;
         }
         _cleanup_free_ char *dest = target ? xstrdup(target) : xasprintf("/run/secrets/%s", id);
@@ -251,7 +253,8 @@ int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr 
         net = b->o->network;
     if (net && strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "bridge") != 0 &&
         strcmp(net, "default") != 0)
-        return servin_error_set(err, EINVAL, "network mode \"%s\" is not supported: use none, host or bridge", net);
+        return servin_error_set(err, EINVAL, "network mode \"%s\" is not supported: use none, host or bridge",
+                                net);
     struct run_job j = {.binds = json_array(), .host = net && strcmp(net, "host") == 0};
     int ret = run_mounts(b, in, j.binds, err);
     if (ret < 0) {
