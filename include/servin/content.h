@@ -30,6 +30,10 @@ int servin_content_writer_write(struct servin_content_writer *w, const void *dat
 /* Forget the partial data (e.g. the server ignored our Range request) and start from 0. */
 int servin_content_writer_truncate(struct servin_content_writer *w, struct servin_error *err);
 uint64_t servin_content_writer_size(const struct servin_content_writer *w);
+/* Name the digest the data must have when it was not known at open (a registry upload learns it
+ * at the end); commit then refuses other data. */
+int servin_content_writer_expect(struct servin_content_writer *w, const char *digest,
+                                 struct servin_error *err);
 /* Verify against the expected digest (and size when nonzero), fsync and rename into place; on a
  * mismatch nothing is stored and the partial data is removed. Frees the writer either way. */
 int servin_content_writer_commit(struct servin_content_writer *w, uint64_t expected_size,

@@ -59,6 +59,8 @@ int servin_authfile_get(const char *path, const char *server, char **user, char 
                         struct servin_error *err);
 int servin_authfile_set(const char *path, const char *server, const char *user, const char *password,
                         struct servin_error *err);
+/* The servers with stored credentials, as keys. */
+int servin_authfile_list(const char *path, char ***servers, struct servin_error *err);
 /* ENOENT when the server had no entry. */
 int servin_authfile_remove(const char *path, const char *server, struct servin_error *err);
 
@@ -147,6 +149,18 @@ void servin_push_result_free(struct servin_push_result *r);
 int servin_registry_push(struct servin_store *store, const char *reference,
                          const struct servin_push_opts *opts, struct servin_push_result *result,
                          struct servin_error *err);
+
+/* GET /v2/ with the stored credentials, if any. Transport failures are errors; any answer fills out. */
+struct servin_registry_status {
+    bool reachable;
+    long status;        /* of GET /v2/ after the auth flow: 200, or 401 when refused */
+    char *base;         /* "http://127.0.0.1:5000" */
+    bool auth_required; /* the registry asked for credentials */
+    bool credentials;   /* some are stored for it */
+};
+int servin_registry_ping(const char *server, const char *auth_file, struct servin_registry_status *out,
+                         struct servin_error *err);
+void servin_registry_status_free(struct servin_registry_status *st);
 
 /* Check credentials against a registry (GET /v2/ with the auth flow); 0 when accepted. */
 int servin_registry_login(const char *server, const char *user, const char *password,

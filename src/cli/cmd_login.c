@@ -1,5 +1,6 @@
 /* cli/cmd_login.c — `servin login` and `servin logout`: credentials checked, then kept in auth.json. */
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -61,6 +62,11 @@ static char *read_stdin_password(void)
 
 int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
 {
+    return cli_login_run(ctx, argc, argv, DEFAULT_SERVER);
+}
+
+int cli_login_run(struct cli_ctx *ctx, int argc, char **argv, const char *default_server)
+{
     static const struct option longopts[] = {{"username", required_argument, 0, 'u'},
                                              {"password", required_argument, 0, 'p'},
                                              {"password-stdin", no_argument, 0, 'S'},
@@ -90,7 +96,13 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (argc - optind > 1)
         return cli_usage_error(ctx, "\"%s\" requires at most 1 argument.", ctx->cmd->path);
-    const char *server = optind < argc ? argv[optind] : DEFAULT_SERVER;
+    const char *server = optind < argc ? argv[optind] : default_server;
+    /* For scripts: credentials from the environment when no flag gives them. */
+    const char *env_user = getenv("SERVIN_REGISTRY_USER"), *env_password = getenv("SERVIN_REGISTRY_PASSWORD");
+    if (!user && env_user && *env_user)
+        user = xstrdup(env_user);
+    if (!password && !from_stdin && env_password && *env_password)
+        password = xstrdup(env_password);
     if (password && from_stdin)
         return cli_failf("--password and --password-stdin are mutually exclusive");
     if (from_stdin) {

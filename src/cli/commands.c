@@ -69,6 +69,36 @@ const struct cli_command cli_commands[] = {
      "      --password-stdin   Take the password from stdin\n"},
     {"logout", NULL, cmd_logout, "[SERVER]", "Log out from a registry", ""},
 
+    {"registry start", NULL, cmd_registry_start, "[OPTIONS]", "Run the built-in OCI registry server",
+     "      --address string   Address to listen on (default \"127.0.0.1\")\n"
+     "  -d, --detach           Run in the background\n"
+     "      --htpasswd string  Require Basic auth against this htpasswd file (bcrypt entries)\n"
+     "      --insecure-public  Allow a non-loopback address without both auth and TLS\n"
+     "  -p, --port int         Port to listen on, 0 for any free one (default 5000)\n"
+     "      --storage string   Directory for blobs and metadata (default: the store root, sharing its blobs)\n"
+     "      --tls-cert string  TLS certificate (PEM)\n"
+     "      --tls-key string   TLS private key (PEM)\n"},
+    {"registry stop", NULL, cmd_registry_stop, "[OPTIONS]", "Stop a registry started with --detach",
+     "  -p, --port int         Port of the registry to stop (default 5000)\n"},
+    {"registry list", "registry ls", cmd_registry_list, "", "List registries: servers started here and logins, with their status", ""},
+    {"registry gc", NULL, cmd_registry_gc, "[OPTIONS]", "Delete registry blobs no manifest references",
+     "      --dry-run          Only show what would be deleted\n"
+     "      --storage string   Registry storage directory (default: the store root)\n"},
+    {"registry push", NULL, cmd_registry_push, "[OPTIONS] IMAGE [REGISTRY]",
+     "Push a local image to a registry (default localhost:5000)",
+     "  -q, --quiet           Suppress verbose output\n"},
+    {"registry pull", NULL, cmd_registry_pull, "[OPTIONS] IMAGE [REGISTRY]",
+     "Pull an image from a registry (default localhost:5000)",
+     "  -q, --quiet           Suppress verbose output\n"},
+    {"registry login", NULL, cmd_registry_login, "[OPTIONS] [SERVER]",
+     "Log in to a registry (default localhost:5000; env SERVIN_REGISTRY_USER, SERVIN_REGISTRY_PASSWORD)",
+     "  -u, --username string  Username\n"
+     "  -p, --password string  Password\n"
+     "      --password-stdin   Take the password from stdin\n"},
+    {"registry logout", NULL, cmd_registry_logout, "[OPTIONS] [SERVER]", "Log out from a registry (default localhost:5000)",
+     "      --all             Log out from every registry\n"},
+    {"registry ping", NULL, cmd_registry_ping, "[SERVER]", "Check that a registry answers the v2 API (default localhost:5000)", ""},
+
     {"image ls", "images|image list|images ls|images list", cmd_images_ls, "[OPTIONS] [REPOSITORY[:TAG]]",
      "List images",
      "  -a, --all             Show all images (default hides intermediate images)\n"

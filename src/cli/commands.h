@@ -17,6 +17,18 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_build.c */
 int cmd_build(struct cli_ctx *ctx, int argc, char **argv);
+/* `login` with another default server (cmd_login.c) */
+int cli_login_run(struct cli_ctx *ctx, int argc, char **argv, const char *default_server);
+/* cmd_registry.c, cmd_registry_client.c (the built-in registry server and its client forms) */
+int cmd_registry_start(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_stop(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_gc(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_push(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_pull(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_login(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_logout(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_registry_ping(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_images.c */
 int cmd_images_ls(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv);

@@ -723,3 +723,22 @@ def pytest_runtest_makereport(item, call):
             tail = reg.log_tail(40)
             if tail:
                 rep.sections.append(("%s registry log (%s)" % (reg.name, reg.log), tail))
+
+
+# ---------------------------------------------------------------- the built-in registry server
+
+
+@pytest.fixture
+def servin_registry(servin):
+    """Factory: ``servin_registry(*args)`` starts ``servin registry start --port 0 <args>`` on the
+    ``servin`` runner's store (see regserver.py); every one started is stopped after the test."""
+    import regserver
+    started = []
+
+    def start(*args, **kw):
+        reg = regserver.ServinRegistry(servin, *args, **kw)
+        started.append(reg)
+        return reg
+    yield start
+    for reg in started:
+        reg.stop()

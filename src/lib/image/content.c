@@ -188,6 +188,16 @@ uint64_t servin_content_writer_size(const struct servin_content_writer *w)
     return w->size;
 }
 
+int servin_content_writer_expect(struct servin_content_writer *w, const char *digest,
+                                 struct servin_error *err)
+{
+    if (!servin_digest_valid(digest))
+        return servin_error_set(err, EINVAL, "invalid blob digest \"%.100s\"", digest ? digest : "");
+    free(w->expected);
+    w->expected = xstrdup(digest);
+    return 0;
+}
+
 static bool is_temp_file(const struct servin_content_writer *w)
 {
     const char *base = strrchr(w->path, '/');

@@ -92,7 +92,10 @@ static int still_recorded(struct servin_store *store, enum sweep_kind kind, cons
         /* A layer row keeps its blob too: an imported image sharing the layer may need it for push. */
         ret = img_sql_text(store, err, &found,
                            "SELECT 1 FROM image_blobs WHERE digest = ?1 UNION ALL "
-                           "SELECT 1 FROM layers WHERE blob_digest = ?1 LIMIT 1",
+                           "SELECT 1 FROM layers WHERE blob_digest = ?1 UNION ALL "
+                           /* a registry server sharing this root serves these */
+                           "SELECT 1 FROM registry_blobs WHERE digest = ?1 UNION ALL "
+                           "SELECT 1 FROM registry_manifests WHERE digest = ?1 LIMIT 1",
                            "s", digest);
     *kept = found != NULL;
     return ret;

@@ -189,3 +189,24 @@ int servin_authfile_remove(const char *path, const char *server, struct servin_e
     json_decref(root);
     return ret;
 }
+
+int servin_authfile_list(const char *path, char ***servers, struct servin_error *err)
+{
+    json_t *root = NULL;
+    int ret = load(path, &root, err);
+    if (ret < 0)
+        return ret;
+    json_t *auths = json_object_get(root, "auths");
+    size_t n = 0;
+    char **v = xcalloc(1, sizeof(char *));
+    const char *k;
+    json_t *entry;
+    json_object_foreach (auths, k, entry) {
+        v = xreallocarray(v, n + 2, sizeof(char *));
+        v[n++] = servin_authfile_key(k);
+        v[n] = NULL;
+    }
+    json_decref(root);
+    *servers = v;
+    return 0;
+}

@@ -68,6 +68,41 @@ static const char *const migrations[] = {
     "  oom_killed INTEGER NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX containers_image ON containers(image_id);",
+    /* 3: the registry server (`servin registry start`). Its blobs and manifests are files of the
+     * content store, so a registry sharing its root with the image store keeps one copy of each;
+     * these rows say which repository holds what. Repository names are validated text, never paths. */
+    "CREATE TABLE registry_blobs ("
+    "  repo TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  PRIMARY KEY (repo, digest)"
+    ");"
+    "CREATE INDEX registry_blobs_digest ON registry_blobs(digest);"
+    "CREATE TABLE registry_manifests ("
+    "  repo TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  media_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  subject TEXT,"                     /* the digest the manifest refers to (referrers API) */
+    "  artifact_type TEXT,"
+    "  annotations TEXT,"                 /* JSON object, for referrers descriptors */
+    "  PRIMARY KEY (repo, digest)"
+    ");"
+    "CREATE INDEX registry_manifests_digest ON registry_manifests(digest);"
+    "CREATE INDEX registry_manifests_subject ON registry_manifests(repo, subject);"
+    "CREATE TABLE registry_manifest_refs ("  /* what a manifest names: config, layers, child manifests */
+    "  repo TEXT NOT NULL,"
+    "  manifest TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  PRIMARY KEY (repo, manifest, digest)"
+    ");"
+    "CREATE INDEX registry_manifest_refs_digest ON registry_manifest_refs(digest);"
+    "CREATE TABLE registry_tags ("
+    "  repo TEXT NOT NULL,"
+    "  tag TEXT NOT NULL,"
+    "  digest TEXT NOT NULL,"
+    "  PRIMARY KEY (repo, tag)"
+    ");",
 };
 
 int servin_schema_count(void)
