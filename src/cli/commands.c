@@ -208,6 +208,11 @@ const struct cli_command cli_commands[] = {
      "      --format string   Format output using a Go template, 'table' or 'json'\n"
      "      --no-stream       Disable streaming stats and only pull the first result\n"
      "      --no-trunc        Do not truncate output\n"},
+    {"container cp", "cp", cmd_cp, "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tservin cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+     "Copy files/folders between a container and the local filesystem",
+     "  -a, --archive         Archive mode (copy all uid/gid information)\n"
+     "  -L, --follow-link     Always follow symbol link in SRC_PATH\n"
+     "  -q, --quiet           Suppress progress output (there is none)\n"},
     {"container diff", "diff", cmd_container_diff, "CONTAINER",
      "Inspect changes to files or directories on a container's filesystem", ""},
     {"container export", "export", cmd_container_export, "[OPTIONS] CONTAINER",
