@@ -23,6 +23,9 @@ void servin_log_close(void);
 /* Write the log file as one JSON object per line ({"level","msg","time"}), as runc's
  * --log-format json does: tools that drive a runtime read its errors from there. */
 void servin_log_set_json(bool json);
+/* Write stderr lines as JSON objects too ($SERVIN_LOG_FORMAT=json, runtime.log_format: json), for
+ * log collectors that read a daemon's stderr. */
+void servin_log_set_format_json(bool json);
 /* Only to the log file (if any): for errors the front end already printed on stderr. */
 void servin_log_to_file(enum servin_log_level level, const char *msg);
 void servin_log(enum servin_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,6 +18,9 @@ struct servin_store {
 
 /* Open (creating if needed) the store at root, and migrate its schema to the current version. */
 int servin_store_open(const char *root, struct servin_store **out, struct servin_error *err);
+/* The same with the run state (runtime.state_dir) elsewhere; NULL run_root: the default rule. */
+int servin_store_open_at(const char *root, const char *run_root, struct servin_store **out,
+                         struct servin_error *err);
 void servin_store_close(struct servin_store *store);
 void cleanup_storep(struct servin_store **store);
 #define _cleanup_store_ __attribute__((cleanup(cleanup_storep)))

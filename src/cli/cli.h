@@ -16,7 +16,9 @@
 #define CLI_EXIT_USAGE 125
 
 struct cli_ctx {
-    const char *root;            /* --root, $SERVIN_ROOT, or the default */
+    const char *root;            /* runtime.data_dir: --root, $SERVIN_ROOT, the config file, or the default */
+    const char *state_dir;       /* runtime.state_dir, NULL for the default rule */
+    struct servin_config *config; /* the effective configuration (NULL for `config check`) */
     struct servin_store *store;  /* opened on first use */
     const struct cli_command *cmd;
     int argc; /* the whole command line, for re-executing ourselves */

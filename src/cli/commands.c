@@ -39,6 +39,8 @@ const struct cli_command cli_commands[] = {
      "  -f, --format string   Format the output: 'json' or a Go template\n"},
     {"system info", "info", cmd_system_info, "[OPTIONS]", "Display system-wide information",
      "  -f, --format string   Format the output: 'json' or a Go template\n"},
+    {"config check", NULL, cmd_config_check, "[PATH]",
+     "Validate a configuration file (default: the one servin would read)", ""},
 
     {"image pull", "pull|images pull", cmd_pull, "[OPTIONS] NAME[:TAG|@DIGEST]",
      "Download an image from a registry",

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/container.h"
 #include "servin/log.h"
 
@@ -14,7 +15,9 @@ static const char global_help[] =
     "Usage:  servin [OPTIONS] COMMAND\n\n"
     "A daemonless container engine.\n\n"
     "Global options:\n"
-    "      --root string        Storage root (default $SERVIN_ROOT or /var/lib/servin)\n"
+    "      --config string      Configuration file (default /etc/servin/config.yaml)\n"
+    "      --root string        Storage root (default $SERVIN_ROOT, runtime.data_dir or /var/lib/servin)\n"
+    "      --state-dir string   Run state directory (default $SERVIN_STATE_DIR or /run/servin)\n"
     "      --log-level string   Log level: debug, info, warn, error, fatal (default $SERVIN_LOG_LEVEL or warn)\n"
     "      --log-file string    Also append log messages to this file\n"
     "      --verbose            Same as --log-level debug\n"
@@ -67,28 +70,19 @@ static void print_group(const char *group, FILE *out)
 static const char *group_of(const char *word)
 {
     static const char *const groups[][2] = {{"image", "image"}, {"images", "image"}, {"system", "system"},
-                                            {"container", "container"}, {"containers", "container"}};
+                                            {"container", "container"}, {"containers", "container"},
+                                            {"config", "config"}};
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         if (strcmp(word, groups[i][0]) == 0)
             return groups[i][1];
     return NULL;
 }
 
-static int set_log_level(const char *name)
-{
-    int level = servin_log_level_parse(name);
-    if (level < 0)
-        return cli_failf("invalid log level %s: use debug, info, warn, error or fatal", name);
-    servin_log_set_level((enum servin_log_level)level);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    struct cli_ctx ctx = {.root = getenv("SERVIN_ROOT"), .argc = argc, .argv = argv};
-    const char *env_level = getenv("SERVIN_LOG_LEVEL");
-    if (env_level && *env_level && set_log_level(env_level) != 0)
-        return CLI_EXIT_USAGE;
+    struct cli_ctx ctx = {.argc = argc, .argv = argv};
+    struct servin_config_flags flags = {0};
+    const char *log_file = NULL;
 
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -97,7 +91,7 @@ int main(int argc, char **argv)
         const char *eq = strchr(a, '=');
         size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
 #define IS(flag) (name_len == strlen(flag) && strncmp(a, flag, name_len) == 0)
-        if (IS("--root") || IS("--log-level") || IS("--log-file")) {
+        if (IS("--root") || IS("--log-level") || IS("--log-file") || IS("--config") || IS("--state-dir")) {
             if (eq)
                 value = eq + 1;
             else if (i + 1 < argc)
@@ -105,14 +99,17 @@ int main(int argc, char **argv)
             else
                 return cli_failf("flag needs an argument: %.*s", (int)name_len, a);
             if (IS("--root"))
-                ctx.root = value;
-            else if (IS("--log-level")) {
-                if (set_log_level(value) != 0)
-                    return CLI_EXIT_USAGE;
-            } else if (servin_log_set_file(value) < 0)
-                return cli_failf("open log file %s: %s", value, strerror(errno));
+                flags.data_dir = value;
+            else if (IS("--log-level"))
+                flags.log_level = value;
+            else if (IS("--config"))
+                flags.config_path = value;
+            else if (IS("--state-dir"))
+                flags.state_dir = value;
+            else
+                log_file = value;
         } else if (IS("--verbose") || IS("-D") || IS("--debug")) {
-            servin_log_set_level(SERVIN_LOG_DEBUG);
+            flags.log_level = "debug";
         } else if (IS("--help") || IS("-h")) {
             fputs(global_help, stdout);
             print_group(NULL, stdout);
@@ -125,6 +122,8 @@ int main(int argc, char **argv)
         }
 #undef IS
     }
+    if (log_file && servin_log_set_file(log_file) < 0)
+        return cli_failf("open log file %s: %s", log_file, strerror(errno));
     if (i >= argc) {
         fputs(global_help, stdout);
         print_group(NULL, stdout);
@@ -135,6 +134,7 @@ int main(int argc, char **argv)
     char **words = argv + i;
     const struct cli_command *best = NULL;
     int best_n = 0;
+    char *state_dir = NULL;
     for (size_t c = 0; c < cli_commands_count; c++) {
         int n = match_command(&cli_commands[c], rest, words);
         if (n > best_n) {
@@ -157,6 +157,21 @@ int main(int argc, char **argv)
         return cli_failf("unknown command \"%s\"\nSee 'servin --help'.", words[0]);
 
     ctx.cmd = best;
+    /* `config check` judges a file without standing on it; everything else runs with it. */
+    if (strcmp(best->path, "config check") != 0) {
+        struct servin_error err = {0};
+        if (servin_config_load(&flags, &ctx.config, &err) < 0)
+            return cli_fail(&err);
+        servin_config_set_current(ctx.config);
+        ctx.root = ctx.config->runtime.data_dir;
+        state_dir = servin_config_state_dir(ctx.config);
+        ctx.state_dir = state_dir;
+        /* What we re-execute (monitors, their on-exit cleanup) must see the same configuration. */
+        if (flags.config_path)
+            setenv("SERVIN_CONFIG", ctx.config->path, 1);
+        if (flags.state_dir)
+            setenv("SERVIN_STATE_DIR", ctx.state_dir, 1);
+    }
     log_debug("command \"%s\" (root %s)", best->path, ctx.root ? ctx.root : "default");
     /* The command sees argv[0] = its name and then only its own arguments. */
     int cargc = rest - best_n + 1;
@@ -166,6 +181,9 @@ int main(int argc, char **argv)
     int code = best->run(&ctx, cargc, cargv);
     if (ctx.store)
         servin_store_close(ctx.store);
+    servin_config_set_current(NULL);
+    servin_config_unref(ctx.config);
+    free(state_dir);
     servin_log_close();
     return code;
 }

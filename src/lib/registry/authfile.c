@@ -9,6 +9,7 @@
 
 #include "registry/registry_internal.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/fs.h"
 
 char *servin_authfile_path(void)
@@ -19,6 +20,9 @@ char *servin_authfile_path(void)
     p = getenv("REGISTRY_AUTH_FILE");
     if (p && *p)
         return xstrdup(p);
+    _cleanup_config_ struct servin_config *cfg = servin_config_current();
+    if (cfg->registries.credentials_file)
+        return xstrdup(cfg->registries.credentials_file);
     const char *xdg = getenv("XDG_CONFIG_HOME");
     if (xdg && *xdg)
         return xasprintf("%s/servin/auth.json", xdg);

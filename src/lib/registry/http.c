@@ -9,6 +9,7 @@
 
 #include "registry/registry_internal.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/log.h"
 
 /* Large receive buffers keep the per-callback overhead low on fast (loopback) registries. */
@@ -44,28 +45,39 @@ static const char *insecure_list(void)
     return getenv("SERVIN_INSECURE_REGISTRIES");
 }
 
+static bool listed(const char *entry, const char *hostport)
+{
+    _cleanup_free_ char *copy = xstrdup(entry);
+    char *tok = copy;
+    if (strncmp(tok, "http://", 7) == 0)
+        tok += 7;
+    else if (strncmp(tok, "https://", 8) == 0)
+        tok += 8;
+    tok[strcspn(tok, "/")] = '\0';
+    if (strcmp(tok, hostport) == 0)
+        return true;
+    /* "host" in the list covers every port of that host. */
+    size_t n = strlen(tok);
+    return !strchr(tok, ':') && strncmp(hostport, tok, n) == 0 && hostport[n] == ':';
+}
+
 bool servin_registry_insecure(const char *hostport)
 {
     if (reg_host_is_loopback(hostport))
         return true;
+    /* The environment is read live (it also feeds the config's list), then registries.insecure. */
     const char *list = insecure_list();
-    if (!list)
-        return false;
-    _cleanup_free_ char *copy = xstrdup(list);
-    char *save = NULL;
-    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (strncmp(tok, "http://", 7) == 0)
-            tok += 7;
-        else if (strncmp(tok, "https://", 8) == 0)
-            tok += 8;
-        tok[strcspn(tok, "/")] = '\0';
-        if (strcmp(tok, hostport) == 0)
-            return true;
-        /* "host" in the list covers every port of that host. */
-        size_t n = strlen(tok);
-        if (!strchr(tok, ':') && strncmp(hostport, tok, n) == 0 && hostport[n] == ':')
-            return true;
+    if (list) {
+        _cleanup_free_ char *copy = xstrdup(list);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+            if (listed(tok, hostport))
+                return true;
     }
+    _cleanup_config_ struct servin_config *cfg = servin_config_current();
+    for (char **e = cfg->registries.insecure; e && *e; e++)
+        if (listed(*e, hostport))
+            return true;
     return false;
 }
 
@@ -75,6 +87,11 @@ struct reg_session *reg_session_new(const char *domain, const char *user, const 
     s->domain = xstrdup(domain);
     s->api_host = xstrdup(servin_registry_api_host(domain));
     s->insecure = servin_registry_insecure(s->api_host);
+    _cleanup_config_ struct servin_config *cfg = servin_config_current();
+    const char *ca = servin_config_ca_file_for(cfg, s->api_host);
+    if (!ca)
+        ca = servin_config_ca_file_for(cfg, s->domain);
+    s->ca_file = ca ? xstrdup(ca) : NULL;
     s->user = user ? xstrdup(user) : NULL;
     s->password = password ? xstrdup(password) : NULL;
     s->curl = reg_curl_new();
@@ -89,6 +106,7 @@ void reg_session_free(struct reg_session *s)
     free(s->domain);
     free(s->api_host);
     free(s->base);
+    free(s->ca_file);
     free(s->user);
     if (s->password) {
         explicit_bzero(s->password, strlen(s->password));
@@ -110,6 +128,16 @@ void reg_session_load_credentials(struct reg_session *s, const char *auth_file)
     _cleanup_free_ char *path = auth_file ? xstrdup(auth_file) : servin_authfile_path();
     char *user = NULL, *pass = NULL;
     struct servin_error err = {0};
+    const char *env_user = getenv("SERVIN_REGISTRY_USER");
+    if (env_user && *env_user) {
+        /* The environment beats the credentials file, as for every other setting. */
+        const char *env_pass = getenv("SERVIN_REGISTRY_PASSWORD");
+        free(s->user);
+        free(s->password);
+        s->user = xstrdup(env_user);
+        s->password = xstrdup(env_pass ? env_pass : "");
+        return;
+    }
     if (servin_authfile_get(path, s->domain, &user, &pass, &err) == 0) {
         free(s->user);
         free(s->password);
@@ -282,6 +310,8 @@ static void set_tls(struct reg_session *s, CURL *c, const char *url)
     bool verify = !(s->insecure && same_origin(s, url));
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    if (s->ca_file && same_origin(s, url))
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
 }
 
 /* A connection-level failure as one sentence: "connect to 127.0.0.1:1: Connection refused". */
@@ -417,7 +447,7 @@ int reg_session_ping(struct reg_session *s, struct servin_error *err)
      * HTTP, as Docker does. */
     const char *schemes[] = {"https", "http"};
     int ret = -EIO;
-    for (int i = 0; i < (s->insecure ? 2 : 1); i++) {
+    for (int i = s->plain_http ? 1 : 0; i < (s->insecure || s->plain_http ? 2 : 1); i++) {
         free(s->base);
         s->base = xasprintf("%s://%s", schemes[i], s->api_host);
         _cleanup_free_ char *url = xasprintf("%s/v2/", s->base);

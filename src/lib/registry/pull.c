@@ -9,6 +9,7 @@
 #include "registry/pull_internal.h"
 #include "registry/registry_internal.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/content.h"
 #include "servin/fs.h"
 #include "servin/image.h"
@@ -392,6 +393,44 @@ out:
     return ret;
 }
 
+/* Try each mirror of the reference's registry in order (registries.mirrors); the image keeps its
+ * original name whichever one serves it. 1 when no mirror served it, so the registry itself is asked
+ * next; a mirror that is down or lacks the image is only logged. */
+static int pull_mirrors(struct servin_store *store, const struct servin_ref *ref, const struct servin_pull_opts *opts,
+                        struct servin_pull_result *result, struct servin_error *err)
+{
+    _cleanup_config_ struct servin_config *cfg = servin_config_current();
+    char *const *mirrors = servin_config_mirrors_for(cfg, ref->domain);
+    for (; mirrors && *mirrors; mirrors++) {
+        const char *url = *mirrors;
+        bool plain = strncmp(url, "http://", 7) == 0;
+        const char *hp = plain ? url + 7 : strncmp(url, "https://", 8) == 0 ? url + 8 : url;
+        _cleanup_free_ char *host = xstrndup(hp, strcspn(hp, "/"));
+        /* The file was checked when loaded; the environment may have changed the insecure list since. */
+        if (plain && !servin_registry_insecure(host)) {
+            log_warn("skipping mirror %s for %s: plain http is only for loopback or insecure registries", url,
+                     ref->domain);
+            continue;
+        }
+        struct reg_session *s = reg_session_new(host, NULL, NULL);
+        s->plain_http = plain;
+        reg_session_load_credentials(s, opts->auth_file);
+        struct servin_error merr = {0};
+        int ret = reg_session_ping(s, &merr);
+        if (ret == 0)
+            ret = pull_ref(store, s, ref, opts, result, &merr);
+        reg_session_free(s);
+        if (ret == 0) {
+            log_info("pulled %s through mirror %s", ref->domain, url);
+            return 0;
+        }
+        servin_pull_result_free(result);
+        memset(result, 0, sizeof(*result));
+        log_warn("mirror %s for %s failed, trying the next: %s", url, ref->domain, merr.msg);
+    }
+    return 1;
+}
+
 int servin_registry_pull(struct servin_store *store, const char *reference,
                          const struct servin_pull_opts *opts, struct servin_pull_result *result,
                          struct servin_error *err)
@@ -405,12 +444,15 @@ int servin_registry_pull(struct servin_store *store, const char *reference,
     if (ret < 0)
         return servin_error_wrap(err, "pull %s", reference);
 
-    struct reg_session *s = reg_session_new(ref.domain, NULL, NULL);
-    reg_session_load_credentials(s, opts->auth_file);
-    ret = reg_session_ping(s, err);
-    if (ret == 0)
-        ret = pull_ref(store, s, &ref, opts, result, err);
-    reg_session_free(s);
+    ret = pull_mirrors(store, &ref, opts, result, err);
+    if (ret == 1) {
+        struct reg_session *s = reg_session_new(ref.domain, NULL, NULL);
+        reg_session_load_credentials(s, opts->auth_file);
+        ret = reg_session_ping(s, err);
+        if (ret == 0)
+            ret = pull_ref(store, s, &ref, opts, result, err);
+        reg_session_free(s);
+    }
     servin_ref_free(&ref);
     if (ret < 0)
         return servin_error_wrap(err, "pull %s", reference);

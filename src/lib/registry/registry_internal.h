@@ -24,6 +24,8 @@ struct reg_session {
     char *api_host; /* "registry-1.docker.io" or the domain */
     char *base;     /* "https://host[:port]" or "http://host[:port]" once pinged */
     bool insecure;  /* plain HTTP and unverified TLS allowed */
+    bool plain_http; /* an http:// mirror: no HTTPS attempt at all */
+    char *ca_file;  /* registries.ca_file for this host, or NULL for the system's CAs */
     char *user, *password;
     CURL *curl; /* the main thread's handle; workers bring their own */
 

@@ -131,10 +131,18 @@ char *servin_store_path(const struct servin_store *store, const char *fmt, ...)
 
 int servin_store_open(const char *root, struct servin_store **out, struct servin_error *err)
 {
+    return servin_store_open_at(root, NULL, out, err);
+}
+
+int servin_store_open_at(const char *root, const char *run_root, struct servin_store **out,
+                         struct servin_error *err)
+{
     _cleanup_store_ struct servin_store *store = xcalloc(1, sizeof(*store));
     store->root = xstrdup(root && *root ? root : SERVIN_DEFAULT_ROOT);
     /* A custom root keeps its run state inside itself, so tests never touch /run/servin. */
-    if (root && *root && strcmp(root, SERVIN_DEFAULT_ROOT) != 0)
+    if (run_root && *run_root)
+        store->run_root = xstrdup(run_root);
+    else if (root && *root && strcmp(root, SERVIN_DEFAULT_ROOT) != 0)
         store->run_root = xasprintf("%s/run", store->root);
     else
         store->run_root = xstrdup(SERVIN_DEFAULT_RUN_ROOT);

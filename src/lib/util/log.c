@@ -13,6 +13,7 @@
 static enum servin_log_level current_level = SERVIN_LOG_WARN;
 static FILE *log_file;
 static bool log_json;
+static bool stderr_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "fatal"};
 
@@ -60,6 +61,11 @@ int servin_log_set_file(const char *path)
 void servin_log_set_json(bool json)
 {
     log_json = json;
+}
+
+void servin_log_set_format_json(bool json)
+{
+    stderr_json = json;
 }
 
 /* Minimal JSON string escaping: the message is ours, but paths may hold quotes or control bytes. */
@@ -111,6 +117,14 @@ void servin_log(enum servin_log_level level, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    fprintf(stderr, "servin %s: %s\n", level_names[level], msg);
+    if (stderr_json) {
+        char when[SERVIN_RFC3339_MAX];
+        servin_time_format_rfc3339(servin_time_now_ns(), when);
+        fprintf(stderr, "{\"level\":\"%s\",\"msg\":", level_names[level]);
+        put_json_string(stderr, msg);
+        fprintf(stderr, ",\"time\":\"%s\"}\n", when);
+    } else {
+        fprintf(stderr, "servin %s: %s\n", level_names[level], msg);
+    }
     servin_log_to_file(level, msg);
 }

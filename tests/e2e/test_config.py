@@ -1,0 +1,202 @@
+"""The configuration file (issue 12): data dir, log level, mirrors, precedence flag > env > file, bad files."""
+
+import json
+import os
+
+import pytest
+
+from conftest import free_port
+
+
+def write(servin, text, name="config.yaml"):
+    path = os.path.join(servin.tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def settings(servin, *flags, env=None):
+    info = servin.json(*flags, "system", "info", "--format", "json", root=False, env=env)
+    return info, info["ServinConfig"]["Settings"]
+
+
+def test_data_dir_from_file_changes_where_data_goes(servin, pushed):
+    data = os.path.join(servin.tmp, "data")
+    cfg = write(servin, "runtime:\n  data_dir: %s\n" % data)
+    servin.ok("--config", cfg, "pull", "-q", pushed["busybox"].ref, root=False)
+    assert os.path.isfile(os.path.join(data, "servin.db"))
+    assert os.listdir(os.path.join(data, "content", "blobs", "sha256"))
+    assert not os.path.exists(servin.root)
+    ids = servin.lines("--config", cfg, "images", "-q", "--no-trunc", root=False)
+    assert pushed["busybox"].image_id in ids
+    info, s = settings(servin, "--config", cfg)
+    assert info["DockerRootDir"] == data
+    assert s["runtime.data_dir"] == {"Value": data, "Source": "file"}
+    assert info["RunRoot"] == os.path.join(data, "run")
+    assert info["ServinConfig"]["File"] == cfg and info["ServinConfig"]["FileRead"] is True
+
+
+def test_state_dir_from_file(servin):
+    state = os.path.join(servin.tmp, "state")
+    cfg = write(servin, "runtime:\n  data_dir: %s/d\n  state_dir: %s\n" % (servin.tmp, state))
+    info, s = settings(servin, "--config", cfg)
+    assert info["RunRoot"] == state
+    assert s["runtime.state_dir"]["Source"] == "file"
+
+
+def test_config_dir_env_finds_the_file(servin):
+    data = os.path.join(servin.tmp, "fromdir")
+    write(servin, "runtime:\n  data_dir: %s\n" % data)
+    info, _ = settings(servin, env={"SERVIN_CONFIG_DIR": servin.tmp})
+    assert info["DockerRootDir"] == data
+
+
+def test_env_beats_file_and_flag_beats_env(servin):
+    cfg = write(servin, "runtime:\n  data_dir: %s/file\n  log_level: error\n" % servin.tmp)
+    env = {"SERVIN_ROOT": servin.tmp + "/env", "SERVIN_LOG_LEVEL": "info"}
+    info, s = settings(servin, "--config", cfg, env=env)
+    assert info["DockerRootDir"] == servin.tmp + "/env"
+    assert s["runtime.data_dir"]["Source"] == "env"
+    assert s["runtime.log_level"] == {"Value": "info", "Source": "env"}
+    info, s = settings(servin, "--config", cfg, "--root", servin.tmp + "/flag", "--log-level", "warn", env=env)
+    assert info["DockerRootDir"] == servin.tmp + "/flag"
+    assert s["runtime.data_dir"]["Source"] == "flag"
+    assert s["runtime.log_level"] == {"Value": "warn", "Source": "flag"}
+    assert s["logging.max_files"] == {"Value": "1", "Source": "default"}
+
+
+def test_log_level_from_file_env_and_flag(servin):
+    cfg = write(servin, "runtime:\n  log_level: debug\n")
+    r = servin.ok("--config", cfg, "images")
+    assert "servin debug: " in r.stderr
+    # The environment beats the file...
+    r = servin.ok("--config", cfg, "images", env={"SERVIN_LOG_LEVEL": "error"})
+    assert "servin debug: " not in r.stderr
+    # ...and a flag beats the environment.
+    quiet = write(servin, "runtime:\n  log_level: error\n", "quiet.yaml")
+    r = servin.ok("--config", quiet, "--log-level", "debug", "images", env={"SERVIN_LOG_LEVEL": "error"})
+    assert "servin debug: " in r.stderr
+    # logging.level is the same setting.
+    other = write(servin, "logging:\n  level: debug\n", "other.yaml")
+    assert "servin debug: " in servin.ok("--config", other, "images").stderr
+
+
+def test_log_format_json_from_env(servin):
+    cfg = write(servin, "runtime:\n  log_level: debug\n")
+    r = servin.ok("--config", cfg, "images", env={"SERVIN_LOG_FORMAT": "json"})
+    first = [l for l in r.stderr.splitlines() if l.startswith("{")]
+    assert first and json.loads(first[0])["level"] == "debug"
+
+
+def test_mirror_serves_another_host_name(servin, registry, pushed):
+    p = pushed["busybox"]
+    cfg = write(servin, "registries:\n  mirrors:\n    mirror-test.invalid:\n      - http://%s\n" % registry.host)
+    r = servin.ok("--config", cfg, "pull", "mirror-test.invalid/test/busybox:latest")
+    assert "mirror-test.invalid/test/busybox:latest" in r.stdout
+    info = servin.json("--config", cfg, "image", "inspect", "mirror-test.invalid/test/busybox:latest")
+    assert info[0]["Id"] == p.image_id
+    assert "mirror-test.invalid/test/busybox:latest" in info[0]["RepoTags"]
+    assert not any(registry.host in t for t in info[0]["RepoTags"])
+
+
+def test_docker_hub_mirror_keeps_the_docker_io_name(servin, registry, pushed):
+    cfg = write(servin, "registries:\n  mirrors:\n    docker.io: [\"http://%s\"]\n" % registry.host)
+    servin.ok("--config", cfg, "pull", "-q", "test/busybox")
+    info = servin.json("--config", cfg, "image", "inspect", "docker.io/test/busybox:latest")
+    assert info[0]["Id"] == pushed["busybox"].image_id
+    assert "test/busybox:latest" in servin.lines("--config", cfg, "images", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+def test_mirror_down_falls_back_to_the_next(servin, registry, pushed):
+    dead = "127.0.0.1:%d" % free_port()
+    cfg = write(servin, "registries:\n  mirrors:\n    mirror-test.invalid:\n      - http://%s\n      - http://%s\n"
+                % (dead, registry.host))
+    r = servin.ok("--config", cfg, "pull", "-q", "mirror-test.invalid/test/busybox:latest")
+    assert dead in r.stderr  # the failure of the first mirror is said, not hidden
+    info = servin.json("--config", cfg, "image", "inspect", "mirror-test.invalid/test/busybox:latest")
+    assert info[0]["Id"] == pushed["busybox"].image_id
+
+
+def test_all_mirrors_down_falls_back_to_the_registry(servin, registry, pushed):
+    dead = "127.0.0.1:%d" % free_port()
+    cfg = write(servin, "registries:\n  mirrors:\n    %s: [\"http://%s\"]\n" % (registry.host, dead))
+    servin.ok("--config", cfg, "pull", "-q", pushed["busybox"].ref)
+    assert pushed["busybox"].image_id in servin.lines("--config", cfg, "images", "-q", "--no-trunc")
+
+
+def test_all_mirrors_and_registry_down_fails_with_the_registry_error(servin):
+    dead1, dead2 = free_port(), free_port()
+    cfg = write(servin, "registries:\n  mirrors:\n    127.0.0.1:%d: [\"http://127.0.0.1:%d\"]\n" % (dead1, dead2))
+    r = servin.fail("--config", cfg, "pull", "127.0.0.1:%d/x/y:1" % dead1)
+    assert "127.0.0.1:%d" % dead1 in r.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("text,line,words", [
+    ("runtime:\n  log_level: debug\n bad: : x\n", 3, "syntax error"),
+    ("runtime:\n  log_level: debug\n  data_dirs: /x\n", 3, 'unknown key "runtime.data_dirs"'),
+    ("runtime:\n  max_containers: many\n", 2, "runtime.max_containers: expected an integer"),
+    ("cri:\n  enabled: [yes]\n", 2, "cri.enabled: expected true or false, got a list"),
+    ("networking: {}\nlogging:\n  max_size: 10q\n", 3, "logging.max_size"),
+    ("bogus:\n  x: 1\n", 1, 'unknown section "bogus"'),
+    ("registries:\n  mirrors:\n    docker.io: [http://10.9.8.7:5000]\n", 3, "plain http"),
+    ("security:\n  default_ulimits:\n    nofile: 10:5\n", 3, "soft limit is above the hard limit"),
+    ("runtime:\n  log_level: debug\nlogging:\n  level: info\n", 4, "same setting"),
+])
+def test_bad_file_gives_one_clear_error_with_the_line(servin, text, line, words):
+    cfg = write(servin, text)
+    for args in (("config", "check", cfg), ("--config", cfg, "images")):
+        r = servin.fail(*args, root=False)
+        msg = r.stderr.strip()
+        assert msg.startswith("servin: %s:%d: " % (cfg, line)), msg
+        assert words in msg, msg
+
+
+def test_config_check_accepts_a_good_file(servin):
+    cfg = write(servin, """
+runtime:
+  data_dir: /var/lib/servin-test
+  state_dir: /run/servin-test
+  log_level: info
+  max_containers: 10
+cri:
+  enabled: true
+  socket_path: /run/servin-test/cri.sock
+registries:
+  default: docker.io
+  insecure: [reg.lan:5000]
+  mirrors:
+    docker.io: ["https://mirror.example", "http://reg.lan:5000"]
+  credentials_file: /root/auth.json
+networking:
+  default_bridge: servin0
+  bridge_ip: 10.88.0.1/16
+  enable_ipv6: false
+storage:
+  driver: overlay
+  options: []
+logging:
+  driver: json-file
+  max_size: 10m
+  max_files: 3
+security:
+  enable_user_namespaces: false
+  default_ulimits:
+    nofile: 1024:2048
+    nproc: unlimited
+""")
+    assert servin.ok("config", "check", cfg, root=False).stdout.strip() == "%s: valid" % cfg
+
+
+def test_missing_file_means_defaults_but_a_named_one_must_exist(servin):
+    info, s = settings(servin, env={"SERVIN_CONFIG_DIR": os.path.join(servin.tmp, "none")})
+    assert info["ServinConfig"]["FileRead"] is False
+    assert s["runtime.log_level"] == {"Value": "warn", "Source": "default"}
+    r = servin.fail("--config", os.path.join(servin.tmp, "nope.yaml"), "images")
+    assert "does not exist" in r.stderr
+
+
+def test_system_info_text_shows_values_and_sources(servin):
+    cfg = write(servin, "logging:\n  max_files: 4\n")
+    out = servin.ok("--config", cfg, "system", "info").stdout
+    assert " logging.max_files: 4 (file)" in out
+    assert " runtime.data_dir: %s (flag)" % servin.root in out
