@@ -153,6 +153,10 @@ int servin_container_write_spec_from(struct servin_store *store, const struct se
  * Docker), Env (merged, the user's values win), WorkingDir, User, StopSignal, Healthcheck, and
  * Labels/ExposedPorts/Volumes merged. Applying it twice changes nothing. */
 void servin_container_apply_image_defaults(json_t *config, json_t *image_config);
+/* The configuration file's defaults for a new container (servin_container_create_record applies them):
+ * HostConfig.LogConfig.Type from logging.driver, and for json-file the max-size/max-file of
+ * logging.max_size/max_files unless the container set its own. */
+void servin_container_apply_config_defaults(json_t *config);
 
 /* Docker-style parsing used by the CLI and the API. */
 int servin_parse_bytes(const char *text, int64_t *out,

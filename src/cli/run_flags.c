@@ -601,9 +601,8 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
     if (!json_object_get(host, "RestartPolicy"))
         json_object_set_new(host, "RestartPolicy",
                             json_pack("{s:s,s:i}", "Name", "no", "MaximumRetryCount", 0));
+    /* No --log-driver: the configuration's logging.driver fills Type when the record is created. */
     json_t *log = obj_object(host, "LogConfig");
-    if (!json_object_get(log, "Type"))
-        json_object_set_new(log, "Type", json_string("json-file"));
     obj_object(log, "Config");
     if (!json_object_get(host, "NetworkMode"))
         json_object_set_new(host, "NetworkMode", json_string("default"));

@@ -200,3 +200,71 @@ def test_system_info_text_shows_values_and_sources(servin):
     out = servin.ok("--config", cfg, "system", "info").stdout
     assert " logging.max_files: 4 (file)" in out
     assert " runtime.data_dir: %s (flag)" % servin.root in out
+
+
+# ---- what the file decides for containers (they need root and the busybox image of test_run.py)
+
+from test_run import IMAGE, bb, busybox_rootfs, short_servin  # noqa: E402,F401  (fixtures)
+
+
+def can_raise_rlimits():
+    with open("/proc/self/status") as f:
+        eff = [l for l in f if l.startswith("CapEff:")][0].split()[1]
+    return bool(int(eff, 16) & (1 << 24))  # CAP_SYS_RESOURCE
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_default_ulimits_apply_unless_the_container_sets_its_own(bb):
+    cfg = write(bb, "security:\n  default_ulimits:\n    nofile: 1000:1001\n    core: 0:0\n")
+    out = bb.ok("--config", cfg, "run", "--rm", IMAGE, "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c").stdout
+    assert out.split() == ["1000", "1001", "0"]
+    out = bb.ok("--config", cfg, "run", "--rm", "--ulimit", "nofile=500:600", IMAGE, "sh", "-c",
+                "ulimit -n; ulimit -Hn").stdout
+    assert out.split() == ["500", "600"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or can_raise_rlimits(), reason="needs root without CAP_SYS_RESOURCE")
+def test_default_ulimit_the_host_cannot_grant_is_lowered_with_one_warning(bb):
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    cfg = write(bb, "security:\n  default_ulimits:\n    nofile: %d:%d\n" % (hard + 1000, hard + 2000))
+    r = bb.ok("--config", cfg, "run", "--rm", IMAGE, "sh", "-c", "ulimit -n; ulimit -Hn")
+    assert r.stdout.split() == [str(hard), str(hard)]
+    warnings = [l for l in r.stderr.splitlines() if "default_ulimits" in l or "rlimit" in l.lower()]
+    assert len(warnings) == 1, r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_logging_defaults_become_the_json_file_rotation(bb):
+    cfg = write(bb, "logging:\n  max_size: 1k\n  max_files: 2\n")
+    cid = bb.ok("--config", cfg, "create", IMAGE, "true").stdout.strip()
+    log = bb.json("--config", cfg, "inspect", cid)[0]["HostConfig"]["LogConfig"]
+    assert log == {"Type": "json-file", "Config": {"max-size": "1024", "max-file": "2"}}
+    cid = bb.ok("--config", cfg, "create", "--log-opt", "max-size=5k", IMAGE, "true").stdout.strip()
+    log = bb.json("--config", cfg, "inspect", cid)[0]["HostConfig"]["LogConfig"]
+    assert log["Config"] == {"max-size": "5k", "max-file": "2"}
+    # And the rotation happens: 20 lines of 100 bytes go over 1k.
+    cid = bb.ok("--config", cfg, "run", "-d", IMAGE, "sh", "-c",
+                "i=0; while [ $i -lt 40 ]; do printf '%0100d\\n' $i; i=$((i+1)); done").stdout.strip()
+    bb.ok("wait", cid)
+    logdir = os.path.join(bb.root, "containers", cid)
+    assert os.path.exists(os.path.join(logdir, "log.json.1"))
+    assert os.path.getsize(os.path.join(logdir, "log.json")) <= 1024 + 300
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_logging_driver_none_from_the_file(bb):
+    cfg = write(bb, "logging:\n  driver: none\n")
+    cid = bb.ok("--config", cfg, "create", IMAGE, "true").stdout.strip()
+    assert bb.json("--config", cfg, "inspect", cid)[0]["HostConfig"]["LogConfig"]["Type"] == "none"
+    cid = bb.ok("--config", cfg, "create", "--log-driver", "json-file", IMAGE, "true").stdout.strip()
+    assert bb.json("--config", cfg, "inspect", cid)[0]["HostConfig"]["LogConfig"]["Type"] == "json-file"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="containers need root")
+def test_max_containers(bb):
+    cfg = write(bb, "runtime:\n  max_containers: 1\n")
+    bb.ok("--config", cfg, "create", IMAGE, "true")
+    r = bb.fail("--config", cfg, "create", IMAGE, "true")
+    assert "runtime.max_containers" in r.stderr
+    assert len(bb.lines("ps", "-aq")) == 1

@@ -18,4 +18,8 @@ int ctr_state_parse(const char *name);
 /* Names must match [a-zA-Z0-9][a-zA-Z0-9_.-]+. */
 bool ctr_name_valid(const char *name);
 
+/* config_defaults.c: EUSERS when runtime.max_containers containers exist already; inside the create
+ * transaction, so two creates cannot both pass. */
+int ctr_check_max_containers(struct servin_store *store, struct servin_error *err);
+
 #endif

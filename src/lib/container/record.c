@@ -305,7 +305,9 @@ static int insert_row(struct servin_store *store, const struct servin_container 
 static int create_locked(struct servin_store *store, const char *name, struct servin_container *c,
                          struct servin_error *err)
 {
-    int ret = 0;
+    int ret = ctr_check_max_containers(store, err);
+    if (ret < 0)
+        return ret;
     if (name) {
         _cleanup_free_ char *owner = name_owner(store, name, &ret, err);
         if (ret < 0)
@@ -361,6 +363,7 @@ int servin_container_create_record(struct servin_store *store, const char *name,
     c.image_ref = image_ref ? xstrdup(image_ref) : NULL;
     c.created = ctr_now_ns();
     c.config = config ? json_incref(config) : json_object();
+    servin_container_apply_config_defaults(c.config);
     c.state = SERVIN_CONTAINER_CREATED;
 
     ret = servin_store_begin(store, err);

@@ -302,6 +302,7 @@ static int rlimits(json_t *hc, json_t **out, struct servin_error *err)
         nofile = nofile || strcmp(type, "RLIMIT_NOFILE") == 0;
         json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", type, "soft", soft, "hard", hard));
     }
+    ctr_default_ulimits(list, &nofile);
     if (!nofile)
         json_array_append_new(list, json_pack("{s:s,s:I,s:I}", "type", "RLIMIT_NOFILE", "soft",
                                               default_nofile(), "hard", default_nofile()));

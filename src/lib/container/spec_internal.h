@@ -36,6 +36,11 @@ int ctr_security_opts(json_t *host_config, json_t *bounding, json_t **seccomp, b
 /* linux.devices for a privileged container: every device node of the host's /dev. */
 json_t *ctr_host_devices(void);
 
+/* spec_ulimits.c: append security.default_ulimits to process.rlimits for the names list lacks, lowered
+ * (with one warning) to what the runtime may set; says whether nofile was among them. */
+int ctr_default_ulimits(json_t *list, bool *nofile_set);
+bool ctr_can_raise_rlimits(void);
+
 /* spec_files.c: <dir>/hostname, <dir>/hosts and <dir>/resolv.conf. */
 int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, struct servin_error *err);
 /* resolv.conf text without loopback nameservers; NULL when no nameserver is left. */
