@@ -67,6 +67,7 @@ extern const struct droute daemon_exec_routes[];
 /* The daemon's global settings (main.c). */
 struct daemon {
     const char *root; /* store root; NULL = default */
+    const char *state_dir; /* runtime.state_dir; NULL = the default rule */
     volatile int stopping;
 };
 

@@ -321,7 +321,7 @@ int dreq_json_body(struct dreq *r, json_t **out, struct servin_error *err)
 
 struct servin_store *dreq_store(struct dreq *r, struct servin_error *err)
 {
-    if (!r->store && servin_store_open(r->d->root ? r->d->root : SERVIN_DEFAULT_ROOT, &r->store, err) < 0)
+    if (!r->store && servin_store_open_at(r->d->root ? r->d->root : SERVIN_DEFAULT_ROOT, r->d->state_dir, &r->store, err) < 0)
         return NULL;
     return r->store;
 }

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "daemon_internal.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/log.h"
 #include "servin/version.h"
 
@@ -89,7 +90,7 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 
-    struct daemon d = {.root = ctx->root};
+    struct daemon d = {.root = ctx->root, .state_dir = ctx->state_dir};
     struct daemon_server *server = NULL;
     struct servin_error err = {0};
     if (daemon_server_start(&d, &lo, &server, &err) < 0) {
@@ -108,10 +109,12 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
         unsigned char sig;
         while (read(signal_pipe[0], &sig, 1) == 1) {
             if (sig == SIGHUP) {
+                /* The configuration file again (log level, registries, mirrors); connections stay. */
+                struct servin_error rerr = {0};
+                if (servin_config_reload(&rerr) < 0)
+                    log_error("daemon: SIGHUP: %s; the previous configuration stays in force", rerr.msg);
                 if (daemon_reload_hook)
                     daemon_reload_hook();
-                else
-                    log_info("daemon: SIGHUP: nothing to reload");
             } else {
                 stop_requested = 1;
             }

@@ -268,3 +268,45 @@ def test_max_containers(bb):
     r = bb.fail("--config", cfg, "create", IMAGE, "true")
     assert "runtime.max_containers" in r.stderr
     assert len(bb.lines("ps", "-aq")) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the daemon runs as root")
+def test_sighup_changes_the_daemons_log_level():
+    import signal
+    import shutil
+    import time
+    from daemon_util import Daemon, short_tmp
+    from conftest import Servin
+
+    tmp = short_tmp()
+    servin = Servin(tmp)
+    cfg = os.path.join(tmp, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write("runtime:\n  log_level: warn\n")
+    servin.env["SERVIN_CONFIG"] = cfg
+    d = Daemon(servin, tmp).start()
+    try:
+        assert d.request("GET", "/_ping").status == 200
+        assert "servin debug: daemon: GET /_ping" not in d.log_text()
+        with open(cfg, "w") as f:
+            f.write("runtime:\n  log_level: debug\n")
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "configuration reloaded" not in d.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "configuration reloaded" in d.log_text()
+        assert d.request("GET", "/_ping").status == 200
+        assert "servin debug: daemon: GET /_ping" in d.log_text()
+        # A broken file is refused with its line, and the daemon goes on with what it had.
+        with open(cfg, "w") as f:
+            f.write("runtime:\n  log_level: loud\n")
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "previous configuration" not in d.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "config.yaml:2: runtime.log_level" in d.log_text()
+        assert d.request("GET", "/_ping").status == 200
+        assert d.proc.poll() is None
+    finally:
+        assert d.stop() == 0, d.log_text()
+        shutil.rmtree(tmp, ignore_errors=True)
