@@ -31,6 +31,9 @@ void cli_container_mark_stopped(struct servin_store *store, const struct servin_
     _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         log_warn("mark %s stopped: %s", c->id, strerror(errno));
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    _cleanup_free_ char *lasting = xasprintf("%s/" CLI_STOPPED_BY_USER, dir);
+    _cleanup_close_ int fd2 = open(lasting, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 }
 
 int cli_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err)

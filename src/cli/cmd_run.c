@@ -168,6 +168,7 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     unlink_in(run_dir, "stopped");
     unlink_in(run_dir, "state");
     unlink_in(run_dir, "health");
+    unlink_in(bundle, CLI_STOPPED_BY_USER);
     unlink_in(run_dir, "fg.pid");
     if (opts->foreground_rm) {
         /* `container cleanup --rm` leaves the removal to us while we live, so that we can still

@@ -41,6 +41,10 @@ const struct cli_command cli_commands[] = {
      "  -f, --format string   Format the output: 'json' or a Go template\n"},
     {"config check", NULL, cmd_config_check, "[PATH]",
      "Validate a configuration file (default: the one servin would read)", ""},
+    {"system restore", NULL, cmd_system_restore, "",
+     "Mark containers lost by a reboot or a killed monitor as exited, restart those whose restart "
+     "policy is always or unless-stopped (not stopped by the user), remove exited --rm ones",
+     ""},
 
     {"image pull", "pull|images pull", cmd_pull, "[OPTIONS] NAME[:TAG|@DIGEST]",
      "Download an image from a registry",

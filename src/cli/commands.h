@@ -11,6 +11,7 @@ extern const size_t cli_commands_count;
 int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_pull.c, cmd_push.c, cmd_login.c (registry) */
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv);

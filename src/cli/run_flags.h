@@ -44,6 +44,10 @@ int cli_container_wait_stopped(struct servin_store *store, struct servin_contain
 /* Running, paused or restarting: something a stop must act on. */
 bool cli_container_is_active(const struct servin_container *c);
 /* Touch <run_dir>/stopped so the monitor does not restart the container after this exit. */
+/* The user stopped or killed the container: its monitor must not restart it (the run dir's
+ * `stopped`), and neither must `system restore` after a reboot for "unless-stopped" (this file in
+ * the container dir, removed by the next start). */
+#define CLI_STOPPED_BY_USER "stopped-by-user"
 void cli_container_mark_stopped(struct servin_store *store, const struct servin_container *c);
 /* Stop (StopSignal, then SIGKILL after timeout_s; < 0 = the container's StopTimeout or 10). */
 int cli_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,

@@ -185,6 +185,7 @@ int servin_container_reconcile(struct servin_store *store, struct servin_contain
     } else if (monitor > 0 && status && strcmp(status, "running") == 0) {
         c->pid = (pid_t)json_i64(state, "Pid");
         c->state = is_paused(store, c->id) ? SERVIN_CONTAINER_PAUSED : SERVIN_CONTAINER_RUNNING;
+        c->exit_code = 0; /* as Docker: a running container has no exit code yet */
     } else if (monitor == 0 &&
                (c->state == SERVIN_CONTAINER_RUNNING || c->state == SERVIN_CONTAINER_RESTARTING ||
                 c->state == SERVIN_CONTAINER_PAUSED)) {
