@@ -52,6 +52,12 @@ int servin_image_import_url(struct servin_store *store, const char *url,
                             const struct servin_import_opts *opts, char id_out[SERVIN_DIGEST_MAX],
                             struct servin_error *err);
 
+/* Read a tar stream (any compression) from fd, hash its uncompressed bytes for the diff_id and store
+ * it gzip-compressed as a layer blob (what import and commit make their new layer with). Call it
+ * under the shared "gc" lock, until the image that names the blob is registered. */
+int servin_image_store_layer(struct servin_store *store, int fd, char blob[SERVIN_DIGEST_MAX], uint64_t *blob_size,
+                             char diff_id[SERVIN_DIGEST_MAX], struct servin_error *err);
+
 /* Apply one Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR, VOLUME,
  * STOPSIGNAL, ONBUILD) to the "config" object of an image config; others are refused. */
 int servin_config_apply_change(json_t *config, const char *change, struct servin_error *err);

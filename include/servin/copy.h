@@ -22,6 +22,13 @@
 #include "servin/error.h"
 #include "servin/store.h"
 
+struct archive;
+struct archive_entry;
+/* Called for each entry on its way into a tar (servin_copy_to_tar): it may change the entry or write
+ * entries of its own to tar; returns 0 to write the entry, 1 to leave it out, or a negative error. */
+typedef int (*servin_copy_filter_fn)(void *ctx, struct archive *tar, struct archive_entry *e,
+                                     struct servin_error *err);
+
 struct servin_copy_opts {
     bool follow_link;   /* the source path itself, when a symlink, is copied as what it points to (-L) */
     bool contents_only; /* copy what is in the source directory, not the directory (SRC/.) */
@@ -29,6 +36,8 @@ struct servin_copy_opts {
     bool keep_owner;    /* keep the source's uid/gid (-a); otherwise files get uid/gid below */
     uid_t uid;
     gid_t gid;
+    servin_copy_filter_fn filter; /* servin_copy_to_tar only; NULL for none */
+    void *filter_ctx;
 };
 
 /* What is at a path: Docker's X-Docker-Container-Path-Stat fields. */

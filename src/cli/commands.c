@@ -219,6 +219,12 @@ const struct cli_command cli_commands[] = {
      "  -a, --archive         Archive mode (copy all uid/gid information)\n"
      "  -L, --follow-link     Always follow symbol link in SRC_PATH\n"
      "  -q, --quiet           Suppress progress output (there is none)\n"},
+    {"container commit", "commit", cmd_commit, "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+     "Create a new image from a container's changes",
+     "  -a, --author string   Author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")\n"
+     "  -c, --change list     Apply Dockerfile instruction to the created image\n"
+     "  -m, --message string  Commit message\n"
+     "  -p, --pause           Pause container during commit (default true; --pause=false to not)\n"},
     {"container diff", "diff", cmd_container_diff, "CONTAINER",
      "Inspect changes to files or directories on a container's filesystem", ""},
     {"container export", "export", cmd_container_export, "[OPTIONS] CONTAINER",

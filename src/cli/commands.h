@@ -63,6 +63,8 @@ int cmd_logs(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_exec(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_attach(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_commit.c */
+int cmd_commit(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_cp.c */
 int cmd_cp(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_stats.c */

@@ -41,6 +41,7 @@ typedef int (*sink_put_fn)(struct sink *s, struct archive_entry *e, struct data_
 
 struct sink {
     sink_put_fn put;
+    const struct servin_copy_opts *opts;
     struct archive *tar; /* tar sink */
     int root_fd;         /* directory sink */
     const char *dir;
@@ -50,6 +51,11 @@ struct sink {
 
 static int tar_put(struct sink *s, struct archive_entry *e, struct data_src *data, struct servin_error *err)
 {
+    if (s->opts && s->opts->filter) {
+        int r = s->opts->filter(s->opts->filter_ctx, s->tar, e, err);
+        if (r != 0)
+            return r < 0 ? r : 0;
+    }
     if (archive_write_header(s->tar, e) != ARCHIVE_OK)
         return servin_error_set(err, EIO, "write the archive entry %s: %s", archive_entry_pathname(e),
                                 archive_error_string(s->tar));
@@ -389,7 +395,7 @@ int servin_copy_to_tar(int root_fd, const char *path, const struct servin_copy_o
     if (archive_write_open_fd(tar, out_fd) != ARCHIVE_OK) {
         ret = servin_error_set(err, EIO, "start the archive: %s", archive_error_string(tar));
     } else {
-        struct sink s = {.put = tar_put, .tar = tar};
+        struct sink s = {.put = tar_put, .opts = opts, .tar = tar};
         ret = walk_source(root_fd, path, opts, &s, err);
         if (ret == 0 && archive_write_close(tar) != ARCHIVE_OK)
             ret = servin_error_set(err, EIO, "finish the archive: %s", archive_error_string(tar));

@@ -109,8 +109,8 @@ static la_ssize_t gz_sink_write(struct archive *a, void *data, const void *buf, 
 
 /* Read the tarball (any compression), hash its uncompressed bytes for the diff_id and store it
  * gzip-compressed as a layer blob. */
-static int store_layer(struct servin_store *store, int fd, char blob[SERVIN_DIGEST_MAX], uint64_t *blob_size,
-                       char diff_id[SERVIN_DIGEST_MAX], struct servin_error *err)
+int servin_image_store_layer(struct servin_store *store, int fd, char blob[SERVIN_DIGEST_MAX], uint64_t *blob_size,
+                             char diff_id[SERVIN_DIGEST_MAX], struct servin_error *err)
 {
     struct servin_content_writer *w = NULL;
     int ret = servin_content_writer_open(store, NULL, &w, NULL, err);
@@ -256,7 +256,7 @@ static int import_locked(struct servin_store *store, int fd, json_t *cfg, const 
 {
     struct servin_layer_desc layer = {.blob_media_type = SERVIN_MT_OCI_LAYER_GZIP};
     char diff_id[SERVIN_DIGEST_MAX];
-    int ret = store_layer(store, fd, layer.blob_digest, &layer.blob_size, diff_id, err);
+    int ret = servin_image_store_layer(store, fd, layer.blob_digest, &layer.blob_size, diff_id, err);
     if (ret < 0)
         return ret;
     ret = servin_layer_unpack(store, layer.blob_digest, NULL, diff_id, layer.diff_id, layer.chain_id,
