@@ -176,3 +176,26 @@ def test_detach_list_stop(servin):
     assert curl("http://127.0.0.1:%d/v2/" % port) == "000"
     assert "127.0.0.1:%d" % port not in servin.ok("registry", "list").stdout
     servin.fail("registry", "stop", "--port", str(port))
+
+
+def test_docker_cli_through_servin_daemon(servin, servin_registry, layouts):
+    """The docker CLI, talking to `servin daemon`, pushes to and pulls from `servin registry`."""
+    from daemon_util import DOCKER, start_daemon, teardown_daemon
+    if DOCKER is None:
+        pytest.skip("the docker CLI is not installed")
+    reg = servin_registry("--storage", os.path.join(servin.tmp, "regstore"))
+    imagebuild.push_layout(layouts["busybox"], reg.host + "/dk/busybox:latest")
+    d = start_daemon()
+    try:
+        d.docker("pull", reg.host + "/dk/busybox:latest")
+        target = reg.host + "/dk/pushed-by-docker:v1"
+        d.docker("tag", reg.host + "/dk/busybox:latest", target)
+        r = d.docker("push", target)
+        assert "digest: sha256:" in r.stdout, r.stdout
+        d.docker("rmi", target, reg.host + "/dk/busybox:latest")
+        d.docker("pull", target)
+        info = json.loads(d.docker("image", "inspect", target).stdout)[0]
+        assert info["Id"] == layouts["busybox"].config_digest
+        assert '"PUT /v2/dk/pushed-by-docker/manifests/v1" 201' in reg.log_text()
+    finally:
+        assert teardown_daemon(d) == 0, d.log_text()
