@@ -15,6 +15,7 @@
 #include "servin/log.h"
 #include "servin/runtime.h"
 #include "servin/timefmt.h"
+#include "servin/volume.h"
 
 bool cli_container_is_active(const struct servin_container *c)
 {
@@ -173,6 +174,15 @@ int cli_container_stop(struct servin_store *store, struct servin_container *c, i
 int cli_container_remove(struct servin_store *store, struct servin_container *c, bool force,
                          struct servin_error *err)
 {
+    /* Docker's --rm takes the container's anonymous volumes along. */
+    bool volumes = json_is_true(json_object_get(json_object_get(c->config, "HostConfig"), "AutoRemove"));
+    return cli_container_remove_volumes(store, c, force, volumes, err);
+}
+
+int cli_container_remove_volumes(struct servin_store *store, struct servin_container *c, bool force,
+                                 bool volumes, struct servin_error *err)
+{
+    _cleanup_strv_ char **anonymous = NULL;
     int r = servin_container_reconcile(store, c, err);
     if (r < 0)
         return r;
@@ -208,8 +218,13 @@ int cli_container_remove(struct servin_store *store, struct servin_container *c,
     r = servin_container_unmount_rootfs(store, c, err);
     if (r < 0)
         return servin_error_wrap(err, "remove container %s", c->name);
+    /* Read before the record goes: its removal drops the links that name them. */
+    if (volumes && servin_volume_anonymous_of(store, c->id, &anonymous, err) < 0)
+        return servin_error_wrap(err, "remove container %s", c->name);
     r = servin_container_delete_record(store, c->id, err);
     unlink_lock(store, c->id);
+    if (r == 0)
+        servin_volume_remove_unused(store, anonymous);
     if (r == -ENOENT) {
         /* Someone else (the monitor's --rm) was faster: the container is gone, as asked. */
         servin_error_clear(err);
@@ -408,7 +423,10 @@ int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv)
 static int rm_one(struct cli_ctx *ctx, struct servin_container *c, const char *given, void *arg,
                   struct servin_error *err)
 {
-    int r = cli_container_remove(ctx->store, c, *(bool *)arg, err);
+    const bool *flags = arg; /* force, volumes */
+    bool volumes =
+        flags[1] || json_is_true(json_object_get(json_object_get(c->config, "HostConfig"), "AutoRemove"));
+    int r = cli_container_remove_volumes(ctx->store, c, flags[0], volumes, err);
     if (r == 0)
         printf("%s\n", given);
     return r;
@@ -421,7 +439,7 @@ int cmd_rm(struct cli_ctx *ctx, int argc, char **argv)
                                              {"link", no_argument, 0, 'l'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
-    bool force = false;
+    bool flags[2] = {false, false}; /* force, volumes */
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "fvlh", longopts)) != -1) {
         if (c == 'h')
@@ -429,11 +447,13 @@ int cmd_rm(struct cli_ctx *ctx, int argc, char **argv)
         if (c == '?')
             return CLI_EXIT_USAGE;
         if (c == 'f')
-            force = true;
+            flags[0] = true;
+        if (c == 'v')
+            flags[1] = true;
     }
     if (need_args(ctx, argc, 1))
         return CLI_EXIT_USAGE;
-    return for_each(ctx, optind, argc, argv, rm_one, &force);
+    return for_each(ctx, optind, argc, argv, rm_one, flags);
 }
 
 int cmd_rename(struct cli_ctx *ctx, int argc, char **argv)

@@ -10,6 +10,7 @@
 #include "servin/health.h"
 #include "servin/image.h"
 #include "servin/timefmt.h"
+#include "servin/volume.h"
 
 /* Docker's HumanDuration: "Less than a second", "3 seconds", "About a minute", "2 hours"... */
 static char *human_duration(int64_t ns)
@@ -436,13 +437,13 @@ static json_t *inspect_json(struct servin_store *store, const struct servin_cont
     if (!json_is_object(host))
         host = json_object();
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:{s:s,s:s,s:s}},"
-                     "s:[],s:o,s:{s:{}}}",
+                     "s:o,s:o,s:{s:{}}}",
                      "Id", c->id, "Created", time_json(c->created), "Path", path, "Args", argv, "State",
                      state, "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname,
                      "HostsPath", hosts, "LogPath", log, "Name", name, "RestartCount", c->restart_count,
                      "Driver", "overlay2", "Platform", "linux", "HostConfig", host, "GraphDriver", "Name",
                      "overlay2", "Data", "MergedDir", merged, "UpperDir", upper, "WorkDir", work, "Mounts",
-                     "Config", config, "NetworkSettings", "Networks");
+                     servin_volume_mounts_json(c), "Config", config, "NetworkSettings", "Networks");
 }
 
 int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)

@@ -21,6 +21,7 @@
 #include "servin/monitor.h"
 #include "servin/registry.h"
 #include "servin/runtime.h"
+#include "servin/volume.h"
 
 static int64_t now_ns(void)
 {
@@ -83,11 +84,16 @@ static int create_container(struct servin_store *store, struct run_flags *f, str
         return r;
     r = servin_container_mount_rootfs(store, c, err);
     if (r == 0)
+        r = servin_volume_prepare_container(store, c, err);
+    if (r == 0)
         r = servin_container_write_spec(store, c, err);
     if (r < 0) {
         struct servin_error ignored = {0};
+        _cleanup_strv_ char **anonymous = NULL;
+        servin_volume_anonymous_of(store, c->id, &anonymous, &ignored);
         servin_container_unmount_rootfs(store, c, &ignored);
         servin_container_delete_record(store, c->id, &ignored);
+        servin_volume_remove_unused(store, anonymous);
         servin_container_clear(c);
         return r;
     }

@@ -32,6 +32,10 @@
     "  -t, --tty                    Allocate a pseudo-TTY\n"                                                         \
     "      --ulimit ulimit          Ulimit options (nofile=1024:2048)\n"                                             \
     "  -u, --user string            Username or UID (format: <name|uid>[:<group|gid>])\n"                            \
+    "  -v, --volume list            Bind mount a volume (NAME:/path, /host/path:/path, /path)[:ro|rw]\n"            \
+    "      --mount mount            Attach a mount (type=volume|bind|tmpfs,source=,target=,readonly,...)\n"         \
+    "      --tmpfs list             Mount a tmpfs directory (/path[:size=..,mode=..])\n"                            \
+    "      --volumes-from list      Mount volumes from the specified container(s)[:ro|rw]\n"                        \
     "  -w, --workdir string         Working directory inside the container\n"
 
 const struct cli_command cli_commands[] = {
@@ -240,6 +244,28 @@ const struct cli_command cli_commands[] = {
      "      --tlscacert string CA that signs the clients' certificates\n"
      "      --tlscert string   The daemon's certificate\n"
      "      --tlskey string    The daemon's key\n"},
+
+    {"volume create", "volumes create", cmd_volume_create, "[OPTIONS] [VOLUME]", "Create a volume",
+     "  -d, --driver string   Volume driver name (default \"local\")\n"
+     "      --label list      Set metadata for a volume\n"
+     "  -o, --opt map         Driver options: type=tmpfs|none, device=/host/path, o=size=64m|bind\n"},
+    {"volume ls", "volumes|volume list|volumes ls|volumes list", cmd_volume_ls, "[OPTIONS]", "List volumes",
+     "  -f, --filter filter   Filter output (dangling=true|false, label=KEY[=VALUE], name=, driver=)\n"
+     "      --format string   Format output using a Go template, or 'json'\n"
+     "  -q, --quiet           Only display volume names\n"},
+    {"volume inspect", "volumes inspect", cmd_volume_inspect, "[OPTIONS] VOLUME [VOLUME...]",
+     "Display detailed information on one or more volumes",
+     "  -f, --format string   Format output using a Go template\n"},
+    {"volume rm", "volume remove|volumes rm|volumes remove", cmd_volume_rm, "[OPTIONS] VOLUME [VOLUME...]",
+     "Remove one or more volumes (never one a container uses)",
+     "  -f, --force           Do not fail on volumes that do not exist\n"},
+    {"volume prune", "volumes prune", cmd_volume_prune, "[OPTIONS]",
+     "Remove all volumes not used by any container",
+     "  -f, --force           Do not prompt for confirmation\n"
+     "      --filter filter   Only volumes with these labels (label=KEY[=VALUE])\n"},
+    {"volume rm-all", "volumes rm-all", cmd_volume_rm_all, "[OPTIONS]",
+     "Remove every volume; the ones in use are refused and reported",
+     "  -f, --force           Do not prompt for confirmation\n"},
 
     {"oci", NULL, cmd_oci, "[--root DIR] COMMAND", "Run OCI bundles with runc's command line (see 'servin oci --help')",
      ""},

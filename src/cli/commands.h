@@ -43,6 +43,14 @@ int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_load(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_image_import(struct cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_volume.c */
+int cmd_volume_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume_ls(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume_rm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_volume_rm_all(struct cli_ctx *ctx, int argc, char **argv);
+
 /* cmd_run.c, cmd_container.c, cmd_ps.c, cmd_logs.c, cmd_exec.c (containers) */
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_create(struct cli_ctx *ctx, int argc, char **argv);

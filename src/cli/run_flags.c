@@ -7,6 +7,7 @@
 #include "run_flags.h"
 #include "servin/cleanup.h"
 #include "servin/runtime.h"
+#include "servin/volume.h"
 
 enum {
     OPT_RM = 256,
@@ -46,6 +47,8 @@ enum {
     OPT_HEALTH_RETRIES,
     OPT_HEALTH_START_PERIOD,
     OPT_NO_HEALTHCHECK,
+    OPT_MOUNT,
+    OPT_VOLUMES_FROM,
 };
 
 static const struct option run_longopts[] = {
@@ -88,6 +91,9 @@ static const struct option run_longopts[] = {
     {"oom-score-adj", required_argument, 0, OPT_OOM_SCORE_ADJ},
     {"sysctl", required_argument, 0, OPT_SYSCTL},
     {"tmpfs", required_argument, 0, OPT_TMPFS},
+    {"volume", required_argument, 0, 'v'},
+    {"mount", required_argument, 0, OPT_MOUNT},
+    {"volumes-from", required_argument, 0, OPT_VOLUMES_FROM},
     {"pull", required_argument, 0, OPT_PULL},
     {"platform", required_argument, 0, OPT_PLATFORM},
     {"health-cmd", required_argument, 0, OPT_HEALTH_CMD},
@@ -483,6 +489,26 @@ static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_fla
         json_object_set_new(obj_object(host, "Tmpfs"), dst, json_string(colon ? colon + 1 : ""));
         break;
     }
+    case 'v':
+        /* A lone container path is an anonymous volume: Docker puts it in Config.Volumes. */
+        if (arg[0] == '/' && !strchr(arg, ':'))
+            json_object_set_new(obj_object(cfg, "Volumes"), arg, json_object());
+        else if (!*arg)
+            return bad_value(ctx, "--volume", arg, "expected [NAME|/host/path:]/container/path[:ro|rw]");
+        else
+            json_array_append_new(obj_array(host, "Binds"), json_string(arg));
+        break;
+    case OPT_MOUNT: {
+        json_t *m = NULL;
+        struct servin_error err = {0};
+        if (servin_volume_parse_mount(arg, &m, &err) < 0)
+            return cli_fail(&err);
+        json_array_append_new(obj_array(host, "Mounts"), m);
+        break;
+    }
+    case OPT_VOLUMES_FROM:
+        json_array_append_new(obj_array(host, "VolumesFrom"), json_string(arg));
+        break;
     case OPT_PULL:
         if (strcmp(arg, "missing") != 0 && strcmp(arg, "always") != 0 && strcmp(arg, "never") != 0)
             return bad_value(ctx, "--pull", arg, "use missing, always or never");
@@ -526,7 +552,7 @@ static void hostname_short_flag(int argc, char **argv)
         }
         /* A short cluster: the first letter that takes a value ends it, with the rest or the next word. */
         for (const char *p = a + 1; *p; p++)
-            if (strchr("ewulmc", *p)) {
+            if (strchr("ewulmcv", *p)) {
                 if (!p[1])
                     i++;
                 break;
@@ -543,7 +569,7 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
     json_t *host = json_object();
     f->config = json_pack("{s:o,s:o}", "Config", cfg, "HostConfig", host);
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "dite:w:u:l:m:c:h", run_longopts)) != -1) {
+    while ((c = cli_getopt(ctx, argc, argv, "dite:w:u:l:m:c:v:h", run_longopts)) != -1) {
         if (c == 'h') {
             *code = 0;
             return -1;

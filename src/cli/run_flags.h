@@ -55,6 +55,9 @@ int cli_container_stop(struct servin_store *store, struct servin_container *c, i
 /* Kill if needed, unmount, delete the runtime state and the record (rm -f). */
 int cli_container_remove(struct servin_store *store, struct servin_container *c, bool force,
                          struct servin_error *err);
+/* The same; volumes: also the container's anonymous volumes that no other container uses (rm -v). */
+int cli_container_remove_volumes(struct servin_store *store, struct servin_container *c, bool force,
+                                 bool volumes, struct servin_error *err);
 /* Serialise start and the monitor's cleanup of one container (a file lock under <root>/locks). */
 int cli_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err);
 /* A container that ended without its monitor's cleanup (the monitor was killed, the machine

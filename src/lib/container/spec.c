@@ -167,12 +167,16 @@ static bool is_propagation(const char *o)
     return false;
 }
 
-/* -v /host:/ctr[:ro] and --tmpfs /ctr[:opts]; named volumes come with volume support. */
-static int user_mounts(json_t *hc, json_t *mounts, struct servin_error *err)
+/* The container's MountPoints (volumes, binds and --mount tmpfs, resolved by
+ * servin_volume_prepare_container) and --tmpfs /ctr[:opts]. A record without MountPoints (written
+ * by a caller that did not prepare volumes) still gets its absolute-path Binds. */
+static int user_mounts(json_t *hc, json_t *points, json_t *mounts, struct servin_error *err)
 {
     size_t i;
     json_t *v;
-    json_array_foreach (json_object_get(hc, "Binds"), i, v) {
+    json_array_foreach (points, i, v)
+        json_array_append(mounts, json_object_get(v, "Spec"));
+    json_array_foreach (json_is_array(points) ? NULL : json_object_get(hc, "Binds"), i, v) {
         const char *bind = json_string_value(v);
         if (!bind)
             return servin_error_set(err, EINVAL, "Binds must list \"source:destination[:options]\" strings");
@@ -467,7 +471,7 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     if (ret == 0)
         ret = resources(hc, &res, err);
     if (ret == 0)
-        ret = user_mounts(hc, user, err);
+        ret = user_mounts(hc, json_object_get(c->config, "MountPoints"), user, err);
     if (ret == 0)
         ret = ctr_write_etc_files(dir, hostname, host_network, err);
     if (ret < 0) {

@@ -103,6 +103,23 @@ static const char *const migrations[] = {
     "  digest TEXT NOT NULL,"
     "  PRIMARY KEY (repo, tag)"
     ");",
+    /* 4: volumes, and which containers mount them. A link keeps its volume (no ON DELETE on the
+     * volume side, so the database itself refuses to drop a volume in use); removing a container
+     * drops only its links. */
+    "CREATE TABLE volumes ("
+    "  name TEXT PRIMARY KEY,"
+    "  driver TEXT NOT NULL DEFAULT 'local',"
+    "  created INTEGER NOT NULL,"          /* unix nanoseconds */
+    "  labels TEXT NOT NULL DEFAULT '{}',"  /* JSON object */
+    "  options TEXT NOT NULL DEFAULT '{}'," /* JSON object: type, device, o */
+    "  anonymous INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE container_volumes ("
+    "  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,"
+    "  volume TEXT NOT NULL REFERENCES volumes(name),"
+    "  PRIMARY KEY (container_id, volume)"
+    ");"
+    "CREATE INDEX container_volumes_volume ON container_volumes(volume);",
 };
 
 int servin_schema_count(void)
