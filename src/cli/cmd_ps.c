@@ -9,6 +9,8 @@
 #include "servin/cleanup.h"
 #include "servin/health.h"
 #include "servin/image.h"
+#include "servin/size.h"
+#include "servin/stats.h"
 #include "servin/timefmt.h"
 #include "servin/volume.h"
 
@@ -244,7 +246,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
         {"no-trunc", no_argument, 0, 'T'},     {"filter", required_argument, 0, 'f'},
         {"format", required_argument, 0, 'F'}, {"size", no_argument, 0, 's'},
         {"help", no_argument, 0, 'h'},         {0}};
-    bool all = false, quiet = false, no_trunc = false;
+    bool all = false, quiet = false, no_trunc = false, size = false;
     long last = -1;
     const char *format = NULL;
     struct ps_filter filters[32];
@@ -274,6 +276,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
             format = optarg;
             break;
         case 's':
+            size = true;
             break;
         case 'f': {
             const char *eq = strchr(optarg, '=');
@@ -336,7 +339,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (!format && !quiet) {
         t = cli_table_new();
-        cli_table_add(t, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES");
+        cli_table_add(t, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES%s", size ? "\tSIZE" : "");
     }
     long shown = 0;
     /* A filter on status or exited looks at every container, as does -a and -n. */
@@ -353,6 +356,17 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
             continue;
         shown++;
         json_t *row = ps_row(ct, no_trunc);
+        if (size && !quiet) {
+            /* Docker's "2B (virtual 1.98MB)": what the container wrote, and with its image. */
+            uint64_t rw = 0, root_fs = 0;
+            struct servin_error serr = {0};
+            if (servin_container_size(store, ct, &rw, &root_fs, &serr) == 0) {
+                _cleanup_free_ char *a = servin_stats_bytes_decimal((double)rw);
+                _cleanup_free_ char *b = servin_stats_bytes_decimal((double)root_fs);
+                _cleanup_free_ char *text = xasprintf("%s (virtual %s)", a, b);
+                json_object_set_new(row, "Size", json_string(text));
+            }
+        }
         if (quiet) {
             printf("%s\n", json_string_value(json_object_get(row, "ID")));
         } else if (json_lines) {
@@ -366,11 +380,12 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
                 break;
             }
         } else {
-            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s", json_string_value(json_object_get(row, "ID")),
+            cli_table_add(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s%s", json_string_value(json_object_get(row, "ID")),
                           json_string_value(json_object_get(row, "Image")),
                           json_string_value(json_object_get(row, "Command")),
                           json_string_value(json_object_get(row, "RunningFor")),
-                          json_string_value(json_object_get(row, "Status")), "", ct->name);
+                          json_string_value(json_object_get(row, "Status")), "", ct->name, size ? "\t" : "",
+                          size ? json_string_value(json_object_get(row, "Size")) : "");
         }
         json_decref(row);
     }
