@@ -448,8 +448,6 @@ static json_t *string_array(const char *const *v, size_t n)
 static int build(struct servin_store *store, const struct servin_container *c, json_t *cfg, json_t *hc,
                  const char *dir, json_t **out, struct servin_error *err)
 {
-    if (json_is_true(json_object_get(hc, "Init")))
-        return servin_error_set(err, ENOTSUP, "--init is not supported yet");
     const char *mode = str(hc, "NetworkMode");
     bool host_network = mode && strcmp(mode, "host") == 0;
     char host_name[256] = "";
@@ -472,6 +470,8 @@ static int build(struct servin_store *store, const struct servin_container *c, j
         ret = resources(hc, &res, err);
     if (ret == 0)
         ret = user_mounts(hc, json_object_get(c->config, "MountPoints"), user, err);
+    if (ret == 0)
+        ret = ctr_apply_init(hc, proc, user, err);
     if (ret == 0)
         ret = ctr_write_etc_files(dir, hostname, host_network, err);
     if (ret < 0) {

@@ -27,6 +27,11 @@ int ctr_user_resolve(const char *spec, const char *passwd, const char *group_tex
  * leading '/'. NULL when absent. */
 char *ctr_rootfs_read(struct servin_store *store, const struct servin_container *c, const char *rel);
 
+/* spec_init.c: with HostConfig.Init, process.args run under the init bind-mounted at
+ * /sbin/docker-init (tini-static, or $SERVIN_INIT_PATH), appended to mounts. */
+const char *ctr_init_binary(void);
+int ctr_apply_init(json_t *host_config, json_t *process, json_t *mounts, struct servin_error *err);
+
 /* spec_security.c */
 /* process.capabilities from Docker's defaults, CapAdd/CapDrop ("ALL" accepted) or Privileged. */
 int ctr_capabilities(json_t *host_config, json_t **caps, struct servin_error *err);
