@@ -115,12 +115,6 @@ def test_unknown_user_fails_and_leaves_nothing(sv):
     assert not mounts_under(sv.root)
 
 
-def test_init_is_refused_cleanly(sv):
-    r = sv.fail("run", "--init", IMAGE, "true")
-    assert "--init is not supported yet" in r.stderr
-    assert sv.lines("ps", "-aq") == []
-
-
 def test_read_only_root(sv):
     out = run(sv, "--read-only", IMAGE, "sh", "-c", "touch /x 2>&1; echo done")
     assert "touch: /x: Read-only file system" in out

@@ -404,7 +404,27 @@ static void privileged_and_security_opts(void **state)
                "invalid --security-opt \"bogus\"");
     spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"SecurityOpt\":[\"seccomp={not json\"]}}",
                "invalid seccomp profile");
-    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Init\":true}}", "--init is not supported yet");
+
+    /* --init: the init (here any executable, named by SERVIN_INIT_PATH) runs the process after "--". */
+    setenv("SERVIN_INIT_PATH", "/bin/true", 1);
+    spec = spec_ok(
+        f, "{\"Config\":{\"Entrypoint\":[\"sleep\"],\"Cmd\":[\"1\"]},\"HostConfig\":{\"Init\":true}}");
+    json_t *args = at(spec, "process.args");
+    assert_string_equal(json_string_value(json_array_get(args, 0)), "/sbin/docker-init");
+    assert_string_equal(json_string_value(json_array_get(args, 1)), "--");
+    assert_string_equal(json_string_value(json_array_get(args, 2)), "sleep");
+    bool mounted = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach (at(spec, "mounts"), i, m)
+        mounted = mounted ||
+                  (strcmp(json_string_value(json_object_get(m, "destination")), "/sbin/docker-init") == 0 &&
+                   strcmp(json_string_value(json_object_get(m, "source")), "/bin/true") == 0);
+    assert_true(mounted);
+    json_decref(spec);
+    setenv("SERVIN_INIT_PATH", "/nonexistent/init", 1);
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Init\":true}}", "--init needs an init binary");
+    unsetenv("SERVIN_INIT_PATH");
 }
 
 static void resources_and_limits(void **state)
