@@ -53,6 +53,9 @@ struct servin_build_opts {
     bool pull; /* pull every base image again even when present */
     servin_build_progress_fn progress;
     void *progress_ctx;
+    /* Set (by a signal handler, another thread) to stop the build before its next step; what the
+     * steps made so far is cleaned up and the build fails with ECANCELED. May be NULL. */
+    const volatile int *cancel;
 };
 
 /* Build and tag the image; id_out gets its id ("sha256:..."). A failing RUN step stops the build

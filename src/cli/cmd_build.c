@@ -2,6 +2,7 @@
  * terminal (highlighted steps) or as plain lines. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,25 @@ static void progress(void *ctx, const struct servin_build_progress *p)
         break;
     }
     fflush(stdout);
+}
+
+static volatile int interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Ctrl-C stops the build between steps (a running step's container gets the signal too), and the
+ * build then removes what it made instead of dying with a mounted overlay behind. */
+static void catch_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
 int cmd_build(struct cli_ctx *ctx, int argc, char **argv)
@@ -167,6 +187,8 @@ int cmd_build(struct cli_ctx *ctx, int argc, char **argv)
     struct printer pr = {.tty = isatty(STDOUT_FILENO), .quiet = quiet};
     o.progress = progress;
     o.progress_ctx = &pr;
+    o.cancel = &interrupted;
+    catch_signals();
 
     struct servin_store *store = cli_store(ctx);
     if (!store)

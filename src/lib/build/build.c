@@ -99,6 +99,8 @@ static int exec_instr(struct bf_builder *b, struct bf_stage *s, const struct bf_
 static int step(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, const char *file,
                 struct servin_error *err)
 {
+    if (b->o->cancel && *b->o->cancel)
+        return servin_error_set(err, ECANCELED, "the build was cancelled");
     b->step++;
     bf_report(b, SERVIN_BUILD_STEP, in->original, strlen(in->original), 0);
     double t0 = now_s();

@@ -240,6 +240,22 @@ static int put_json(struct servin_store *store, json_t *obj, char digest[SERVIN_
     return servin_content_put(store, text, *size, NULL, digest, err);
 }
 
+/* A rebuild that changed nothing has nothing to write: the image exists and every tag names it. */
+static bool already_there(struct servin_store *store, const struct bf_state *s, char **tags, size_t n_tags,
+                          char id_out[SERVIN_DIGEST_MAX])
+{
+    char id[SERVIN_DIGEST_MAX], found[SERVIN_DIGEST_MAX];
+    _cleanup_free_ char *text = canonical(s->config);
+    servin_digest_bytes(text, strlen(text), id);
+    if (servin_image_resolve(store, id, found, NULL) < 0 || strcmp(found, id) != 0)
+        return false;
+    for (size_t i = 0; i < n_tags; i++)
+        if (servin_image_resolve(store, tags[i], found, NULL) < 0 || strcmp(found, id) != 0)
+            return false;
+    memcpy(id_out, id, SERVIN_DIGEST_MAX);
+    return true;
+}
+
 int bf_state_commit_image(struct servin_store *store, const struct bf_state *s, const char *const *tags,
                           size_t n_tags, char id_out[SERVIN_DIGEST_MAX], struct servin_error *err)
 {
@@ -260,6 +276,12 @@ int bf_state_commit_image(struct servin_store *store, const struct bf_state *s, 
     }
     char config_digest[SERVIN_DIGEST_MAX], manifest_digest[SERVIN_DIGEST_MAX];
     uint64_t config_size = 0, manifest_size = 0;
+    if (ret == 0 && already_there(store, s, normal, n_tags, id_out)) {
+        for (size_t i = 0; i < n_tags; i++)
+            free(normal[i]);
+        free(normal);
+        return 0;
+    }
     if (ret == 0)
         ret = put_json(store, s->config, config_digest, &config_size, err);
     json_t *manifest = NULL;
