@@ -30,6 +30,9 @@ int servin_content_writer_write(struct servin_content_writer *w, const void *dat
 /* Forget the partial data (e.g. the server ignored our Range request) and start from 0. */
 int servin_content_writer_truncate(struct servin_content_writer *w, struct servin_error *err);
 uint64_t servin_content_writer_size(const struct servin_content_writer *w);
+/* Start the disk writeback of the data as it is written, so that the fsync of commit finds little
+ * left to do (a registry upload, whose client waits for that fsync). */
+void servin_content_writer_write_behind(struct servin_content_writer *w);
 /* Name the digest the data must have when it was not known at open (a registry upload learns it
  * at the end); commit then refuses other data. */
 int servin_content_writer_expect(struct servin_content_writer *w, const char *digest,

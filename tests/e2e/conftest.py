@@ -740,5 +740,6 @@ def servin_registry(servin):
         started.append(reg)
         return reg
     yield start
-    for reg in started:
-        reg.stop()
+    codes = [(reg.stop(), reg) for reg in started]
+    for code, reg in codes:
+        assert code == 0, "registry exited %s:\n%s" % (code, reg.stderr_tail)

@@ -18,6 +18,7 @@ class ServinRegistry:
     def __init__(self, servin, *args, scheme="http", env=None):
         self.servin = servin
         self.scheme = scheme
+        self.stderr_tail = ""
         self.log = os.path.join(servin.tmp, "registry-%d.log" % time.monotonic_ns())
         self._logf = open(self.log, "wb")
         self.proc = servin.popen("registry", "start", "--port", "0", *args, stdout=self._logf,
@@ -57,6 +58,7 @@ class ServinRegistry:
             return f.read().decode("utf-8", "replace")
 
     def stop(self):
+        """Stop the server; returns its exit status (a sanitizer report makes it non-zero)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -65,5 +67,7 @@ class ServinRegistry:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc.stderr:
+            self.stderr_tail = self.proc.stderr.read().decode("utf-8", "replace")[-6000:]
             self.proc.stderr.close()
         self._logf.close()
+        return self.proc.returncode

@@ -25,7 +25,12 @@ struct servin_content_writer {
     struct servin_sha256 *hash;
     uint64_t size;
     bool defer_sync; /* the caller syncs later with servin_content_sync */
+    bool write_behind;
+    uint64_t flushed; /* bytes handed to writeback so far (write_behind) */
 };
+
+/* Start writeback every this many bytes when write_behind is on. */
+#define WRITE_BEHIND_STEP (8ull * 1024 * 1024)
 
 char *servin_content_path(struct servin_store *store, const char *digest)
 {
@@ -170,7 +175,17 @@ int servin_content_writer_write(struct servin_content_writer *w, const void *dat
         len -= (size_t)n;
         w->size += (uint64_t)n;
     }
+    if (w->write_behind && w->size - w->flushed >= WRITE_BEHIND_STEP) {
+        /* Only starts the writeback, without waiting; a failure just leaves it to the fsync. */
+        sync_file_range(w->fd, (off64_t)w->flushed, (off64_t)(w->size - w->flushed), SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->size;
+    }
     return 0;
+}
+
+void servin_content_writer_write_behind(struct servin_content_writer *w)
+{
+    w->write_behind = true;
 }
 
 int servin_content_writer_truncate(struct servin_content_writer *w, struct servin_error *err)

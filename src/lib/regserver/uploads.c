@@ -68,6 +68,7 @@ static int upload_create(struct rs_req *r, bool listed, struct servin_error *err
         free(u);
         return ret;
     }
+    servin_content_writer_write_behind(u->w);
     new_uuid(u->uuid);
     u->repo = xstrdup(r->name);
     u->busy = true;
