@@ -310,3 +310,30 @@ def test_sighup_changes_the_daemons_log_level():
     finally:
         assert d.stop() == 0, d.log_text()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def make_cert(path_prefix):
+    import subprocess
+    cert, key = path_prefix + "-cert.pem", path_prefix + "-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_ca_file_verifies_the_registry(servin, servin_registry, make_servin, pushed):
+    cert, key = make_cert(os.path.join(servin.tmp, "reg"))
+    other_cert, _ = make_cert(os.path.join(servin.tmp, "other"))
+    reg = servin_registry("--tls-cert", cert, "--tls-key", key, scheme="https")
+    good = write(servin, "registries:\n  ca_file:\n    %s: %s\n" % (reg.host, cert), "good.yaml")
+    bad = write(servin, "registries:\n  ca_file:\n    %s: %s\n" % (reg.host, other_cert), "bad.yaml")
+    servin.ok("pull", "-q", pushed["busybox"].ref)
+    target = "%s/ca/busybox:latest" % reg.host
+    servin.ok("tag", pushed["busybox"].ref, target)
+    servin.ok("--config", good, "push", "-q", target)
+    other = make_servin()
+    other.ok("--config", good, "pull", "-q", target)
+    assert pushed["busybox"].image_id in other.lines("images", "-q", "--no-trunc")
+    # With the wrong CA the certificate is refused: no silent fallback to unverified TLS or plain HTTP.
+    r = make_servin().fail("--config", bad, "pull", "-q", target)
+    assert reg.host in r.stderr

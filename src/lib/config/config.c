@@ -27,7 +27,7 @@ const struct cfg_key cfg_keys[] = {
     {"cri.enabled", CFG_BOOL, OFF(cri.enabled), NULL, "false", NULL, -1, false, false},
     {"cri.listen_address", CFG_STRING, OFF(cri.listen_address), "SERVIN_CRI_LISTEN", NULL, NULL, -1, false, false},
     {"cri.socket_path", CFG_PATH, OFF(cri.socket_path), "SERVIN_CRI_SOCKET", "/run/servin/cri.sock", NULL, -1, false, false},
-    {"registries.default", CFG_STRING, OFF(registries.default_registry), NULL, "docker.io", NULL, -1, false, false},
+    {"registries.default", CFG_CHOICE, OFF(registries.default_registry), NULL, "docker.io", "docker.io", -1, false, false},
     {"registries.insecure", CFG_LIST, OFF(registries.insecure), "SERVIN_INSECURE_REGISTRIES", NULL, NULL, -1, false, false},
     {"registries.mirrors", CFG_MIRRORS, OFF(registries.mirrors), NULL, NULL, NULL, -1, false, false},
     {"registries.ca_file", CFG_CA_FILES, OFF(registries.ca_files), NULL, NULL, NULL, -1, false, false},

@@ -92,6 +92,9 @@ struct reg_session *reg_session_new(const char *domain, const char *user, const 
     if (!ca)
         ca = servin_config_ca_file_for(cfg, s->domain);
     s->ca_file = ca ? xstrdup(ca) : NULL;
+    /* A CA given for the host says how to verify it: verified TLS then, even on loopback. */
+    if (s->ca_file)
+        s->insecure = false;
     s->user = user ? xstrdup(user) : NULL;
     s->password = password ? xstrdup(password) : NULL;
     s->curl = reg_curl_new();
