@@ -63,8 +63,9 @@ static int add_plan(json_t *plans, json_t *plan, const char *what, struct servin
 {
     const char *dest = json_string_value(json_object_get(plan, "Destination"));
     if (planned(plans, dest)) {
+        servin_error_set(err, EINVAL, "invalid %s: duplicate mount point %s", what, dest);
         json_decref(plan);
-        return servin_error_set(err, EINVAL, "invalid %s: duplicate mount point %s", what, dest);
+        return -EINVAL;
     }
     json_array_append_new(plans, plan);
     return 0;

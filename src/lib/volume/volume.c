@@ -182,8 +182,8 @@ int vol_create_locked(struct servin_store *store, const struct servin_volume_cre
         return ret;
     servin_error_clear(err);
 
-    _cleanup_free_ char *labels = json_dumps(opts->labels ? opts->labels : json_object(), JSON_COMPACT);
-    _cleanup_free_ char *options = json_dumps(opts->options ? opts->options : json_object(), JSON_COMPACT);
+    _cleanup_free_ char *labels = opts->labels ? json_dumps(opts->labels, JSON_COMPACT) : NULL;
+    _cleanup_free_ char *options = opts->options ? json_dumps(opts->options, JSON_COMPACT) : NULL;
     _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
     ret = servin_store_prepare(store,
                                "INSERT INTO volumes (name, driver, created, labels, options, anonymous) "
