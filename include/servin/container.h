@@ -127,7 +127,7 @@ int servin_container_diff(struct servin_store *store, const struct servin_contai
 
 /* Build the OCI runtime spec (config.json) for the container from its config and the image config,
  * Docker's defaults: namespaces pid, ipc, uts, mount, network (NetworkMode "host" shares the
- * host's; "none" or default: its own — networking comes with a later issue), cgroup; default
+ * host's; container:X joins X's; else the pinned servin_container_netns_path), cgroup; default
  * capabilities (Docker's 14: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID SETFCAP
  * SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE) adjusted by CapAdd/CapDrop ("ALL"
  * accepted), Privileged (all capabilities, no seccomp, no masked/readonly paths, all devices),
@@ -148,6 +148,15 @@ int servin_container_write_spec(struct servin_store *store, const struct servin_
 /* The same with the image config given (the whole config blob) rather than read by c->image_id. */
 int servin_container_write_spec_from(struct servin_store *store, const struct servin_container *c,
                                      json_t *image_config, struct servin_error *err);
+/* <run_root>/netns/<id>: where the container's network namespace is pinned (see network.h); the
+ * spec joins it (or container:X's), except with NetworkMode host. */
+char *servin_container_netns_path(struct servin_store *store, const char *id);
+/* Rewrite <dir>/hostname, hosts and resolv.conf: ip is the container's address for its hostname
+ * (NULL: 127.0.0.1), network_dns the nameservers of its networks (NULL: the host's, minus loopback
+ * ones); HostConfig's Dns, DnsSearch, DnsOptions and ExtraHosts ("name:ip") apply. hosts and
+ * resolv.conf are written in place, so a running container sees the change. */
+int servin_container_write_etc(struct servin_store *store, const struct servin_container *c, const char *ip,
+                               json_t *network_dns, struct servin_error *err);
 /* Fill what config ({"Config": {...}, ...}) leaves out from the image config (its "config"):
  * Entrypoint and Cmd (a non-empty Entrypoint of the user's own drops the image's Cmd, as in
  * Docker), Env (merged, the user's values win), WorkingDir, User, StopSignal, Healthcheck, and

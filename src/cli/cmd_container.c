@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "run_flags.h"
 #include "servin/cleanup.h"
+#include "servin/network.h"
 #include "servin/fs.h"
 #include "servin/log.h"
 #include "servin/runtime.h"
@@ -87,6 +88,7 @@ void cli_container_tidy(struct servin_store *store, struct servin_container *c)
         c->monitor_pid > 0)
         return;
     servin_oci_delete(oci_root, c->id, true, &ignored);
+    servin_network_container_stop(store, c->id, &ignored);
     servin_container_unmount_rootfs(store, c, &ignored);
 }
 
@@ -215,6 +217,7 @@ int cli_container_remove_volumes(struct servin_store *store, struct servin_conta
     _cleanup_free_ char *oci_root = servin_container_oci_root(store);
     struct servin_error ignored = {0};
     servin_oci_delete(oci_root, c->id, true, &ignored);
+    servin_network_container_removed(store, c->id, &ignored);
     r = servin_container_unmount_rootfs(store, c, err);
     if (r < 0)
         return servin_error_wrap(err, "remove container %s", c->name);
@@ -622,6 +625,10 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
     }
     servin_oci_delete(oci_root, ct.id, true, &ignored);
     int code = 0;
+    if (servin_network_container_stop(store, ct.id, &err) < 0) {
+        code = cli_fail(&err);
+        servin_error_clear(&err);
+    }
     if (servin_container_unmount_rootfs(store, &ct, &err) < 0) {
         code = cli_fail(&err);
         servin_error_clear(&err);

@@ -8,6 +8,7 @@
 #include "run_flags.h"
 #include "servin/cleanup.h"
 #include "servin/health.h"
+#include "servin/network.h"
 #include "servin/image.h"
 #include "servin/size.h"
 #include "servin/stats.h"
@@ -135,9 +136,29 @@ static char *labels_text(const struct servin_container *c)
     return s;
 }
 
-/* The row ps prints, as the object --format templates see. */
-static json_t *ps_row(const struct servin_container *c, bool no_trunc)
+/* Docker's PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp". */
+static char *ports_text(struct servin_store *store, const struct servin_container *c)
 {
+    json_t *ports = servin_network_ports_json(store, c->id);
+    char *s = xstrdup("");
+    size_t i;
+    json_t *p;
+    json_array_foreach (ports, i, p) {
+        char *n = xasprintf("%s%s%s:%lld->%lld/%s", s, *s ? ", " : "", json_string_value(json_object_get(p, "IP")),
+                            (long long)json_integer_value(json_object_get(p, "PublicPort")),
+                            (long long)json_integer_value(json_object_get(p, "PrivatePort")),
+                            json_string_value(json_object_get(p, "Type")));
+        free(s);
+        s = n;
+    }
+    json_decref(ports);
+    return s;
+}
+
+/* The row ps prints, as the object --format templates see. */
+static json_t *ps_row(struct servin_store *store, const struct servin_container *c, bool no_trunc)
+{
+    _cleanup_free_ char *ports = ports_text(store, c);
     _cleanup_free_ char *status = status_text(c);
     _cleanup_free_ char *command = command_text(c, !no_trunc);
     _cleanup_free_ char *running_for = human_ago(c->created);
@@ -150,7 +171,7 @@ static json_t *ps_row(const struct servin_container *c, bool no_trunc)
     _cleanup_free_ char *id = no_trunc ? xstrdup(c->id) : xstrndup(c->id, 12);
     return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", id, "Image",
                      c->image_ref ? c->image_ref : c->image_id, "Command", command, "CreatedAt", created_at,
-                     "RunningFor", running_for, "Ports", "", "State", servin_container_state_name(c->state),
+                     "RunningFor", running_for, "Ports", ports, "State", servin_container_state_name(c->state),
                      "Status", status, "Size", "", "Names", c->name, "Labels", labels, "Mounts", "",
                      "Networks", "");
 }
@@ -355,7 +376,7 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
         if (!matches_all(store, ct, filters, nf))
             continue;
         shown++;
-        json_t *row = ps_row(ct, no_trunc);
+        json_t *row = ps_row(store, ct, no_trunc);
         if (size && !quiet) {
             /* Docker's "2B (virtual 1.98MB)": what the container wrote, and with its image. */
             uint64_t rw = 0, root_fs = 0;
@@ -384,7 +405,8 @@ int cmd_ps(struct cli_ctx *ctx, int argc, char **argv)
                           json_string_value(json_object_get(row, "Image")),
                           json_string_value(json_object_get(row, "Command")),
                           json_string_value(json_object_get(row, "RunningFor")),
-                          json_string_value(json_object_get(row, "Status")), "", ct->name, size ? "\t" : "",
+                          json_string_value(json_object_get(row, "Status")),
+                          json_string_value(json_object_get(row, "Ports")), ct->name, size ? "\t" : "",
                           size ? json_string_value(json_object_get(row, "Size")) : "");
         }
         json_decref(row);
@@ -452,13 +474,14 @@ static json_t *inspect_json(struct servin_store *store, const struct servin_cont
     if (!json_is_object(host))
         host = json_object();
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:o,s:{s:s,s:{s:s,s:s,s:s}},"
-                     "s:o,s:o,s:{s:{}}}",
+                     "s:o,s:o,s:o}",
                      "Id", c->id, "Created", time_json(c->created), "Path", path, "Args", argv, "State",
                      state, "Image", c->image_id, "ResolvConfPath", resolv, "HostnamePath", hostname,
                      "HostsPath", hosts, "LogPath", log, "Name", name, "RestartCount", c->restart_count,
                      "Driver", "overlay2", "Platform", "linux", "HostConfig", host, "GraphDriver", "Name",
                      "overlay2", "Data", "MergedDir", merged, "UpperDir", upper, "WorkDir", work, "Mounts",
-                     servin_volume_mounts_json(c), "Config", config, "NetworkSettings", "Networks");
+                     servin_volume_mounts_json(c), "Config", config, "NetworkSettings",
+                     servin_network_settings_json(store, c));
 }
 
 int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "run_flags.h"
 #include "servin/cleanup.h"
+#include "servin/network.h"
 #include "servin/fs.h"
 #include "servin/health.h"
 #include "servin/image.h"
@@ -82,7 +83,9 @@ static int create_container(struct servin_store *store, struct run_flags *f, str
     r = servin_container_create_record(store, name, image_id, f->image, f->config, c, err);
     if (r < 0)
         return r;
-    r = servin_container_mount_rootfs(store, c, err);
+    r = servin_network_container_created(store, c, err);
+    if (r == 0)
+        r = servin_container_mount_rootfs(store, c, err);
     if (r == 0)
         r = servin_volume_prepare_container(store, c, err);
     if (r == 0)
@@ -92,6 +95,7 @@ static int create_container(struct servin_store *store, struct run_flags *f, str
         _cleanup_strv_ char **anonymous = NULL;
         servin_volume_anonymous_of(store, c->id, &anonymous, &ignored);
         servin_container_unmount_rootfs(store, c, &ignored);
+        servin_network_container_removed(store, c->id, &ignored);
         servin_container_delete_record(store, c->id, &ignored);
         servin_volume_remove_unused(store, anonymous);
         servin_container_clear(c);
@@ -164,6 +168,13 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     r = servin_container_mount_rootfs(store, c, err);
     if (r < 0)
         return r;
+    /* The network namespace is wired before the runtime joins it (see network.h). */
+    r = servin_network_container_start(store, c, err);
+    if (r < 0) {
+        struct servin_error ignored = {0};
+        servin_container_unmount_rootfs(store, c, &ignored);
+        return r;
+    }
     /* Leftovers of the previous run would make the new one look stopped or exited at once. */
     struct servin_error ignored = {0};
     servin_oci_delete(oci_root, c->id, true, &ignored);
@@ -216,7 +227,8 @@ int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const s
     pid_t container_pid = 0, monitor_pid = 0;
     r = servin_monitor_spawn(&mo, &container_pid, &monitor_pid, exit_code, err);
     if (r < 0) {
-        /* The monitor is gone: the container stays as it was, without a mount. */
+        /* The monitor is gone: the container stays as it was, without a mount or network. */
+        servin_network_container_stop(store, c->id, &ignored);
         servin_container_unmount_rootfs(store, c, &ignored);
         return r;
     }

@@ -19,7 +19,16 @@
     "  -m, --memory bytes           Memory limit\n"                                                                  \
     "      --memory-swap bytes      Memory plus swap limit; -1 for unlimited swap\n"                                 \
     "      --name string            Assign a name to the container\n"                                                \
-    "      --network string         Network mode: host or none\n"                                                    \
+    "      --add-host list          Add a custom host-to-IP mapping (host:ip)\n"                                    \
+    "      --dns list               Set custom DNS servers\n"                                                       \
+    "      --dns-option list        Set DNS options\n"                                                              \
+    "      --dns-search list        Set custom DNS search domains\n"                                                \
+    "      --expose list            Expose a port or a range of ports\n"                                            \
+    "      --ip string              IPv4 address (e.g., 172.30.100.104)\n"                                          \
+    "      --network string         Connect a container to a network: bridge, none, host, NAME, container:ID\n"     \
+    "      --network-alias list     Add network-scoped alias for the container\n"                                   \
+    "  -p, --publish list           Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])\n" \
+    "  -P, --publish-all            Publish all exposed ports to random ports\n"                                    \
     "      --pids-limit int         Tune container pids limit (-1 for unlimited)\n"                                  \
     "      --privileged             Give extended privileges to this container\n"                                    \
     "      --pull string            Pull image before running (always, missing, never) (default \"missing\")\n"      \
@@ -266,6 +275,36 @@ const struct cli_command cli_commands[] = {
     {"volume rm-all", "volumes rm-all", cmd_volume_rm_all, "[OPTIONS]",
      "Remove every volume; the ones in use are refused and reported",
      "  -f, --force           Do not prompt for confirmation\n"},
+
+    {"port", "container port", cmd_port, "CONTAINER [PRIVATE_PORT[/PROTO]]",
+     "List port mappings or a specific mapping for the container", ""},
+
+    {"network create", "networks create", cmd_network_create, "[OPTIONS] NETWORK", "Create a network",
+     "  -d, --driver string   Driver to manage the Network (default \"bridge\")\n"
+     "      --gateway string  IPv4 Gateway for the master subnet\n"
+     "      --internal        Restrict external access to the network\n"
+     "      --ip-range string Allocate container ip from a sub-range\n"
+     "      --label list      Set metadata on a network\n"
+     "      --subnet string   Subnet in CIDR format that represents a network segment\n"},
+    {"network ls", "network list|networks ls|networks list|networks", cmd_network_ls, "[OPTIONS]", "List networks",
+     "  -f, --filter filter   Provide filter values (name=, id=, driver=, label=, type=custom|builtin)\n"
+     "      --format string   Pretty-print networks using a Go template, or 'json'\n"
+     "      --no-trunc        Do not truncate the output\n"
+     "  -q, --quiet           Only display network IDs\n"},
+    {"network inspect", "networks inspect", cmd_network_inspect, "[OPTIONS] NETWORK [NETWORK...]",
+     "Display detailed information on one or more networks",
+     "  -f, --format string   Format the output using the given Go template\n"},
+    {"network rm", "network remove|networks rm", cmd_network_rm, "NETWORK [NETWORK...]", "Remove one or more networks",
+     "  -f, --force           Do not error if the network does not exist\n"},
+    {"network prune", "networks prune", cmd_network_prune, "[OPTIONS]",
+     "Remove all unused networks (and what stopped containers left of their networking)",
+     "  -f, --force           Do not prompt for confirmation\n"},
+    {"network connect", "networks connect", cmd_network_connect, "[OPTIONS] NETWORK CONTAINER",
+     "Connect a container to a network",
+     "      --alias strings   Add network-scoped alias for the container\n"
+     "      --ip string       IPv4 address (e.g., 172.30.100.104)\n"},
+    {"network disconnect", "networks disconnect", cmd_network_disconnect, "[OPTIONS] NETWORK CONTAINER",
+     "Disconnect a container from a network", "  -f, --force           Force the container to disconnect\n"},
 
     {"oci", NULL, cmd_oci, "[--root DIR] COMMAND", "Run OCI bundles with runc's command line (see 'servin oci --help')",
      ""},

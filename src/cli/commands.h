@@ -84,6 +84,16 @@ int cmd_container_export(struct cli_ctx *ctx, int argc, char **argv);
 /* src/daemon/main.c */
 int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_network.c */
+int cmd_network_create(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_ls(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_inspect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_rm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_prune(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_connect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_network_disconnect(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
+
 /* cmd_oci.c */
 int cmd_oci(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -30,7 +30,6 @@ enum {
     OPT_RESTART,
     OPT_LOG_OPT,
     OPT_LOG_DRIVER,
-    OPT_NETWORK,
     OPT_INIT,
     OPT_SHM_SIZE,
     OPT_CPUSET_CPUS,
@@ -84,8 +83,18 @@ static const struct option run_longopts[] = {
     {"restart", required_argument, 0, OPT_RESTART},
     {"log-opt", required_argument, 0, OPT_LOG_OPT},
     {"log-driver", required_argument, 0, OPT_LOG_DRIVER},
-    {"network", required_argument, 0, OPT_NETWORK},
-    {"net", required_argument, 0, OPT_NETWORK},
+    {"network", required_argument, 0, RUN_OPT_NETWORK},
+    {"net", required_argument, 0, RUN_OPT_NETWORK},
+    {"network-alias", required_argument, 0, RUN_OPT_NETWORK_ALIAS},
+    {"net-alias", required_argument, 0, RUN_OPT_NETWORK_ALIAS},
+    {"ip", required_argument, 0, RUN_OPT_IP},
+    {"dns", required_argument, 0, RUN_OPT_DNS},
+    {"dns-search", required_argument, 0, RUN_OPT_DNS_SEARCH},
+    {"dns-option", required_argument, 0, RUN_OPT_DNS_OPTION},
+    {"add-host", required_argument, 0, RUN_OPT_ADD_HOST},
+    {"publish", required_argument, 0, 'p'},
+    {"publish-all", no_argument, 0, 'P'},
+    {"expose", required_argument, 0, RUN_OPT_EXPOSE},
     {"init", no_argument, 0, OPT_INIT},
     {"shm-size", required_argument, 0, OPT_SHM_SIZE},
     {"oom-score-adj", required_argument, 0, OPT_OOM_SCORE_ADJ},
@@ -467,12 +476,19 @@ static int apply_opt(struct cli_ctx *ctx, int c, const char *arg, struct run_fla
             return bad_value(ctx, "--log-driver", arg, "only json-file and none are supported");
         json_object_set_new(obj_object(host, "LogConfig"), "Type", json_string(arg));
         break;
-    case OPT_NETWORK:
-        if (strcmp(arg, "host") != 0 && strcmp(arg, "none") != 0 && strcmp(arg, "default") != 0 &&
-            strcmp(arg, "bridge") != 0)
-            return cli_failf("network %s not found: use host or none", arg);
-        json_object_set_new(host, "NetworkMode", json_string(arg));
-        break;
+    case 'p':
+        return run_flags_net_opt(ctx, RUN_OPT_PUBLISH, arg, f->config);
+    case 'P':
+        return run_flags_net_opt(ctx, RUN_OPT_PUBLISH_ALL, arg, f->config);
+    case RUN_OPT_NETWORK:
+    case RUN_OPT_NETWORK_ALIAS:
+    case RUN_OPT_IP:
+    case RUN_OPT_DNS:
+    case RUN_OPT_DNS_SEARCH:
+    case RUN_OPT_DNS_OPTION:
+    case RUN_OPT_ADD_HOST:
+    case RUN_OPT_EXPOSE:
+        return run_flags_net_opt(ctx, c, arg, f->config);
     case OPT_SYSCTL: {
         const char *eq = strchr(arg, '=');
         if (!eq || eq == arg)
@@ -552,7 +568,7 @@ static void hostname_short_flag(int argc, char **argv)
         }
         /* A short cluster: the first letter that takes a value ends it, with the rest or the next word. */
         for (const char *p = a + 1; *p; p++)
-            if (strchr("ewulmcv", *p)) {
+            if (strchr("ewulmcvp", *p)) {
                 if (!p[1])
                     i++;
                 break;
@@ -569,7 +585,7 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
     json_t *host = json_object();
     f->config = json_pack("{s:o,s:o}", "Config", cfg, "HostConfig", host);
     int c;
-    while ((c = cli_getopt(ctx, argc, argv, "dite:w:u:l:m:c:v:h", run_longopts)) != -1) {
+    while ((c = cli_getopt(ctx, argc, argv, "dite:w:u:l:m:c:v:hp:P", run_longopts)) != -1) {
         if (c == 'h') {
             *code = 0;
             return -1;
@@ -632,6 +648,11 @@ int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags
     obj_object(log, "Config");
     if (!json_object_get(host, "NetworkMode"))
         json_object_set_new(host, "NetworkMode", json_string("default"));
+    int r = run_flags_net_finish(ctx, f->config);
+    if (r != 0) {
+        *code = r;
+        return -1;
+    }
     return 0;
 }
 

@@ -22,6 +22,23 @@ struct run_flags {
 int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *out, int *code);
 void run_flags_clear(struct run_flags *f);
 
+/* run_flags_net.c: the network flags (ids from RUN_OPT_NETWORK on, above run_flags.c's own). */
+enum {
+    RUN_OPT_NETWORK = 1000,
+    RUN_OPT_NETWORK_ALIAS,
+    RUN_OPT_IP,
+    RUN_OPT_DNS,
+    RUN_OPT_DNS_SEARCH,
+    RUN_OPT_DNS_OPTION,
+    RUN_OPT_ADD_HOST,
+    RUN_OPT_PUBLISH,
+    RUN_OPT_PUBLISH_ALL,
+    RUN_OPT_EXPOSE,
+};
+int run_flags_net_opt(struct cli_ctx *ctx, int opt, const char *arg, json_t *config);
+/* Move --network-alias/--ip under the chosen network; refuse them where Docker does. */
+int run_flags_net_finish(struct cli_ctx *ctx, json_t *config);
+
 /* ---- Shared with cmd_run.c, cmd_container.c and cmd_exec.c ---- */
 
 /* Options for starting a created (or exited) container through its monitor. */

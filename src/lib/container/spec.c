@@ -427,14 +427,72 @@ static int process(struct servin_store *store, const struct servin_container *c,
     return 0;
 }
 
-static json_t *namespaces(bool host_network)
+/* netns: the pinned network namespace to join (servin_container_netns_path), NULL for the host's. */
+static json_t *namespaces(const char *netns)
 {
     json_t *ns = json_array();
-    const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup", "network"};
+    const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup"};
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-        if (!(host_network && strcmp(types[i], "network") == 0))
-            json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+        json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
+    if (netns)
+        json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", netns));
     return ns;
+}
+
+char *servin_container_netns_path(struct servin_store *store, const char *id)
+{
+    return xasprintf("%s/netns/%s", store->run_root, id);
+}
+
+/* The namespace NetworkMode asks for: the container's own pinned one, the one of container:X
+ * (followed through X's own mode), or NULL for the host's. */
+static int network_namespace(struct servin_store *store, const struct servin_container *c, json_t *hc,
+                             char **out, struct servin_error *err)
+{
+    const char *mode = str(hc, "NetworkMode");
+    *out = NULL;
+    if (mode && strcmp(mode, "host") == 0)
+        return 0;
+    if (!mode || strncmp(mode, "container:", 10) != 0) {
+        *out = servin_container_netns_path(store, c->id);
+        return 0;
+    }
+    struct servin_container other = {0};
+    int ret = servin_container_get(store, mode + 10, &other, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "invalid --network %s", mode);
+    if (strcmp(other.id, c->id) == 0) {
+        servin_container_clear(&other);
+        return servin_error_set(err, EINVAL, "invalid --network %s: a container cannot join itself", mode);
+    }
+    json_t *ohc = json_object_get(other.config, "HostConfig");
+    ret = network_namespace(store, &other, ohc, out, err);
+    servin_container_clear(&other);
+    return ret;
+}
+
+void ctr_hostname(const struct servin_container *c, json_t *cfg, json_t *hc, char out[256])
+{
+    const char *mode = str(hc, "NetworkMode");
+    bool host_network = mode && strcmp(mode, "host") == 0;
+    out[0] = '\0';
+    if (str(cfg, "Hostname"))
+        snprintf(out, 256, "%s", str(cfg, "Hostname"));
+    else if (host_network)
+        gethostname(out, 255);
+    if (!out[0])
+        snprintf(out, 256, "%.12s", c->id);
+}
+
+int servin_container_write_etc(struct servin_store *store, const struct servin_container *c, const char *ip,
+                               json_t *network_dns, struct servin_error *err)
+{
+    json_t *cfg = json_object_get(c->config, "Config"), *hc = json_object_get(c->config, "HostConfig");
+    const char *mode = str(hc, "NetworkMode");
+    char hostname[256];
+    ctr_hostname(c, cfg, hc, hostname);
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    return ctr_write_etc_files(dir, hostname, mode && strcmp(mode, "host") == 0, hc, ip, network_dns, err);
 }
 
 static json_t *string_array(const char *const *v, size_t n)
@@ -450,12 +508,12 @@ static int build(struct servin_store *store, const struct servin_container *c, j
 {
     const char *mode = str(hc, "NetworkMode");
     bool host_network = mode && strcmp(mode, "host") == 0;
-    char host_name[256] = "";
-    if (host_network && !str(cfg, "Hostname"))
-        gethostname(host_name, sizeof(host_name) - 1);
-    char short_id[13];
-    snprintf(short_id, sizeof(short_id), "%.12s", c->id);
-    const char *hostname = str(cfg, "Hostname") ?: host_name[0] ? host_name : short_id;
+    char hostname[256];
+    ctr_hostname(c, cfg, hc, hostname);
+    _cleanup_free_ char *netns = NULL;
+    int nret = network_namespace(store, c, hc, &netns, err);
+    if (nret < 0)
+        return nret;
 
     json_t *proc = NULL, *caps = NULL, *limits = NULL, *seccomp = NULL, *res = NULL, *user = json_array();
     bool nnp = false;
@@ -473,7 +531,7 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     if (ret == 0)
         ret = ctr_apply_init(hc, proc, user, err);
     if (ret == 0)
-        ret = ctr_write_etc_files(dir, hostname, host_network, err);
+        ret = ctr_write_etc_files(dir, hostname, host_network, hc, NULL, NULL, err);
     if (ret < 0) {
         json_decref(proc);
         json_decref(caps);
@@ -492,7 +550,7 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     bool priv = json_is_true(json_object_get(hc, "Privileged"));
     _cleanup_free_ char *rootfs = xasprintf("%s/merged", dir);
     _cleanup_free_ char *cgroups_path = xasprintf("servin/%s", c->id);
-    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network), "cgroupsPath",
+    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(netns), "cgroupsPath",
                                   cgroups_path, "resources", res);
     if (!priv) {
         json_object_set_new(linux_obj, "maskedPaths",

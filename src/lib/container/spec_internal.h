@@ -47,7 +47,12 @@ int ctr_default_ulimits(json_t *list, bool *nofile_set);
 bool ctr_can_raise_rlimits(void);
 
 /* spec_files.c: <dir>/hostname, <dir>/hosts and <dir>/resolv.conf. */
-int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, struct servin_error *err);
+/* hc: HostConfig (ExtraHosts, Dns, DnsSearch, DnsOptions); ip: the container's address (NULL:
+ * 127.0.0.1); network_dns: nameservers of its networks (NULL: the host's). */
+int ctr_write_etc_files(const char *dir, const char *hostname, bool host_network, json_t *hc, const char *ip,
+                        json_t *network_dns, struct servin_error *err);
+/* The hostname the container gets (Hostname, the host's on its network, else the short id). */
+void ctr_hostname(const struct servin_container *c, json_t *cfg, json_t *hc, char out[256]);
 /* resolv.conf text without loopback nameservers; NULL when no nameserver is left. */
 char *ctr_resolv_filter(const char *text);
 

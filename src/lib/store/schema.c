@@ -120,6 +120,40 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (container_id, volume)"
     ");"
     "CREATE INDEX container_volumes_volume ON container_volumes(volume);",
+    /* 5: networks, which containers are on them, and the addresses running containers hold. No
+     * foreign key to containers: removal goes through servin_network_container_removed, and the
+     * orphan cleanup catches what a crash left. */
+    "CREATE TABLE networks ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  driver TEXT NOT NULL DEFAULT 'bridge',"
+    "  bridge TEXT NOT NULL UNIQUE,"      /* host interface */
+    "  subnet TEXT NOT NULL,"             /* IPv4 CIDR */
+    "  gateway TEXT NOT NULL,"
+    "  ip_range TEXT,"
+    "  internal INTEGER NOT NULL DEFAULT 0,"
+    "  dns INTEGER NOT NULL DEFAULT 1,"
+    "  labels TEXT NOT NULL DEFAULT '{}',"
+    "  created INTEGER NOT NULL"          /* unix ns */
+    ");"
+    "CREATE TABLE network_attachments ("
+    "  container_id TEXT NOT NULL,"
+    "  network_id TEXT NOT NULL REFERENCES networks(id),"
+    "  position INTEGER NOT NULL,"        /* eth<position> */
+    "  aliases TEXT NOT NULL DEFAULT '[]',"
+    "  requested_ip TEXT,"
+    "  PRIMARY KEY (container_id, network_id)"
+    ");"
+    "CREATE INDEX network_attachments_network ON network_attachments(network_id);"
+    "CREATE TABLE network_leases ("
+    "  network_id TEXT NOT NULL REFERENCES networks(id),"
+    "  ip TEXT NOT NULL,"
+    "  container_id TEXT NOT NULL,"
+    "  mac TEXT,"
+    "  ports TEXT NOT NULL DEFAULT '[]'," /* [{host_ip, host_port, container_port, protocol}] */
+    "  PRIMARY KEY (network_id, ip)"
+    ");"
+    "CREATE INDEX network_leases_container ON network_leases(container_id);",
 };
 
 int servin_schema_count(void)

@@ -1,0 +1,289 @@
+"""Networks: published ports reached from the host over 127.0.0.1, names that resolve on a user
+network, --internal, --network none, a taken host port, 30 parallel starts; and after each test no
+veth, iptables rule, lease or pinned namespace is left.
+
+Every network gets a unique name and a random 10.x.y.0/24 subnet not routed on this host; traffic
+only goes to 127.0.0.1 or between our own containers.
+"""
+
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from conftest import Servin
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/usr/lib/podman/netavark"),
+                                reason="networks need root and netavark")
+IMAGE = "localhost/bb:latest"
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bb-rootfs") / "rootfs.tar"
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), str(path)], check=True)
+    return path
+
+
+def iptables_rules():
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l.startswith("-A")]
+
+
+def links():
+    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+
+
+def routed(prefix):
+    return prefix in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+
+
+def unique_subnet():
+    for _ in range(200):
+        a, b = random.randint(200, 250), random.randint(0, 255)
+        prefix = "10.%d.%d." % (a, b)
+        if not routed(prefix):
+            return prefix + "0/24", prefix
+    raise AssertionError("no free test subnet")
+
+
+def unique_name(stem):
+    return "%s-%d-%d" % (stem, os.getpid(), random.randint(0, 1 << 30))
+
+
+class Net:
+    def __init__(self, servin):
+        self.servin = servin
+        self.made = []
+
+    def create(self, *flags):
+        subnet, prefix = unique_subnet()
+        name = unique_name("nt")
+        nid = self.servin.ok("network", "create", "--subnet", subnet, *flags, name).stdout.strip()
+        info = self.servin.json("network", "inspect", name)[0]
+        self.made.append((name, prefix, info["Options"]["com.docker.network.bridge.name"]))
+        assert info["Id"] == nid
+        return name, prefix
+
+
+@pytest.fixture
+def net(busybox_rootfs, servin_bin):
+    tmp = tempfile.mkdtemp(prefix="svn-", dir="/tmp")
+    servin = Servin(tmp)
+    servin.ok("import", "-c", 'CMD ["sh"]', str(busybox_rootfs), IMAGE)
+    n = Net(servin)
+    yield n
+    for cid in servin.lines("ps", "-aq", "--no-trunc", check=False):
+        servin("rm", "-f", cid, check=False)
+    # Monitors run their cleanup after the container is gone: give them a moment.
+    deadline = time.time() + 15
+    def leftovers():
+        rules = [r for r in iptables_rules() if any(p in r for _, p, _ in n.made)]
+        bridges = [b for _, _, b in n.made if (" %s:" % b) in links()]
+        netns = os.listdir(os.path.join(servin.root, "run", "netns")) \
+            if os.path.isdir(os.path.join(servin.root, "run", "netns")) else []
+        db = sqlite3.connect(os.path.join(servin.root, "servin.db"))
+        leases = db.execute("SELECT ip, container_id FROM network_leases").fetchall()
+        db.close()
+        return rules, bridges, netns, leases
+    left = leftovers()
+    while any(left) and time.time() < deadline:
+        time.sleep(0.2)
+        left = leftovers()
+    for name, _, _ in n.made:
+        servin("network", "rm", name, check=False)
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert not any(left), "left behind (rules, bridges, netns, leases): %r" % (left,)
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def wait_http(url, deadline=10):
+    end = time.time() + deadline
+    while True:
+        try:
+            return http_get(url)
+        except OSError:
+            if time.time() > end:
+                raise
+            time.sleep(0.1)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# busybox-static's wget resolves through glibc's NSS, which a static binary cannot load: names go
+# through busybox's own nslookup (straight to the network's DNS server), then wget by address.
+FETCH = ("fetch() { for i in 1 2 3 4 5 6 7 8 9 10; do "
+         "a=$(nslookup $1 2>/dev/null | awk '/^Address: /{x=$2} END{print x}'); "
+         "[ -n \"$a\" ] && timeout 3 wget -q -O- http://$a/ && return 0; sleep 0.3; done; return 1; }; ")
+
+WEB = "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def test_published_port_is_reached_over_loopback(net):
+    s = net.servin
+    port = free_port()
+    cid = s.ok("run", "-d", "--name", "web", "-p", "127.0.0.1:%d:80" % port, IMAGE, "sh", "-c", WEB).stdout.strip()
+    body = wait_http("http://127.0.0.1:%d/" % port)
+    assert body.startswith("hello-from-")
+    assert s.ok("port", "web").stdout.strip() == "80/tcp -> 127.0.0.1:%d" % port
+    assert s.ok("port", "web", "80").stdout.strip() == "127.0.0.1:%d" % port
+    assert "127.0.0.1:%d->80/tcp" % port in s.ok("ps").stdout
+    info = s.json("inspect", cid)[0]
+    ns = info["NetworkSettings"]
+    assert ns["Ports"]["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    assert ns["Networks"]["bridge"]["IPAddress"].startswith("172.17.")
+    assert ns["IPAddress"] == ns["Networks"]["bridge"]["IPAddress"]
+    s.ok("rm", "-f", "web")
+    with pytest.raises(OSError):
+        http_get("http://127.0.0.1:%d/" % port, timeout=2)
+
+
+def test_random_host_port_and_publish_all(net):
+    s = net.servin
+    s.ok("run", "-d", "--name", "rnd", "-p", "80", IMAGE, "sh", "-c", WEB)
+    out = s.ok("port", "rnd", "80/tcp").stdout.strip()
+    port = int(out.rsplit(":", 1)[1])
+    assert port > 0
+    assert wait_http("http://127.0.0.1:%d/" % port).startswith("hello-from-")
+    s.ok("run", "-d", "--name", "all", "--expose", "80", "-P", IMAGE, "sh", "-c", WEB)
+    port2 = int(s.ok("port", "all", "80").stdout.strip().rsplit(":", 1)[1])
+    assert port2 != port
+    assert wait_http("http://127.0.0.1:%d/" % port2).startswith("hello-from-")
+
+
+def test_containers_on_a_user_network_resolve_each_other(net):
+    s = net.servin
+    name, prefix = net.create()
+    s.ok("run", "-d", "--name", "srv", "--network", name, "--network-alias", "db", IMAGE, "sh", "-c", WEB)
+    r = s.ok("run", "--rm", "--network", name, IMAGE, "sh", "-c",
+             FETCH + "fetch srv; fetch db")
+    assert r.stdout.count("hello-from-") == 2, r.stdout
+    ip = s.json("inspect", "srv")[0]["NetworkSettings"]["Networks"][name]["IPAddress"]
+    assert ip.startswith(prefix)
+    # One started later is found by the first.
+    s.ok("run", "-d", "--name", "late", "--network", name, IMAGE, "sh", "-c", WEB)
+    r = s.ok("exec", "srv", "sh", "-c", FETCH + "fetch late")
+    assert "hello-from-" in r.stdout
+    hosts = s.ok("exec", "srv", "cat", "/etc/hosts").stdout
+    assert ip in hosts
+    resolv = s.ok("exec", "srv", "cat", "/etc/resolv.conf").stdout
+    assert "nameserver %s1" % prefix in resolv
+
+
+def test_internal_network_has_no_way_out(net):
+    s = net.servin
+    name, prefix = net.create("--internal")
+    assert s.json("network", "inspect", name)[0]["Internal"] is True
+    port = free_port()
+    s.ok("run", "-d", "--name", "pub", "-p", "%d:80" % port, IMAGE, "sh", "-c", WEB)
+    wait_http("http://127.0.0.1:%d/" % port)
+    pub_ip = s.json("inspect", "pub")[0]["NetworkSettings"]["IPAddress"]
+    r = s("run", "--rm", "--network", name, IMAGE, "sh", "-c",
+          "ip route; timeout 3 wget -q -O- http://%s/" % pub_ip, check=False)
+    assert "default" not in r.stdout
+    assert r.returncode != 0 and "hello-from-" not in r.stdout
+    # Inside the internal network containers still reach each other.
+    s.ok("run", "-d", "--name", "in1", "--network", name, IMAGE, "sh", "-c", WEB)
+    in1 = s.json("inspect", "in1")[0]["NetworkSettings"]["Networks"][name]["IPAddress"]
+    r = s.ok("run", "--rm", "--network", name, IMAGE, "sh", "-c",
+             "for i in 1 2 3 4 5 6 7 8 9 10; do timeout 3 wget -q -O- http://%s/ && break; sleep 0.3; done" % in1)
+    assert "hello-from-" in r.stdout
+
+
+def test_network_none_has_only_lo(net):
+    r = net.servin.ok("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "ls /sys/class/net")
+    assert r.stdout.split() == ["lo"]
+    r = net.servin.ok("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "ip -o link | grep -c UP")
+    assert r.stdout.strip() == "1"
+
+
+def test_taken_host_port_is_a_clear_error_and_leaves_nothing(net):
+    s = net.servin
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hold:
+        hold.bind(("127.0.0.1", 0))
+        hold.listen(1)
+        port = hold.getsockname()[1]
+        r = s.fail("run", "-d", "--name", "clash", "-p", "127.0.0.1:%d:80" % port, IMAGE, "sleep", "60", code=125)
+        assert "already in use" in r.stderr and str(port) in r.stderr
+    info = s.json("inspect", "clash")[0]
+    assert info["State"]["Running"] is False
+    assert info["NetworkSettings"]["Ports"].get("80/tcp") is None
+
+
+def test_thirty_parallel_starts_get_distinct_addresses_and_resolve(net):
+    s = net.servin
+    name, prefix = net.create()
+    names = ["p%02d" % i for i in range(30)]
+
+    def start(n):
+        return s("run", "-d", "--name", n, "--network", name, IMAGE, "sleep", "120", check=False)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as ex:
+        results = list(ex.map(start, names))
+    for r in results:
+        assert r.returncode == 0, r.stderr
+    ips = {}
+    for n in names:
+        ip = s.json("inspect", n)[0]["NetworkSettings"]["Networks"][name]["IPAddress"]
+        assert ip.startswith(prefix)
+        ips[n] = ip
+    assert len(set(ips.values())) == 30
+    script = "; ".join("nslookup %s >/dev/null 2>&1 && echo ok-%s" % (n, n) for n in names)
+    r = s.ok("run", "--rm", "--network", name, IMAGE, "sh", "-c", script)
+    assert sorted(l for l in r.stdout.split() if l.startswith("ok-")) == ["ok-" + n for n in names]
+
+
+def test_network_commands(net):
+    s = net.servin
+    name, prefix = net.create("--label", "team=blue")
+    assert name in s.lines("network", "ls", "--format", "{{.Name}}")
+    assert s.lines("network", "ls", "--filter", "label=team=blue", "--format", "{{.Name}}") == [name]
+    assert len(s.lines("network", "ls", "-q")) >= 2
+    r = s.fail("network", "create", "--subnet", prefix + "0/24", unique_name("dup"))
+    assert "overlaps" in r.stderr
+    s.ok("run", "-d", "--name", "c1", "--network", name, IMAGE, "sleep", "60")
+    r = s.fail("network", "rm", name)
+    assert "container" in r.stderr
+    info = s.json("network", "inspect", name)[0]
+    assert len(info["Containers"]) == 1 and info["Labels"] == {"team": "blue"}
+    # Connect a running container to a second network, then disconnect it.
+    name2, prefix2 = net.create()
+    s.ok("network", "connect", "--alias", "second", name2, "c1")
+    out = s.ok("exec", "c1", "ip", "-o", "-4", "addr").stdout
+    assert prefix2 in out and prefix in out
+    s.ok("network", "disconnect", name2, "c1")
+    assert prefix2 not in s.ok("exec", "c1", "ip", "-o", "-4", "addr").stdout
+    s.ok("rm", "-f", "c1")
+    s.ok("network", "rm", name)
+    s.fail("network", "inspect", name)
+    assert "Deleted Networks" in s.ok("network", "prune", "-f").stdout
+    assert name2 not in s.ok("network", "ls").stdout
+    s.fail("run", "--rm", "--network", unique_name("missing"), IMAGE, "true")
+
+
+def test_dns_flags_and_add_host(net):
+    r = net.servin.ok("run", "--rm", "--dns", "10.254.254.254", "--dns-search", "example.test",
+                      "--dns-option", "ndots:2", "--add-host", "myhost:10.1.2.3", IMAGE, "sh", "-c",
+                      "cat /etc/resolv.conf /etc/hosts")
+    assert "nameserver 10.254.254.254" in r.stdout
+    assert "search example.test" in r.stdout
+    assert "options ndots:2" in r.stdout
+    assert "10.1.2.3\tmyhost" in r.stdout
