@@ -78,7 +78,8 @@ def test_hostname_and_hosts_name_the_container(sv):
     out = sv.ok("logs", cid).stdout.splitlines()
     assert out[0] == cid[:12]
     assert "127.0.0.1\tlocalhost" in out
-    assert "127.0.0.1\t%s" % cid[:12] in out
+    # On a bridge network the hostname names the container's address, as in Docker.
+    assert any(l.endswith("\t%s" % cid[:12]) for l in out)
 
 
 def test_masked_and_readonly_paths(sv):

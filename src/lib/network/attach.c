@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "network/network_internal.h"
 #include "servin/cleanup.h"
@@ -220,20 +221,26 @@ static int lease_one(struct servin_store *store, const char *cid, struct attach_
             taken[n++] = a;
         }
     }
-    qsort(taken, n, sizeof(*taken), cmp_u32);
+    if (n > 0)
+        qsort(taken, n, sizeof(*taken), cmp_u32);
     uint32_t chosen = 0;
     if (r->requested_ip) {
         net_ip_parse(r->requested_ip, &chosen);
-        if (bsearch(&chosen, taken, n, sizeof(*taken), cmp_u32) || chosen == gw)
+        if ((n > 0 && bsearch(&chosen, taken, n, sizeof(*taken), cmp_u32)) || chosen == gw)
             return servin_error_set(err, EADDRINUSE, "address %s is already in use on network %s",
                                     r->requested_ip, r->net.name);
     } else {
         uint32_t first = range.addr, last = range.addr | ~net_cidr_mask(range.prefix);
-        size_t k = 0;
-        for (uint32_t a = first; a <= last && a != 0; a++) {
-            while (k < n && taken[k] < a)
-                k++;
-            if (a == subnet.addr || a == bcast || a == gw || (k < n && taken[k] == a))
+        /* The default bridge is shared by every store on the host (tests use stores of their
+         * own), each with its own leases: start at a random place so that two stores rarely pick
+         * the same address. User networks belong to one store and fill from the bottom. */
+        uint32_t span = last - first + 1, offset = 0;
+        if (is_default(&r->net) && span > 2 && getrandom(&offset, sizeof(offset), 0) == sizeof(offset))
+            offset %= span;
+        for (uint32_t i = 0; i < span; i++) {
+            uint32_t a = first + (offset + i) % span;
+            if (a == subnet.addr || a == bcast || a == gw ||
+                (n > 0 && bsearch(&a, taken, n, sizeof(*taken), cmp_u32)))
                 continue;
             chosen = a;
             break;
