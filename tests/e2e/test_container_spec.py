@@ -91,10 +91,15 @@ def test_masked_and_readonly_paths(sv):
 
 
 def test_loopback_is_up_in_its_own_network_namespace(sv):
-    out = run(sv, IMAGE, "sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net")
+    out = run(sv, "--network", "none", IMAGE, "sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net")
     flags, names = out.split("\n", 1)
     assert int(flags, 16) & 0x1, "lo is down"
     assert names.split() == ["lo"]
+    # The default network adds eth0.
+    out = run(sv, IMAGE, "sh", "-c", "cat /sys/class/net/lo/flags; ls /sys/class/net")
+    flags, names = out.split("\n", 1)
+    assert int(flags, 16) & 0x1, "lo is down"
+    assert names.split() == ["eth0", "lo"]
 
 
 def test_host_network_sees_host_interfaces(sv):

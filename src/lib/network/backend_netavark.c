@@ -58,8 +58,18 @@ static json_t *options_json(const struct servin_net_attachment *a)
                              n->id, "driver", "bridge", "network_interface", n->bridge, "subnets", "subnet",
                              n->subnet, "gateway", n->gateway, "ipv6_enabled", 0, "internal", n->internal,
                              "dns_enabled", n->dns, "ipam_options", "driver", "host-local");
+    /* The MAC follows from the address (as Docker's 02:42:<ip> does; 0a:58 is the prefix CNI's
+     * bridge uses): an address handed to a new container right after the old one left is reached
+     * at once, not after the neighbours' stale ARP entries for the old MAC expire. */
+    unsigned b[4] = {0};
+    char mac[32] = "";
+    if (sscanf(a->ip, "%u.%u.%u.%u", &b[0], &b[1], &b[2], &b[3]) == 4)
+        snprintf(mac, sizeof(mac), "0a:58:%02x:%02x:%02x:%02x", b[0] & 0xff, b[1] & 0xff, b[2] & 0xff,
+                 b[3] & 0xff);
     json_t *net = json_pack("{s:[s],s:o,s:s}", "static_ips", a->ip, "aliases", aliases, "interface_name",
                             a->interface_name);
+    if (mac[0])
+        json_object_set_new(net, "static_mac", json_string(mac));
     return json_pack("{s:s,s:s,s:o,s:{s:o},s:{s:o}}", "container_id", a->container_id, "container_name",
                      a->container_name, "port_mappings", ports, "networks", n->name, net, "network_info",
                      n->name, info);
