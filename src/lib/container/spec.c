@@ -427,8 +427,9 @@ static int process(struct servin_store *store, const struct servin_container *c,
     return 0;
 }
 
-/* netns: the pinned network namespace to join (servin_container_netns_path), NULL for the host's. */
-static json_t *namespaces(const char *netns)
+/* netns: the pinned network namespace to join (servin_container_netns_path), NULL for a new one
+ * of its own (--network none: only lo) or, with host_network, none at all. */
+static json_t *namespaces(bool host_network, const char *netns)
 {
     json_t *ns = json_array();
     const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup"};
@@ -436,6 +437,8 @@ static json_t *namespaces(const char *netns)
         json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
     if (netns)
         json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", netns));
+    else if (!host_network)
+        json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
     return ns;
 }
 
@@ -445,13 +448,13 @@ char *servin_container_netns_path(struct servin_store *store, const char *id)
 }
 
 /* The namespace NetworkMode asks for: the container's own pinned one, the one of container:X
- * (followed through X's own mode), or NULL for the host's. */
+ * (followed through X's own mode), or NULL for the host's or a fresh one (none). */
 static int network_namespace(struct servin_store *store, const struct servin_container *c, json_t *hc,
                              char **out, struct servin_error *err)
 {
     const char *mode = str(hc, "NetworkMode");
     *out = NULL;
-    if (mode && strcmp(mode, "host") == 0)
+    if (mode && (strcmp(mode, "host") == 0 || strcmp(mode, "none") == 0))
         return 0;
     if (!mode || strncmp(mode, "container:", 10) != 0) {
         *out = servin_container_netns_path(store, c->id);
@@ -550,7 +553,7 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     bool priv = json_is_true(json_object_get(hc, "Privileged"));
     _cleanup_free_ char *rootfs = xasprintf("%s/merged", dir);
     _cleanup_free_ char *cgroups_path = xasprintf("servin/%s", c->id);
-    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(netns), "cgroupsPath",
+    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network, netns), "cgroupsPath",
                                   cgroups_path, "resources", res);
     if (!priv) {
         json_object_set_new(linux_obj, "maskedPaths",

@@ -437,16 +437,13 @@ int servin_network_container_start(struct servin_store *store, const struct serv
     /* What a crashed earlier run left, before anything new. */
     struct servin_error ignored = {0};
     servin_network_container_stop(store, c->id, &ignored);
+    /* none: the runtime makes a namespace of its own, with only lo. */
+    if (mode == SERVIN_NETMODE_NONE)
+        return servin_container_write_etc(store, c, NULL, NULL, err);
     _cleanup_free_ char *netns = net_netns_path(store, c->id);
     int ret = net_netns_pin(netns, err);
     if (ret < 0)
         return ret;
-    if (mode == SERVIN_NETMODE_NONE) {
-        ret = servin_container_write_etc(store, c, NULL, NULL, err);
-        if (ret < 0)
-            net_netns_unpin(netns);
-        return ret;
-    }
 
     json_t *ports = NULL;
     struct attach_row *rows = NULL;
