@@ -63,6 +63,8 @@ extern const struct droute daemon_system_routes[];
 extern const struct droute daemon_image_routes[];
 extern const struct droute daemon_container_routes[];
 extern const struct droute daemon_exec_routes[];
+/* POST /build (build.c), routed with the image endpoints. */
+int daemon_build(struct dreq *r);
 
 /* The daemon's global settings (main.c). */
 struct daemon {

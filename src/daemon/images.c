@@ -531,11 +531,6 @@ static int load(struct dreq *r)
     return 0;
 }
 
-static int build(struct dreq *r)
-{
-    return dreply_error(r, 501, "docker build through servin daemon is not supported yet: use servin build");
-}
-
 const struct droute daemon_image_routes[] = {
     {"GET", "/images/json", list, 0},
     {"POST", "/images/create", create, 0},
@@ -549,6 +544,6 @@ const struct droute daemon_image_routes[] = {
     {"POST", "/images/**/tag", tag, 0},
     {"POST", "/images/**/push", push, 0},
     {"DELETE", "/images/**", remove_image, 0},
-    {"POST", "/build", build, DROUTE_BODY_FILE},
+    {"POST", "/build", daemon_build, DROUTE_BODY_FILE},
     {NULL, NULL, NULL, 0},
 };

@@ -1,0 +1,89 @@
+"""POST /build through `servin daemon`: the same code as `servin build`, so the same context gives the
+same image ID whichever front end built it; raw HTTP for the message shapes, and the docker CLI's
+classic builder (DOCKER_BUILDKIT=0)."""
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from daemon_util import DOCKER, start_daemon, teardown_daemon
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the daemon and builds run as root")
+
+BUILDFILE = "FROM localhost/bb\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copy\nENV X=1\nCMD [\"cat\", \"/copy\"]\n"
+
+
+@pytest.fixture
+def daemon(servin_bin, tmp_path):
+    d = start_daemon()
+    rootfs = tmp_path / "rootfs.tar"
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), str(rootfs)], check=True)
+    d.servin.ok("import", str(rootfs), "localhost/bb:latest")
+    yield d
+    assert teardown_daemon(d) == 0, d.log_text()
+
+
+def context_dir(tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(BUILDFILE)
+    (ctx / "hello.txt").write_text("hello from the context\n")
+    return ctx
+
+
+def tar_of(ctx):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name in sorted(os.listdir(ctx)):
+            t.add(str(ctx / name), arcname=name)
+    return buf.getvalue()
+
+
+def messages(body):
+    return [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+
+
+def test_build_endpoint_gives_the_same_image_id_as_the_cli(daemon, tmp_path):
+    ctx = context_dir(tmp_path)
+    cli_id = daemon.servin.ok("build", "-q", "-t", "cli:1", str(ctx)).stdout.strip()
+    r = daemon.request("POST", "/build?t=api:1&t=api:2", body=tar_of(ctx),
+                       headers={"Content-Type": "application/x-tar"}, timeout=300)
+    assert r.status == 200, r
+    msgs = messages(r.body)
+    ids = [m["aux"]["ID"] for m in msgs if "aux" in m]
+    assert ids == [cli_id], msgs
+    assert any("Step 2/5 : COPY hello.txt /hello.txt" in m.get("stream", "") for m in msgs), msgs
+    tags = daemon.servin.json("image", "inspect", cli_id)[0]["RepoTags"]
+    assert sorted(tags) == ["api:1", "api:2", "cli:1"]
+    out = daemon.servin.ok("run", "--rm", "api:1").stdout
+    assert out == "hello from the context\n"
+
+
+def test_build_endpoint_reports_a_failing_step_in_the_stream(daemon, tmp_path):
+    ctx = tmp_path / "bad"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM localhost/bb\nRUN echo failing-output; exit 3\n")
+    r = daemon.request("POST", "/build", body=tar_of(ctx), timeout=300)
+    assert r.status == 200, r
+    msgs = messages(r.body)
+    assert any("failing-output" in m.get("stream", "") for m in msgs), msgs
+    err = [m for m in msgs if "error" in m]
+    assert len(err) == 1 and "non-zero code: 3" in err[0]["error"], msgs
+    r = daemon.request("POST", "/build?buildargs=notjson", body=tar_of(ctx))
+    assert r.status == 400
+
+
+@pytest.mark.skipif(DOCKER is None, reason="the docker CLI is not installed")
+def test_docker_build_through_the_daemon(daemon, tmp_path):
+    ctx = context_dir(tmp_path)
+    cli_id = daemon.servin.ok("build", "-q", str(ctx)).stdout.strip()
+    r = daemon.docker("build", "-q", "-t", "dk:1", str(ctx), env={"DOCKER_BUILDKIT": "0"}, check=False)
+    if r.returncode != 0 and "buildx" in (r.stderr + r.stdout):
+        pytest.skip("this docker CLI insists on BuildKit: %s" % r.stderr.strip())
+    assert r.returncode == 0, (r.stdout, r.stderr, daemon.log_text())
+    assert r.stdout.strip() == cli_id
