@@ -61,7 +61,7 @@ static int insert_attachment(struct servin_store *store, const char *cid, const 
     if (ret < 0)
         return ret;
     _cleanup_free_ char *alias_text =
-        json_dumps(json_is_array(aliases) ? aliases : json_array(), JSON_COMPACT);
+        json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : xstrdup("[]");
     sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, n->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, alias_text, -1, SQLITE_STATIC);
