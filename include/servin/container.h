@@ -167,6 +167,79 @@ void servin_container_apply_image_defaults(json_t *config, json_t *image_config)
  * logging.max_size/max_files unless the container set its own. */
 void servin_container_apply_config_defaults(json_t *config);
 
+/* ---- lifecycle (lifecycle.c): what the CLI and the daemon do to containers ---- */
+
+/* Resolve the image (no pull: ENOENT "No such image" when absent), fill config from the image's
+ * defaults, write the record, mount the rootfs and write the OCI spec; on failure nothing of the
+ * container is left. */
+int servin_container_create(struct servin_store *store, const char *image, const char *name, json_t *config,
+                            struct servin_container *c, struct servin_error *err);
+/* Options for starting a created (or exited) container through its monitor. */
+struct servin_start_opts {
+    bool wait_for_attach; /* the container starts once a client attaches (a foreground run) */
+    bool foreground_rm;   /* foreground --rm: the caller removes it after reading the exit code */
+};
+/* Mount the rootfs, spawn the monitor (the on-exit command is this same binary's `container
+ * cleanup`, or `rm -f` with AutoRemove) and record the container as running. *exit_code gets the
+ * monitor's verdict (126/127/125) when the start fails. */
+int servin_container_start(struct servin_store *store, struct servin_container *c,
+                           const struct servin_start_opts *opts, int *exit_code, struct servin_error *err);
+/* Stop (StopSignal, then SIGKILL after timeout_s; < 0 = the container's StopTimeout or 10). */
+int servin_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
+                          struct servin_error *err);
+/* Send sig to the container's init (EBUSY when it is not running); it will not be restarted. */
+int servin_container_kill(struct servin_store *store, struct servin_container *c, int sig, struct servin_error *err);
+/* The same; volumes: also the container's anonymous volumes that no other container uses (rm -v). */
+int servin_container_remove_volumes(struct servin_store *store, struct servin_container *c, bool force,
+                                    bool volumes, struct servin_error *err);
+/* Freeze or thaw (EBUSY when not running, or not paused). */
+int servin_container_pause(struct servin_store *store, struct servin_container *c, bool pause,
+                           struct servin_error *err);
+/* Kill if needed (force; else EBUSY), unmount, delete the runtime state and the record. */
+int servin_container_remove(struct servin_store *store, struct servin_container *c, bool force,
+                            struct servin_error *err);
+/* Wait until the container is no longer running (or timeout_ms passes, -1 = forever); 0 when it
+ * stopped, -ETIMEDOUT otherwise. *c is refreshed. */
+int servin_container_wait_stopped(struct servin_store *store, struct servin_container *c, long timeout_ms,
+                                  struct servin_error *err);
+/* Running, paused or restarting: something a stop must act on. */
+bool servin_container_is_active(const struct servin_container *c);
+/* The user stopped or killed the container: its monitor must not restart it (the run dir's
+ * `stopped`), and neither must `system restore` after a reboot for "unless-stopped" (this file in
+ * the container dir, removed by the next start). */
+#define SERVIN_CONTAINER_STOPPED_BY_USER "stopped-by-user"
+/* Touch <run_dir>/stopped (and the lasting marker above) so the monitor does not restart the
+ * container after this exit. */
+void servin_container_mark_stopped(struct servin_store *store, const struct servin_container *c);
+/* Serialise start and the monitor's cleanup of one container (a file lock under <root>/locks). */
+int servin_container_lock(struct servin_store *store, const char *id, int *fd, struct servin_error *err);
+/* A container that ended without its monitor's cleanup (the monitor was killed, the machine
+ * crashed) still holds its runtime state, cgroup and rootfs mount: release them. */
+void servin_container_tidy(struct servin_store *store, struct servin_container *c);
+/* The container's exit code from its exit file, or the record's; -1 when unknown. */
+int servin_container_read_exit(struct servin_store *store, const struct servin_container *c);
+/* Wait (up to timeout_ms) until a process that is not our child is gone. */
+void servin_pid_wait_gone(pid_t pid, long timeout_ms);
+
+/* {"Titles": ["PID","USER","TIME","CMD"], "Processes": [[...], ...]} of a running container (top.c);
+ * EBUSY when it is not running. */
+int servin_container_top(struct servin_store *store, const struct servin_container *c, json_t **out,
+                         struct servin_error *err);
+
+/* ---- Docker's JSON views (inspect.c) ---- */
+/* `docker inspect` of a container. */
+json_t *servin_container_inspect_json(struct servin_store *store, const struct servin_container *c);
+/* Docker's HumanDuration ("Less than a second", "3 seconds", "About a minute", "2 hours"...). */
+char *servin_human_duration(int64_t ns);
+/* ps's STATUS: "Created", "Up 3 seconds (healthy)", "Exited (0) 2 minutes ago"... */
+char *servin_container_status_text(const struct servin_container *c);
+/* Entrypoint + Cmd as one array. */
+json_t *servin_container_command_argv(const struct servin_container *c);
+/* Does the container pass one ps filter (status, name, id, label, exited, ancestor, health)? An
+ * unknown key matches nothing. */
+bool servin_container_filter_match(struct servin_store *store, const struct servin_container *c, const char *key,
+                                   const char *value);
+
 /* Docker-style parsing used by the CLI and the API. */
 int servin_parse_bytes(const char *text, int64_t *out,
                        struct servin_error *err); /* "512m", "1g", "100k", "1024" */

@@ -90,6 +90,9 @@ _Noreturn void servin_monitor_main(int argc, char **argv);
  * ends. stdin_fd < 0 sends nothing. With tty, raw bytes; without, demultiplexed onto out/err. */
 int servin_monitor_attach(const char *run_dir, int stdin_fd, int stdout_fd, int stderr_fd, bool tty,
                           struct servin_error *err);
+/* A connection to the container's attach socket (see above for what flows on it), for a front end
+ * that relays it elsewhere (the daemon's hijacked attach). ENOENT/ECONNREFUSED: no monitor serves it. */
+int servin_monitor_attach_connect(const char *run_dir, struct servin_error *err);
 /* Ask the monitor to resize the container's pty. */
 int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, struct servin_error *err);
 

@@ -426,7 +426,7 @@ int cmd_attach(struct cli_ctx *ctx, int argc, char **argv)
     if (servin_container_get(store, argv[optind], &ct, &err) < 0)
         return cli_fail(&err);
     int code;
-    if (!cli_container_is_active(&ct)) {
+    if (!servin_container_is_active(&ct)) {
         code = cli_failf("You cannot attach to a stopped container, start it first");
     } else {
         bool open_stdin = json_is_true(json_object_get(json_object_get(ct.config, "Config"), "OpenStdin"));
@@ -437,16 +437,6 @@ int cmd_attach(struct cli_ctx *ctx, int argc, char **argv)
 }
 
 /* ---- top ---- */
-
-static char *proc_read(pid_t pid, const char *file, size_t *len)
-{
-    _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
-    char *text = NULL;
-    struct servin_error err = {0};
-    if (servin_read_file(path, &text, len, &err) < 0)
-        return NULL;
-    return text;
-}
 
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -463,58 +453,26 @@ int cmd_top(struct cli_ctx *ctx, int argc, char **argv)
     struct servin_container ct = {0};
     if (servin_container_get(store, argv[optind], &ct, &err) < 0)
         return cli_fail(&err);
-    if (!cli_container_is_active(&ct)) {
+    if (!servin_container_is_active(&ct)) {
         int code = cli_failf("container %s is not running", argv[optind]);
         servin_container_clear(&ct);
         return code;
     }
-    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-    pid_t *pids = NULL;
-    size_t n = 0;
-    if (servin_oci_pids(oci_root, ct.id, &pids, &n, &err) < 0) {
+    json_t *top = NULL;
+    if (servin_container_top(store, &ct, &top, &err) < 0) {
         servin_container_clear(&ct);
         return cli_fail(&err);
     }
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        hz = 100;
     struct cli_table *t = cli_table_new();
     cli_table_add(t, "PID\tUSER\tTIME\tCMD");
-    for (size_t i = 0; i < n; i++) {
-        _cleanup_free_ char *status = proc_read(pids[i], "status", NULL);
-        _cleanup_free_ char *stat = proc_read(pids[i], "stat", NULL);
-        size_t clen = 0;
-        _cleanup_free_ char *cmdline = proc_read(pids[i], "cmdline", &clen);
-        if (!status || !stat)
-            continue; /* it exited meanwhile */
-        const char *u = strstr(status, "\nUid:");
-        unsigned uid = u ? (unsigned)strtoul(u + 5, NULL, 10) : 0;
-        struct passwd pw, *res = NULL;
-        char pwbuf[1024];
-        _cleanup_free_ char *user = getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res
-                                        ? xstrdup(pw.pw_name)
-                                        : xasprintf("%u", uid);
-        unsigned long long ut = 0, st = 0;
-        const char *rp = strrchr(stat, ')');
-        if (rp)
-            sscanf(rp + 1, " %*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &ut, &st);
-        unsigned long long secs = (ut + st) / (unsigned long long)hz;
-        for (size_t k = 0; cmdline && k + 1 < clen; k++)
-            if (cmdline[k] == '\0')
-                cmdline[k] = ' ';
-        const char *comm = NULL;
-        _cleanup_free_ char *bracketed = NULL;
-        if (!cmdline || !*cmdline) {
-            const char *lp = strchr(stat, '(');
-            bracketed = lp && rp ? xasprintf("[%.*s]", (int)(rp - lp - 1), lp + 1) : xstrdup("?");
-            comm = bracketed;
-        } else {
-            comm = cmdline;
-        }
-        cli_table_add(t, "%d\t%s\t%llu:%02llu\t%s", (int)pids[i], user, secs / 60, secs % 60, comm);
-    }
+    size_t i;
+    json_t *row;
+    json_array_foreach (json_object_get(top, "Processes"), i, row)
+        cli_table_add(t, "%s\t%s\t%s\t%s", json_string_value(json_array_get(row, 0)),
+                      json_string_value(json_array_get(row, 1)), json_string_value(json_array_get(row, 2)),
+                      json_string_value(json_array_get(row, 3)));
     cli_table_flush(t, stdout);
-    free(pids);
+    json_decref(top);
     servin_container_clear(&ct);
     return 0;
 }

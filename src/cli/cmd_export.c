@@ -134,7 +134,7 @@ int cmd_container_export(struct cli_ctx *ctx, int argc, char **argv)
     _cleanup_free_ char *tmp = output ? xasprintf("%s.tmp-%d", output, (int)getpid()) : NULL;
     int code = 0, fd = STDOUT_FILENO;
     /* A stopped container's root is not mounted: mount it for the copy (mounting twice is fine). */
-    bool was_mounted = cli_container_is_active(&ct);
+    bool was_mounted = servin_container_is_active(&ct);
     if (servin_container_mount_rootfs(store, &ct, &err) < 0) {
         code = cli_fail(&err);
         goto out;

@@ -66,7 +66,7 @@ int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv)
         bool auto_remove =
             json_is_true(json_object_get(json_object_get(ct->config, "HostConfig"), "AutoRemove"));
         if (auto_remove && ct->state == SERVIN_CONTAINER_EXITED) {
-            if (cli_container_remove(store, ct, true, &err) < 0) {
+            if (servin_container_remove(store, ct, true, &err) < 0) {
                 servin_error_wrap(&err, "remove container %s", ct->name);
                 code = cli_fail(&err);
             }
@@ -75,8 +75,8 @@ int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv)
         if (!wants_start(store, ct))
             continue;
         int exit_code = 0;
-        struct cli_start_opts so = {0};
-        if (cli_container_start(ctx, ct, &so, &exit_code, &err) < 0) {
+        struct servin_start_opts so = {0};
+        if (servin_container_start(store, ct, &so, &exit_code, &err) < 0) {
             servin_error_wrap(&err, "restart container %s", ct->name);
             code = cli_fail(&err);
             continue;

@@ -24,13 +24,6 @@
 #include "servin/runtime.h"
 #include "servin/volume.h"
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The image named by text, pulled first when missing (or always, with --pull always). */
 static int resolve_image(struct servin_store *store, const char *text, const char *pull_mode,
                          char id[SERVIN_DIGEST_MAX], struct servin_error *err)
@@ -60,198 +53,15 @@ static int resolve_image(struct servin_store *store, const char *text, const cha
     return 0;
 }
 
-/* Record, rootfs and spec; on failure nothing of the container is left. */
+/* The image pulled first when missing (or always), then the container created by libservin. */
 static int create_container(struct servin_store *store, struct run_flags *f, struct servin_container *c,
                             struct servin_error *err)
 {
     char image_id[SERVIN_DIGEST_MAX];
-    json_t *image_config = NULL;
     int r = resolve_image(store, f->image, f->pull, image_id, err);
     if (r < 0)
         return r;
-    r = servin_image_config(store, image_id, &image_config, err);
-    if (r < 0)
-        return servin_error_wrap(err, "read the config of image %s", f->image);
-    servin_container_apply_image_defaults(f->config, image_config);
-    json_decref(image_config);
-    json_t *cfg = json_object_get(f->config, "Config");
-    if (json_array_size(json_object_get(cfg, "Entrypoint")) == 0 &&
-        json_array_size(json_object_get(cfg, "Cmd")) == 0)
-        return servin_error_set(err, EINVAL, "no command specified: the image has no CMD or ENTRYPOINT");
-
-    const char *name = f->name && f->name[0] == '/' ? f->name + 1 : f->name;
-    r = servin_container_create_record(store, name, image_id, f->image, f->config, c, err);
-    if (r < 0)
-        return r;
-    r = servin_network_container_created(store, c, err);
-    if (r == 0)
-        r = servin_container_mount_rootfs(store, c, err);
-    if (r == 0)
-        r = servin_volume_prepare_container(store, c, err);
-    if (r == 0)
-        r = servin_container_write_spec(store, c, err);
-    if (r < 0) {
-        struct servin_error ignored = {0};
-        _cleanup_strv_ char **anonymous = NULL;
-        servin_volume_anonymous_of(store, c->id, &anonymous, &ignored);
-        servin_container_unmount_rootfs(store, c, &ignored);
-        servin_network_container_removed(store, c->id, &ignored);
-        servin_container_delete_record(store, c->id, &ignored);
-        servin_volume_remove_unused(store, anonymous);
-        servin_container_clear(c);
-        return r;
-    }
-    return 0;
-}
-
-static char *self_exe(void)
-{
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return xstrdup("servin");
-    buf[n] = '\0';
-    return xstrdup(buf);
-}
-
-static void unlink_in(const char *dir, const char *name)
-{
-    _cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
-    unlink(p);
-}
-
-static int64_t state_file_started_at(const char *run_dir)
-{
-    _cleanup_free_ char *p = xasprintf("%s/state", run_dir);
-    json_t *st = json_load_file(p, 0, NULL);
-    int64_t v = st ? (int64_t)json_integer_value(json_object_get(st, "StartedAt")) : 0;
-    json_decref(st);
-    return v;
-}
-
-static void health_config_clear(struct servin_health_config *h)
-{
-    servin_health_config_clear(h);
-}
-
-int cli_container_start(struct cli_ctx *ctx, struct servin_container *c, const struct cli_start_opts *opts,
-                        int *exit_code, struct servin_error *err)
-{
-    struct servin_store *store = ctx->store;
-    _cleanup_free_ char *bundle = servin_container_dir(store, c->id);
-    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
-    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-    _cleanup_free_ char *log_path = NULL;
-    _cleanup_free_ char *exe = self_exe();
-    json_t *cfg = json_object_get(c->config, "Config");
-    json_t *host = json_object_get(c->config, "HostConfig");
-    json_t *log_cfg = json_object_get(host, "LogConfig");
-    json_t *policy = json_object_get(host, "RestartPolicy");
-    struct servin_monitor_opts mo = {.id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir};
-    _cleanup_close_ int lock_fd = -1;
-    __attribute__((cleanup(health_config_clear))) struct servin_health_config health = {0};
-    int r;
-
-    *exit_code = CLI_EXIT_FAILURE;
-    r = servin_health_config_from(json_object_get(cfg, "Healthcheck"), &health, err);
-    if (r < 0)
-        return r;
-    mo.health_argv = health.argv;
-    mo.health_interval_ns = health.interval_ns;
-    mo.health_timeout_ns = health.timeout_ns;
-    mo.health_start_period_ns = health.start_period_ns;
-    mo.health_retries = health.retries;
-    /* A cleanup of the previous run still going would unmount what we mount now. */
-    r = cli_container_lock(store, c->id, &lock_fd, err);
-    if (r < 0)
-        return r;
-    r = servin_container_mount_rootfs(store, c, err);
-    if (r < 0)
-        return r;
-    /* The network namespace is wired before the runtime joins it (see network.h). */
-    r = servin_network_container_start(store, c, err);
-    if (r < 0) {
-        struct servin_error ignored = {0};
-        servin_container_unmount_rootfs(store, c, &ignored);
-        return r;
-    }
-    /* Leftovers of the previous run would make the new one look stopped or exited at once. */
-    struct servin_error ignored = {0};
-    servin_oci_delete(oci_root, c->id, true, &ignored);
-    r = servin_mkdir_p(run_dir, 0700, err);
-    if (r < 0)
-        return r;
-    unlink_in(run_dir, "exit");
-    unlink_in(run_dir, "stopped");
-    unlink_in(run_dir, "state");
-    unlink_in(run_dir, "health");
-    unlink_in(bundle, CLI_STOPPED_BY_USER);
-    unlink_in(run_dir, "fg.pid");
-    if (opts->foreground_rm) {
-        /* `container cleanup --rm` leaves the removal to us while we live, so that we can still
-         * read the exit code. */
-        _cleanup_free_ char *p = xasprintf("%s/fg.pid", run_dir);
-        _cleanup_free_ char *pid = xasprintf("%d\n", (int)getpid());
-        servin_write_file_atomic(p, pid, strlen(pid), 0600, &ignored);
-    }
-
-    const char *log_type = json_string_value(json_object_get(log_cfg, "Type"));
-    if (!log_type || strcmp(log_type, "none") != 0) {
-        log_path = xasprintf("%s/log.json", bundle);
-        mo.log_path = log_path;
-    }
-    json_t *log_opts = json_object_get(log_cfg, "Config");
-    const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));
-    const char *max_file = json_string_value(json_object_get(log_opts, "max-file"));
-    if (max_size)
-        servin_parse_bytes(max_size, &mo.log_max_size, &ignored);
-    mo.log_max_files = max_file ? atoi(max_file) : 1;
-    if (mo.log_max_files < 1)
-        mo.log_max_files = 1;
-    mo.tty = json_is_true(json_object_get(cfg, "Tty"));
-    mo.open_stdin = json_is_true(json_object_get(cfg, "OpenStdin"));
-    mo.wait_for_attach = opts->wait_for_attach;
-    mo.restart_policy = json_string_value(json_object_get(policy, "Name"));
-    mo.restart_max = (int)json_integer_value(json_object_get(policy, "MaximumRetryCount"));
-
-    char *on_exit[8] = {exe, "--root", store->root, "container", "cleanup", c->id, NULL, NULL};
-    if (opts->foreground_rm) {
-        on_exit[5] = "--rm";
-        on_exit[6] = c->id;
-    } else if (json_is_true(json_object_get(host, "AutoRemove"))) {
-        on_exit[3] = "rm";
-        on_exit[4] = "-f";
-    }
-    mo.on_exit_argv = on_exit;
-
-    pid_t container_pid = 0, monitor_pid = 0;
-    r = servin_monitor_spawn(&mo, &container_pid, &monitor_pid, exit_code, err);
-    if (r < 0) {
-        /* The monitor is gone: the container stays as it was, without a mount or network. */
-        servin_network_container_stop(store, c->id, &ignored);
-        servin_container_unmount_rootfs(store, c, &ignored);
-        return r;
-    }
-    *exit_code = 0;
-
-    /* The monitor's files are the truth; fill the record from what spawn told us unless the
-     * container already ran to its end. */
-    servin_container_reconcile(store, c, &ignored);
-    _cleanup_free_ char *exit_path = xasprintf("%s/exit", run_dir);
-    if (access(exit_path, F_OK) < 0 && c->state != SERVIN_CONTAINER_RUNNING) {
-        int64_t started = state_file_started_at(run_dir);
-        c->state = SERVIN_CONTAINER_RUNNING;
-        c->pid = container_pid;
-        c->monitor_pid = monitor_pid;
-        c->started_at = started ? started : now_ns();
-        c->exit_code = 0;
-        c->oom_killed = false;
-        r = servin_container_save_state(store, c, err);
-        if (r < 0)
-            return r;
-        servin_container_reconcile(store, c, &ignored);
-    }
-    return 0;
+    return servin_container_create(store, f->image, f->name, f->config, c, err);
 }
 
 /* ---- foreground: terminal, signals, exit code ---- */
@@ -296,31 +106,16 @@ static void *sig_proxy_main(void *arg)
     return NULL;
 }
 
-int cli_container_read_exit(struct servin_store *store, const struct servin_container *c)
-{
-    _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
-    _cleanup_free_ char *p = xasprintf("%s/exit", run_dir);
-    json_t *ex = json_load_file(p, 0, NULL);
-    if (ex) {
-        int code = (int)json_integer_value(json_object_get(ex, "ExitCode"));
-        json_decref(ex);
-        return code;
-    }
-    if (c->state == SERVIN_CONTAINER_EXITED || c->state == SERVIN_CONTAINER_DEAD)
-        return c->exit_code;
-    return -1;
-}
-
 static int wait_exit_code(struct servin_store *store, struct servin_container *c)
 {
     for (;;) {
-        int code = cli_container_read_exit(store, c);
+        int code = servin_container_read_exit(store, c);
         if (code >= 0)
             return code;
         struct servin_error err = {0};
         if (servin_container_reconcile(store, c, &err) < 0)
             return CLI_EXIT_FAILURE;
-        if (!cli_container_is_active(c))
+        if (!servin_container_is_active(c))
             return c->exit_code;
         usleep(20000);
     }
@@ -371,7 +166,7 @@ int cli_container_attach_and_wait(struct cli_ctx *ctx, struct servin_container *
     fflush(stdout);
     int code = wait_exit_code(store, c);
     /* Return once the monitor's cleanup is done, as `docker run` returns a fully stopped container. */
-    cli_wait_pid_gone(monitor, 10000);
+    servin_pid_wait_gone(monitor, 10000);
     /* No thread may outlive this: a later fork (rm's runtime hooks) must not race it. The signals
      * stay blocked, so one arriving from now on is simply not forwarded. */
     if (thread) {
@@ -403,13 +198,13 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         run_flags_clear(&f);
         return cli_fail(&err);
     }
-    struct cli_start_opts so = {.wait_for_attach = !f.detach, .foreground_rm = !f.detach && f.auto_remove};
-    if (cli_container_start(ctx, &c, &so, &code, &err) < 0) {
+    struct servin_start_opts so = {.wait_for_attach = !f.detach, .foreground_rm = !f.detach && f.auto_remove};
+    if (servin_container_start(ctx->store, &c, &so, &code, &err) < 0) {
         cli_fail(&err);
         /* Docker keeps a container that failed to start, unless --rm asked to remove it. */
         if (f.auto_remove) {
             struct servin_error ignored = {0};
-            cli_container_remove(store, &c, true, &ignored);
+            servin_container_remove(store, &c, true, &ignored);
         }
         goto out;
     }
@@ -422,7 +217,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         struct servin_error rm_err = {0};
         struct servin_container fresh = {0};
         if (servin_container_get(store, c.id, &fresh, &rm_err) == 0 &&
-            cli_container_remove(store, &fresh, true, &rm_err) < 0)
+            servin_container_remove(store, &fresh, true, &rm_err) < 0)
             cli_fail(&rm_err);
         servin_container_clear(&fresh);
     }
@@ -489,7 +284,7 @@ int cmd_start(struct cli_ctx *ctx, int argc, char **argv)
             code = 1;
             continue;
         }
-        if (cli_container_is_active(&ct)) {
+        if (servin_container_is_active(&ct)) {
             if (attach || interactive)
                 code = cli_container_attach_and_wait(ctx, &ct, interactive, true);
             else
@@ -497,8 +292,8 @@ int cmd_start(struct cli_ctx *ctx, int argc, char **argv)
             servin_container_clear(&ct);
             continue;
         }
-        struct cli_start_opts so = {.wait_for_attach = attach || interactive};
-        if (cli_container_start(ctx, &ct, &so, &exit_code, &err) < 0) {
+        struct servin_start_opts so = {.wait_for_attach = attach || interactive};
+        if (servin_container_start(ctx->store, &ct, &so, &exit_code, &err) < 0) {
             servin_error_wrap(&err, "start %s", argv[i]);
             cli_fail(&err);
             code = exit_code ? exit_code : 1;

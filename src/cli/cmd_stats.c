@@ -89,7 +89,7 @@ static int refresh(struct servin_store *store, const struct stats_opts *o, struc
     for (size_t i = 0; i < *n; i++)
         (*list)[i].seen = false;
     for (size_t k = 0; k < n_all; k++) {
-        if (!o->all && !cli_container_is_active(&all[k]))
+        if (!o->all && !servin_container_is_active(&all[k]))
             continue;
         size_t i;
         for (i = 0; i < *n && strcmp((*list)[i].c.id, all[k].id) != 0; i++)

@@ -120,6 +120,10 @@ typedef void (*dhijack_fn)(void *arg, int sock, const char *early, size_t early_
 int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg, void (*free_arg)(void *));
 
 /* ---- helpers shared by the groups ---- */
+/* A client attached to the container before its start (exec.c): the start must wait for it. */
+bool daemon_attach_pending(const char *id);
+/* Free the exec table at shutdown. */
+void daemon_exec_cleanup(void);
 /* A write of everything, MSG_NOSIGNAL on sockets; -1 on error. */
 int daemon_write_all(int fd, const void *buf, size_t len);
 /* Docker's stdcopy frame: header (stream, 0, 0, 0, big-endian length) then the bytes. */

@@ -415,11 +415,43 @@ int dreply_not_implemented(struct dreq *r)
 
 /* Shared by the writer (the worker's FILE) and the reader (MHD's callback); the last one frees it. */
 struct stream_shared {
+    struct stream_shared *next; /* in live_streams while MHD reads it */
     int rfd, wfd;
     atomic_int refs;
     atomic_bool failed; /* the worker gave up midway: end the response as an error, not a clean end */
     bool gone;          /* a write to the client failed */
 };
+
+/* Streams being read, so that a shutdown can end them (a followed log may wait for a long time). */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stream_shared *live_streams;
+
+static void live_add(struct stream_shared *sh)
+{
+    pthread_mutex_lock(&live_lock);
+    sh->next = live_streams;
+    live_streams = sh;
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_remove(struct stream_shared *sh)
+{
+    pthread_mutex_lock(&live_lock);
+    for (struct stream_shared **p = &live_streams; *p; p = &(*p)->next)
+        if (*p == sh) {
+            *p = sh->next;
+            break;
+        }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_end_all(void)
+{
+    pthread_mutex_lock(&live_lock);
+    for (struct stream_shared *sh = live_streams; sh; sh = sh->next)
+        shutdown(sh->rfd, SHUT_RDWR);
+    pthread_mutex_unlock(&live_lock);
+}
 
 static void shared_unref(struct stream_shared *sh)
 {
@@ -515,6 +547,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
     struct stream_shared *sh = cls;
+    live_remove(sh);
     close(sh->rfd);
     shared_unref(sh);
 }
@@ -544,6 +577,7 @@ int dreply_stream(struct dreq *r, unsigned status, const char *content_type, dst
     setvbuf(job->out, NULL, _IOLBF, 0);
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, sh, stream_free);
+    live_add(sh);
     pthread_t th;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -697,6 +731,9 @@ void daemon_server_stop(struct daemon_server *s)
 {
     if (!s)
         return;
+    /* No new connections; the streams still open end now, their writers at their next write. */
+    MHD_quiesce_daemon(s->mhd);
+    live_end_all();
     MHD_stop_daemon(s->mhd);
     close(s->listen_fd);
     if (s->unix_path)

@@ -122,6 +122,7 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
     }
     fprintf(stderr, "servin daemon: shutting down\n");
     daemon_server_stop(server);
+    daemon_exec_cleanup();
     close(signal_pipe[0]);
     close(signal_pipe[1]);
     return 0;

@@ -178,6 +178,13 @@ int servin_monitor_attach(const char *run_dir, int stdin_fd, int stdout_fd, int 
     }
 }
 
+int servin_monitor_attach_connect(const char *run_dir, struct servin_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/attach.sock", run_dir);
+    return monitor_connect_unix(path, err);
+}
+
 int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, struct servin_error *err)
 {
     char path[PATH_MAX], answer[256];
