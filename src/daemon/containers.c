@@ -352,7 +352,7 @@ static void wait_stream(void *arg, FILE *out)
     _cleanup_store_ struct servin_store *store = NULL;
     int code = -1;
     const char *error = NULL;
-    if (servin_store_open(j->root, &store, &err) < 0) {
+    if (daemon_store_open(j->root, &store, &err) < 0) {
         error = err.msg;
         goto done;
     }

@@ -120,6 +120,8 @@ typedef void (*dhijack_fn)(void *arg, int sock, const char *early, size_t early_
 int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg, void (*free_arg)(void *));
 
 /* ---- helpers shared by the groups ---- */
+/* A store handle of its own for a worker thread (with the daemon's runtime.state_dir). */
+int daemon_store_open(const char *root, struct servin_store **out, struct servin_error *err);
 /* A client attached to the container before its start (exec.c): the start must wait for it. */
 bool daemon_attach_pending(const char *id);
 /* Free the exec table at shutdown. */

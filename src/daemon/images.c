@@ -315,7 +315,7 @@ static void pull_stream(void *arg, FILE *out)
             return stream_error(out, err.msg);
         opts.platform = &platform;
     }
-    if (servin_store_open(j->root, &store, &err) < 0)
+    if (daemon_store_open(j->root, &store, &err) < 0)
         return stream_error(out, err.msg);
     struct servin_progress *progress = servin_progress_new_json(out);
     opts.progress = progress;
@@ -384,7 +384,7 @@ static void push_stream(void *arg, FILE *out)
     struct registry_job *j = arg;
     struct servin_error err = {0};
     _cleanup_store_ struct servin_store *store = NULL;
-    if (servin_store_open(j->root, &store, &err) < 0)
+    if (daemon_store_open(j->root, &store, &err) < 0)
         return stream_error(out, err.msg);
     struct servin_progress *progress = servin_progress_new_json(out);
     struct servin_push_opts opts = {.progress = progress, .auth_file = j->auth_file};
@@ -440,7 +440,7 @@ static void save_stream(void *arg, FILE *out)
     struct save_job *j = arg;
     struct servin_error err = {0};
     _cleanup_store_ struct servin_store *store = NULL;
-    if (servin_store_open(j->root, &store, &err) < 0)
+    if (daemon_store_open(j->root, &store, &err) < 0)
         return;
     size_t n = json_array_size(j->names);
     const char **names = xcalloc(n + 1, sizeof(char *));

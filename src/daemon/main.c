@@ -19,6 +19,13 @@
 static volatile sig_atomic_t stop_requested;
 static int signal_pipe[2] = {-1, -1};
 
+static const char *daemon_state_dir;
+
+int daemon_store_open(const char *root, struct servin_store **out, struct servin_error *err)
+{
+    return servin_store_open_at(root, daemon_state_dir, out, err);
+}
+
 bool daemon_stopping(void)
 {
     return stop_requested != 0;
@@ -91,6 +98,7 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
 
     struct daemon d = {.root = ctx->root, .state_dir = ctx->state_dir};
+    daemon_state_dir = ctx->state_dir;
     struct daemon_server *server = NULL;
     struct servin_error err = {0};
     if (daemon_server_start(&d, &lo, &server, &err) < 0) {

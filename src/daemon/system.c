@@ -180,7 +180,7 @@ static void events_stream(void *arg, FILE *out)
     struct events_job *j = arg;
     struct servin_error err = {0};
     _cleanup_store_ struct servin_store *store = NULL;
-    if (servin_store_open(j->root, &store, &err) < 0)
+    if (daemon_store_open(j->root, &store, &err) < 0)
         return;
     j->out = out;
     servin_events_read(store, j->since_ns, j->until_ns, true, emit_event, events_stop, j, &err);
