@@ -48,8 +48,11 @@ struct servin_network {
 void servin_network_clear(struct servin_network *n);
 void servin_networks_free(struct servin_network *list, size_t n);
 
-/* The default network's subnet: the one place the configuration (later) feeds. */
-const char *servin_network_default_subnet(void);
+/* The default network's subnet and gateway (NULL: the subnet's first address), from the config's
+ * networking.bridge_ip ("172.17.0.1/16": the bridge's address and the subnet's prefix, as the seed
+ * defines it). Read once, when the default network is first created in a store. */
+#define SERVIN_NETWORK_DEFAULT_BRIDGE_IP "172.17.0.1/16"
+int servin_network_default_addresses(char **subnet, char **gateway, struct servin_error *err);
 
 struct servin_network_create_opts {
     const char *name;

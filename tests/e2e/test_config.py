@@ -169,7 +169,7 @@ registries:
   credentials_file: /root/auth.json
 networking:
   default_bridge: servin0
-  bridge_ip: 10.88.0.1/16
+  bridge_ip: 172.17.0.1/16
   enable_ipv6: false
 storage:
   driver: overlay
@@ -337,3 +337,16 @@ def test_ca_file_verifies_the_registry(servin, servin_registry, make_servin, pus
     # With the wrong CA the certificate is refused: no silent fallback to unverified TLS or plain HTTP.
     r = make_servin().fail("--config", bad, "pull", "-q", target)
     assert reg.host in r.stderr
+
+
+def test_bridge_ip_from_file_sets_the_default_network(servin):
+    # Only the store's record of the default network is made here: no container, no bridge.
+    cfg = write(servin, "networking:\n  bridge_ip: 172.31.7.1/24\n")
+    ipam = servin.json("--config", cfg, "network", "inspect", "bridge")
+    ipam = (ipam[0] if isinstance(ipam, list) else ipam)["IPAM"]["Config"][0]
+    assert ipam["Subnet"] == "172.31.7.0/24"
+    assert ipam["Gateway"] == "172.31.7.1"
+    bad = write(servin, "networking:\n  bridge_ip: 300.1.1.1/16\n", name="bad.yaml")
+    other = os.path.join(servin.tmp, "other-root")
+    r = servin.fail("--config", bad, "--root", other, "network", "inspect", "bridge", root=False)
+    assert "networking.bridge_ip" in r.stderr and "300.1.1.1/16" in r.stderr

@@ -35,7 +35,7 @@ const struct cfg_key cfg_keys[] = {
     {"registries.user", CFG_STRING, OFF(registries.user), "SERVIN_REGISTRY_USER", NULL, NULL, -1, true, false},
     {"registries.password", CFG_STRING, OFF(registries.password), "SERVIN_REGISTRY_PASSWORD", NULL, NULL, -1, true, true},
     {"networking.default_bridge", CFG_STRING, OFF(networking.default_bridge), NULL, "servin0", NULL, -1, false, false},
-    {"networking.bridge_ip", CFG_STRING, OFF(networking.bridge_ip), NULL, "10.88.0.1/16", NULL, -1, false, false},
+    {"networking.bridge_ip", CFG_STRING, OFF(networking.bridge_ip), NULL, "172.17.0.1/16", NULL, -1, false, false},
     {"networking.enable_ipv6", CFG_BOOL, OFF(networking.enable_ipv6), NULL, "false", NULL, -1, false, false},
     {"storage.driver", CFG_CHOICE, OFF(storage.driver), NULL, "overlay", "overlay", -1, false, false},
     {"storage.root", CFG_PATH, OFF(runtime.data_dir), NULL, NULL, NULL, 0, false, false},

@@ -10,15 +10,29 @@
 
 #include "network/network_internal.h"
 #include "servin/cleanup.h"
+#include "servin/config.h"
 #include "servin/timefmt.h"
 
 #define COLUMNS "id, name, driver, bridge, subnet, gateway, ip_range, internal, dns, labels, created"
 /* Where networks created without --subnet come from, as Podman does: 10.89.N.0/24. */
 #define AUTO_SUBNET_BASE 0x0a590000u /* 10.89.0.0 */
 
-const char *servin_network_default_subnet(void)
+int servin_network_default_addresses(char **subnet, char **gateway, struct servin_error *err)
 {
-    return "172.17.0.0/16";
+    _cleanup_config_ struct servin_config *cfg = servin_config_current();
+    const char *text = cfg->networking.bridge_ip && *cfg->networking.bridge_ip ? cfg->networking.bridge_ip
+                                                                                : SERVIN_NETWORK_DEFAULT_BRIDGE_IP;
+    struct net_cidr c;
+    if (net_cidr_parse(text, &c, err) < 0)
+        return servin_error_wrap(err, "networking.bridge_ip");
+    _cleanup_free_ char *addr = xstrndup(text, strcspn(text, "/"));
+    uint32_t gw = 0;
+    (void)net_ip_parse(addr, &gw);
+    _cleanup_free_ char *net = net_ip_format(c.addr);
+    *subnet = xasprintf("%s/%d", net, c.prefix);
+    /* "172.17.0.0/16" names no bridge address: the network then takes the subnet's first one. */
+    *gateway = gw == c.addr ? NULL : xstrdup(addr);
+    return 0;
 }
 
 void servin_network_clear(struct servin_network *n)
@@ -366,9 +380,13 @@ static int get_default(struct servin_store *store, struct servin_network *out, s
         return ret;
     ret = query_one(store, "name = ?1", SERVIN_NETWORK_DEFAULT, out, &matches, err);
     if (ret == 0 && matches == 0) {
-        struct servin_network_create_opts o = {.name = SERVIN_NETWORK_DEFAULT,
-                                               .subnet = servin_network_default_subnet()};
-        ret = insert(store, &o, true, out, err);
+        _cleanup_free_ char *subnet = NULL, *gateway = NULL;
+        ret = servin_network_default_addresses(&subnet, &gateway, err);
+        if (ret == 0) {
+            struct servin_network_create_opts o = {
+                .name = SERVIN_NETWORK_DEFAULT, .subnet = subnet, .gateway = gateway};
+            ret = insert(store, &o, true, out, err);
+        }
     }
     if (ret < 0) {
         servin_store_rollback(store);
