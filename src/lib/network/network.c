@@ -20,8 +20,9 @@
 int servin_network_default_addresses(char **subnet, char **gateway, struct servin_error *err)
 {
     _cleanup_config_ struct servin_config *cfg = servin_config_current();
-    const char *text = cfg->networking.bridge_ip && *cfg->networking.bridge_ip ? cfg->networking.bridge_ip
-                                                                                : SERVIN_NETWORK_DEFAULT_BRIDGE_IP;
+    const char *text = cfg->networking.bridge_ip && *cfg->networking.bridge_ip
+                           ? cfg->networking.bridge_ip
+                           : SERVIN_NETWORK_DEFAULT_BRIDGE_IP;
     struct net_cidr c;
     if (net_cidr_parse(text, &c, err) < 0)
         return servin_error_wrap(err, "networking.bridge_ip");
