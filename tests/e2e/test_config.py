@@ -350,3 +350,31 @@ def test_bridge_ip_from_file_sets_the_default_network(servin):
     other = os.path.join(servin.tmp, "other-root")
     r = servin.fail("--config", bad, "--root", other, "network", "inspect", "bridge", root=False)
     assert "networking.bridge_ip" in r.stderr and "300.1.1.1/16" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the daemon runs as root")
+def test_mirror_serves_a_pull_through_the_docker_api(registry, pushed):
+    import shutil
+    from daemon_util import Daemon, short_tmp
+    from conftest import Servin
+
+    tmp = short_tmp()
+    servin = Servin(tmp)
+    cfg = os.path.join(tmp, "config.yaml")
+    with open(cfg, "w") as f:
+        f.write("registries:\n  mirrors:\n    mirror-test.invalid:\n      - http://%s\n" % registry.host)
+    servin.env["SERVIN_CONFIG"] = cfg
+    d = Daemon(servin, tmp).start()
+    try:
+        r = d.request("POST", "/v1.43/images/create?fromImage=mirror-test.invalid/test/busybox&tag=latest")
+        assert r.status == 200
+        msgs = [json.loads(l) for l in r.body.decode().splitlines() if l.strip()]
+        assert not any("error" in m for m in msgs), msgs
+        r = d.request("GET", "/v1.43/images/mirror-test.invalid/test/busybox:latest/json")
+        assert r.status == 200
+        info = json.loads(r.body)
+        assert info["Id"] == pushed["busybox"].image_id
+        assert info["RepoTags"] == ["mirror-test.invalid/test/busybox:latest"]
+    finally:
+        assert d.stop() == 0, d.log_text()
+        shutil.rmtree(tmp, ignore_errors=True)
