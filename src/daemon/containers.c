@@ -455,8 +455,10 @@ static int list(struct dreq *r)
         for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
             ok = ok || strcmp(key, known[k]) == 0;
         if (!ok) {
+            /* The key belongs to filters: answer before releasing it. */
+            int ret = dreply_error(r, 400, "invalid filter '%s'", key);
             json_decref(filters);
-            return dreply_error(r, 400, "invalid filter '%s'", key);
+            return ret;
         }
     }
     struct servin_container *all = NULL;
