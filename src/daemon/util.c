@@ -74,11 +74,13 @@ int daemon_parse_filters(const char *text, json_t **out, struct servin_error *er
                 if (json_is_true(b))
                     json_array_append_new(list, json_string(k));
         } else {
+            /* The key belongs to in: say it before releasing in. */
+            int ret = servin_error_set(err, EINVAL, "invalid filter '%s'", key);
             json_decref(list);
             json_decref(in);
             json_decref(*out);
             *out = NULL;
-            return servin_error_set(err, EINVAL, "invalid filter '%s'", key);
+            return ret;
         }
         json_object_set_new(*out, key, list);
     }
