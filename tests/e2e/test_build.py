@@ -306,12 +306,48 @@ RUN test ! -e /run/secrets/tok && echo absent > /later
     assert listing.returncode != 0 or "tok" not in listing.stdout
 
 
-def test_network_none_and_host(bb, tmp_path):
+def test_network_none_host_and_bridge(bb, tmp_path):
     ctx = context(tmp_path, "FROM localhost/bb\nRUN ls /sys/class/net > /ifaces\n")
     build(bb, ctx, "-t", "n:1", "--network", "none")
     assert run_out(bb, "n:1", "cat", "/ifaces").split() == ["lo"]
     build(bb, ctx, "-t", "n:2", "--network", "host", "--no-cache")
     assert len(run_out(bb, "n:2", "cat", "/ifaces").split()) > 1
+    # The default (bridge): the step is on the default network and reaches a server on the host
+    # through the bridge's gateway; afterwards no lease, namespace or lock of it is left.
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"served-to-the-step\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ctx = context(tmp_path, """FROM localhost/bb
+RUN ls /sys/class/net > /ifaces
+RUN --network=bridge wget -q -O /got http://$(ip route | awk '/^default/ {print $3}'):%d/x
+RUN --network=none ls /sys/class/net > /ifaces-none
+""" % port)
+        build(bb, ctx, "-t", "n:3")
+    finally:
+        server.shutdown()
+    assert run_out(bb, "n:3", "cat", "/got") == "served-to-the-step\n"
+    assert sorted(run_out(bb, "n:3", "cat", "/ifaces").split()) == ["eth0", "lo"]
+    assert run_out(bb, "n:3", "cat", "/ifaces-none").split() == ["lo"]
+    run_root = os.path.join(str(bb.root), "run")
+    assert os.listdir(os.path.join(run_root, "netns")) == []
+    assert [l for l in os.listdir(os.path.join(str(bb.root), "locks")) if l.startswith("container-")] == []
+    inspect = bb.json("network", "inspect", "bridge")[0]
+    assert inspect["Containers"] == {}
 
 
 def test_add_extracts_local_tar_and_refuses_url_without_network(bb, tmp_path):

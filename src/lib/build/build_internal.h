@@ -150,7 +150,9 @@ struct bf_run_opts {
     json_t *argv;  /* the process' arguments */
     json_t *env;   /* "K=V" strings over the image's Env (build args) */
     json_t *binds; /* "src:dst:ro" (secrets) */
-    bool host_network;
+    /* "none" (only lo), "host" (the host's), or "bridge": the default network, through the network
+     * library as for `servin run`, attached for this step only. */
+    const char *network;
     const char *runtime_binary; /* NULL: /proc/self/exe */
     void (*output)(void *ctx, const char *buf, size_t len);
     void *output_ctx;

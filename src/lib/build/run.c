@@ -22,6 +22,7 @@
 #include "servin/cleanup.h"
 #include "servin/container.h"
 #include "servin/fs.h"
+#include "servin/network.h"
 
 /* Destinations of the spec's mounts (and their parents) that the root does not have yet. */
 static char **missing_mount_points(const struct bf_fs *fs)
@@ -155,6 +156,37 @@ static int spawn_runtime(struct servin_store *store, const struct bf_fs *fs, con
     return 0;
 }
 
+/* Run the step's container, on the default network when c asks for bridge: attached for this
+ * step only, under the container's lock so that `network prune`'s sweep of orphans (the step has
+ * no container record) leaves its namespace alone while it runs. */
+static int run_on_network(struct servin_store *store, const struct bf_fs *fs,
+                          const struct servin_container *c, bool bridge, const struct bf_run_opts *o,
+                          int *status, struct servin_error *err)
+{
+    if (!bridge)
+        return spawn_runtime(store, fs, o, status, err);
+    _cleanup_close_ int lock_fd = -1;
+    int ret = servin_container_lock(store, c->id, &lock_fd, err);
+    if (ret == 0)
+        ret = servin_network_container_created(store, c, err);
+    if (ret == 0)
+        ret = servin_network_container_start(store, c, err);
+    if (ret == 0)
+        ret = spawn_runtime(store, fs, o, status, err);
+    else
+        servin_error_wrap(err,
+                          "connect the step to the default network (--network none runs it without one)");
+    struct servin_error net_err = {0};
+    if (servin_network_container_removed(store, c->id, &net_err) < 0 && ret == 0)
+        ret = servin_error_set(err, net_err.code, "disconnect the step from the default network: %s",
+                               net_err.msg);
+    if (lock_fd >= 0) {
+        _cleanup_free_ char *lock = servin_store_path(store, "locks/container-%s.lock", c->id);
+        unlink(lock);
+    }
+    return ret;
+}
+
 int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *s,
            const struct bf_run_opts *o, int *exit_code, struct servin_error *err)
 {
@@ -169,20 +201,20 @@ int bf_run(struct servin_store *store, struct bf_fs *fs, const struct bf_state *
     const char *wd = json_string_value(json_object_get(ic, "WorkingDir"));
     if (wd && *wd)
         json_object_set_new(cfg, "WorkingDir", json_string(wd));
-    json_t *hc = json_pack("{s:s,s:O}", "NetworkMode", o->host_network ? "host" : "none", "Binds", o->binds);
+    const char *net = o->network ? o->network : "bridge";
+    json_t *hc = json_pack("{s:s,s:O}", "NetworkMode", net, "Binds", o->binds);
     struct servin_container c = {0};
     memcpy(c.id, fs->id, sizeof(c.id));
     c.name = xasprintf("servin-build-%.12s", fs->id);
     c.config = json_pack("{s:o,s:o}", "Config", cfg, "HostConfig", hc);
     int ret = servin_container_write_spec_from(store, &c, image_config, err);
     json_decref(image_config);
+    _cleanup_strv_ char **points = ret == 0 ? missing_mount_points(fs) : NULL;
+    int status = 0;
+    if (ret == 0)
+        ret = run_on_network(store, fs, &c, strcmp(net, "bridge") == 0, o, &status, err);
     json_decref(c.config);
     free(c.name);
-    if (ret < 0)
-        return ret;
-    _cleanup_strv_ char **points = missing_mount_points(fs);
-    int status = 0;
-    ret = spawn_runtime(store, fs, o, &status, err);
     if (ret == 0)
         ret = bf_fs_unmount(store, fs, err);
     if (ret < 0)

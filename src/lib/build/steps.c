@@ -131,7 +131,7 @@ int bf_layer_step(struct bf_builder *b, struct bf_stage *s, const char *created_
 
 struct run_job {
     json_t *argv, *env, *binds;
-    bool host;
+    const char *network;
     const char *shown;
 };
 
@@ -147,7 +147,7 @@ static int run_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs, 
     struct bf_run_opts o = {.argv = j->argv,
                             .env = j->env,
                             .binds = j->binds,
-                            .host_network = j->host,
+                            .network = j->network,
                             .output = run_output,
                             .output_ctx = b};
     int code = 0;
@@ -251,11 +251,13 @@ int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr 
     const char *net = bf_flag(in, "network");
     if (!net || strcmp(net, "default") == 0)
         net = b->o->network;
-    if (net && strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "bridge") != 0 &&
-        strcmp(net, "default") != 0)
+    /* Docker's default for RUN is the default bridge network. */
+    if (!net || strcmp(net, "default") == 0)
+        net = "bridge";
+    if (strcmp(net, "none") != 0 && strcmp(net, "host") != 0 && strcmp(net, "bridge") != 0)
         return servin_error_set(err, EINVAL, "network mode \"%s\" is not supported: use none, host or bridge",
                                 net);
-    struct run_job j = {.binds = json_array(), .host = net && strcmp(net, "host") == 0};
+    struct run_job j = {.binds = json_array(), .network = net};
     int ret = run_mounts(b, in, j.binds, err);
     if (ret < 0) {
         json_decref(j.binds);
@@ -285,7 +287,16 @@ int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr 
     j.shown = shown;
     char parent[SERVIN_DIGEST_MAX], key[SERVIN_DIGEST_MAX];
     bf_state_id(&s->state, parent);
-    bf_cache_key(parent, created_by, NULL, key);
+    /* What the history does not show but the result may depend on: the network and the mounts. */
+    _cleanup_free_ char *extra = xasprintf("network=%s", net);
+    for (size_t i = 0; i < in->n_flags; i++) {
+        if (strncmp(in->flags[i], "--mount=", 8) == 0) {
+            char *next = xasprintf("%s\n%s", extra, in->flags[i]);
+            free(extra);
+            extra = next;
+        }
+    }
+    bf_cache_key(parent, created_by, extra, key);
     if (!bf_cache_lookup(b, s, key))
         ret = bf_layer_step(b, s, created_by, key, run_work, &j, err);
     json_decref(j.argv);
