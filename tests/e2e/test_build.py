@@ -202,6 +202,27 @@ CMD ["sh"]
     assert steps_cached(third.stdout) == [False] * 7
 
 
+def test_prune_then_rebuild_misses_the_cache_for_collected_layers(bb, busybox_rootfs, tmp_path):
+    x = context(tmp_path, "FROM localhost/bb\nRUN echo a > /a\nRUN echo b > /b\nENV E=1\n")
+    y = context(tmp_path, "FROM localhost/bb\nRUN echo a > /a\nRUN echo c > /c\n")
+    build(bb, x, "-t", "x:1")
+    build(bb, y, "-t", "y:1")
+    # x's own layer (/b) goes with x; the /a layer stays, y uses it.
+    bb.ok("rmi", "x:1")
+    again = build(bb, x, "-t", "x:2")
+    assert steps_cached(again.stdout) == [False, True, False, False]
+    assert run_out(bb, "x:2", "cat", "/a", "/b") == "a\nb\n"
+    # Everything collected: every step runs again and the image is whole.
+    bb.ok("image", "prune", "-a", "-f")
+    assert bb.lines("images", "-q") == []
+    layers = os.path.join(str(bb.root), "layers")
+    assert not os.path.isdir(layers) or os.listdir(layers) == []
+    bb.ok("import", str(busybox_rootfs), BASE)
+    final = build(bb, y, "-t", "y:2")
+    assert steps_cached(final.stdout) == [False, False, False]
+    assert run_out(bb, "y:2", "cat", "/a", "/c") == "a\nc\n"
+
+
 def test_touching_one_copied_file_reruns_exactly_the_steps_from_that_copy(bb, tmp_path):
     ctx = context(tmp_path, """
 FROM localhost/bb
