@@ -216,6 +216,12 @@ int servin_container_lock(struct servin_store *store, const char *id, int *fd, s
 /* A container that ended without its monitor's cleanup (the monitor was killed, the machine
  * crashed) still holds its runtime state, cgroup and rootfs mount: release them. */
 void servin_container_tidy(struct servin_store *store, struct servin_container *c);
+/* After the container's last exit (its monitor done or gone): delete the runtime state, stop the
+ * network, unmount the rootfs, record the exit from the monitor's exit file, and journal "die".
+ * Every step is tried; the first failure is returned. 1 (nothing done) when a new run of the
+ * container started meanwhile and owns all of that. */
+int servin_container_cleanup_exited(struct servin_store *store, struct servin_container *ct,
+                                    struct servin_error *err);
 /* The container's exit code from its exit file, or the record's; -1 when unknown. */
 int servin_container_read_exit(struct servin_store *store, const struct servin_container *c);
 /* Wait (up to timeout_ms) until a process that is not our child is gone. */

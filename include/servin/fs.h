@@ -15,6 +15,11 @@ int servin_read_file(const char *path, char **out, size_t *len, struct servin_er
 /* Write to a temp file beside path, fsync, rename: readers see the old or the new content, never half. */
 int servin_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                              struct servin_error *err);
+/* The same, without the fsync: for files that need not survive a power loss, because they live in
+ * the run dir (gone at reboot anyway) or are written again at every container start. Readers still
+ * never see a half-written file. */
+int servin_write_file_volatile(const char *path, const void *data, size_t len, mode_t mode,
+                               struct servin_error *err);
 /* Total size in bytes of regular files under path (hard links counted once per inode is not attempted). */
 long long servin_dir_size(const char *path);
 

@@ -26,8 +26,9 @@
  * which servin_monitor_attach/resize do by themselves.
  * Exit file: also written when a (re)start fails, with 127/126 for a failed exec, else 125;
  * "OOMKilled" comes from the memory cgroup's oom_kill counter. After the final exit the monitor
- * removes monitor.pid, attach.sock and ctl.sock, THEN runs on_exit_argv (and waits for it); the
- * state file stays with the last status.
+ * removes monitor.pid, attach.sock and ctl.sock, THEN runs on_exit_argv (and waits for it), unless
+ * the run dir's fg.pid names a live process (a foreground `run --rm`, which then cleans up and
+ * removes the container itself); the state file stays with the last status.
  * The json-file log holds one JSON object per line: {"log":"<text>","stream":"stdout"|"stderr",
  * "time":"<RFC 3339 with nanoseconds, UTC>"}; it rotates at max_size into log.json.1 .. .N-1.
  */

@@ -12,9 +12,9 @@
 #include "run_flags.h"
 #include "servin/cleanup.h"
 #include "servin/events.h"
-#include "servin/network.h"
 #include "servin/fs.h"
 #include "servin/log.h"
+#include "servin/network.h"
 #include "servin/runtime.h"
 #include "servin/timefmt.h"
 #include "servin/volume.h"
@@ -370,52 +370,17 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
         /* Already removed (rm -f raced us): nothing left to clean. */
         return err.code == ENOENT ? 0 : cli_fail(&err);
     }
-    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-    _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
-    _cleanup_free_ char *exit_path = xasprintf("%s/exit", run_dir);
-    _cleanup_close_ int lock_fd = -1;
-    struct servin_error ignored = {0};
-    if (servin_container_lock(store, ct.id, &lock_fd, &err) < 0) {
-        servin_container_clear(&ct);
-        return cli_fail(&err);
-    }
-    /* Started again while we were on our way: that run owns the mount and the runtime state now. */
-    if (servin_container_reconcile(store, &ct, &ignored) == 0 && servin_container_is_active(&ct) &&
-        ct.monitor_pid > 0) {
+    int code = 0;
+    int r = servin_container_cleanup_exited(store, &ct, &err);
+    if (r == 1) {
         servin_container_clear(&ct);
         return 0;
     }
-    servin_oci_delete(oci_root, ct.id, true, &ignored);
-    int code = 0;
-    if (servin_network_container_stop(store, ct.id, &err) < 0) {
+    if (r < 0) {
         code = cli_fail(&err);
         servin_error_clear(&err);
     }
-    if (servin_container_unmount_rootfs(store, &ct, &err) < 0) {
-        code = cli_fail(&err);
-        servin_error_clear(&err);
-    }
-    /* The monitor is still alive while it runs us, so reconcile alone would keep it running:
-     * record the exit from the monitor's file. */
-    json_t *ex = json_load_file(exit_path, 0, NULL);
-    if (ex) {
-        ct.state = SERVIN_CONTAINER_EXITED;
-        ct.exit_code = (int)json_integer_value(json_object_get(ex, "ExitCode"));
-        ct.finished_at = (int64_t)json_integer_value(json_object_get(ex, "FinishedAt"));
-        ct.oom_killed = json_is_true(json_object_get(ex, "OOMKilled"));
-        json_decref(ex);
-    } else if (servin_container_is_active(&ct)) {
-        ct.state = SERVIN_CONTAINER_EXITED;
-        ct.exit_code = 255;
-    }
-    if (!ct.finished_at)
-        ct.finished_at = servin_time_now_ns();
-    ct.pid = 0;
-    ct.monitor_pid = 0;
-    if (servin_container_save_state(store, &ct, &err) < 0)
-        code = cli_fail(&err);
-    _cleanup_free_ char *exit_text = xasprintf("%d", ct.exit_code);
-    servin_event_container(store, &ct, "die", json_pack("{s:s}", "exitCode", exit_text));
+    _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
     _cleanup_free_ char *fg = xasprintf("%s/fg.pid", run_dir);
     if (rm && !pid_file_alive(fg) && servin_container_remove(store, &ct, true, &err) < 0)
         code = cli_fail(&err);

@@ -14,12 +14,12 @@
 #include "commands.h"
 #include "run_flags.h"
 #include "servin/cleanup.h"
-#include "servin/network.h"
 #include "servin/fs.h"
 #include "servin/health.h"
 #include "servin/image.h"
 #include "servin/log.h"
 #include "servin/monitor.h"
+#include "servin/network.h"
 #include "servin/registry.h"
 #include "servin/runtime.h"
 #include "servin/volume.h"
@@ -117,7 +117,8 @@ static int wait_exit_code(struct servin_store *store, struct servin_container *c
             return CLI_EXIT_FAILURE;
         if (!servin_container_is_active(c))
             return c->exit_code;
-        usleep(20000);
+        /* The monitor writes the exit file just before it ends (or runs its cleanup). */
+        servin_pid_wait_gone(c->monitor_pid, 20);
     }
 }
 
@@ -214,11 +215,17 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     }
     code = cli_container_attach_and_wait(ctx, &c, f.interactive, true);
     if (f.auto_remove) {
+        /* The monitor left the cleanup to us (see fg.pid in monitor.h). */
         struct servin_error rm_err = {0};
         struct servin_container fresh = {0};
-        if (servin_container_get(store, c.id, &fresh, &rm_err) == 0 &&
-            servin_container_remove(store, &fresh, true, &rm_err) < 0)
-            cli_fail(&rm_err);
+        if (servin_container_get(store, c.id, &fresh, &rm_err) == 0) {
+            if (servin_container_cleanup_exited(store, &fresh, &rm_err) < 0) {
+                cli_fail(&rm_err);
+                servin_error_clear(&rm_err);
+            }
+            if (servin_container_remove(store, &fresh, true, &rm_err) < 0)
+                cli_fail(&rm_err);
+        }
         servin_container_clear(&fresh);
     }
 out:

@@ -7,6 +7,7 @@ store is left on the host.
 """
 
 import io
+import json
 import os
 import re
 import shutil
@@ -167,6 +168,46 @@ def test_run_rm_keeps_the_exit_code(bb):
     r = bb("run", "--rm", IMAGE, "sh", "-c", "exit 42", check=False)
     assert r.returncode == 42
     assert bb.lines("ps", "-aq") == []
+
+
+def test_run_rm_journals_die_then_destroy(bb):
+    # The foreground CLI cleans up and removes the container itself (the monitor skips its
+    # cleanup command while the CLI lives): the die event must still be recorded, before destroy.
+    bb.ok("run", "--rm", "--name", "journaled", IMAGE, "true")
+    with open(os.path.join(bb.root, "events.jsonl")) as f:
+        actions = [json.loads(l)["Action"] for l in f
+                   if json.loads(l).get("Actor", {}).get("Attributes", {}).get("name") == "journaled"]
+    assert "die" in actions and "destroy" in actions, actions
+    assert actions.index("die") < actions.index("destroy"), actions
+
+
+def test_run_rm_overlay_is_volatile_only_for_removed_containers(bb):
+    # An --rm container's changes are thrown away: its overlay skips syncs (no filesystem-wide
+    # sync at unmount); a kept container's overlay syncs as usual.
+    r = bb.ok("run", "--rm", IMAGE, "cat", "/proc/self/mountinfo")
+    root_line = [l for l in r.stdout.splitlines() if l.split()[4] == "/"][0]
+    assert "volatile" in root_line, root_line
+    r = bb.ok("run", "--name", "kept", IMAGE, "cat", "/proc/self/mountinfo")
+    root_line = [l for l in r.stdout.splitlines() if l.split()[4] == "/"][0]
+    assert "volatile" not in root_line, root_line
+    bb.ok("rm", "kept")
+
+
+def test_run_rm_whose_cli_is_killed_is_removed_by_its_monitor(bb):
+    p = bb.popen("run", "--rm", "--name", "orphaned", IMAGE, "sh", "-c", "sleep 1")
+    deadline = time.time() + 15
+    while bb("ps", "-q", "--filter", "name=orphaned", check=False).stdout.strip() == "" and time.time() < deadline:
+        time.sleep(0.05)
+    p.kill()
+    p.wait()
+    deadline = time.time() + 20
+    while bb.lines("ps", "-aq") and time.time() < deadline:
+        time.sleep(0.1)
+    assert bb.lines("ps", "-aq") == []
+    deadline = time.time() + 10
+    while mounts_under(bb.root) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not mounts_under(bb.root)
 
 
 def test_detached_rm_removes_itself(bb):

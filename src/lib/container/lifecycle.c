@@ -2,9 +2,11 @@
  * the daemon) does to a container, in one place. Each change is also written to the event journal. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,7 +77,18 @@ static bool pid_gone(pid_t pid)
 
 void servin_pid_wait_gone(pid_t pid, long timeout_ms)
 {
-    for (long waited = 0; pid > 0 && waited < timeout_ms && !pid_gone(pid); waited += 10)
+    if (pid <= 0)
+        return;
+    /* A pidfd becomes readable the moment the process exits, even when it is not our child; the
+     * polling below is for kernels before 5.3. */
+    _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd >= 0) {
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        while (poll(&p, 1, (int)timeout_ms) < 0 && errno == EINTR)
+            ;
+        return;
+    }
+    for (long waited = 0; waited < timeout_ms && !pid_gone(pid); waited += 10)
         usleep(10000);
 }
 
@@ -108,7 +121,7 @@ static long elapsed_ms(const struct timespec *start)
 }
 
 int servin_container_wait_stopped(struct servin_store *store, struct servin_container *c, long timeout_ms,
-                               struct servin_error *err)
+                                  struct servin_error *err)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
@@ -151,7 +164,7 @@ static int signal_container(struct servin_store *store, const struct servin_cont
 }
 
 int servin_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
-                       struct servin_error *err)
+                          struct servin_error *err)
 {
     int r = servin_container_reconcile(store, c, err);
     if (r < 0 || !servin_container_is_active(c))
@@ -280,8 +293,8 @@ static void health_config_clear(struct servin_health_config *h)
     servin_health_config_clear(h);
 }
 
-int servin_container_start(struct servin_store *store, struct servin_container *c, const struct servin_start_opts *opts,
-                        int *exit_code, struct servin_error *err)
+int servin_container_start(struct servin_store *store, struct servin_container *c,
+                           const struct servin_start_opts *opts, int *exit_code, struct servin_error *err)
 {
     _cleanup_free_ char *bundle = servin_container_dir(store, c->id);
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, c->id);
@@ -337,7 +350,7 @@ int servin_container_start(struct servin_store *store, struct servin_container *
          * read the exit code. */
         _cleanup_free_ char *p = xasprintf("%s/fg.pid", run_dir);
         _cleanup_free_ char *pid = xasprintf("%d\n", (int)getpid());
-        servin_write_file_atomic(p, pid, strlen(pid), 0600, &ignored);
+        servin_write_file_volatile(p, pid, strlen(pid), 0600, &ignored);
     }
 
     const char *log_type = json_string_value(json_object_get(log_cfg, "Type"));
@@ -414,7 +427,8 @@ int servin_container_read_exit(struct servin_store *store, const struct servin_c
     return -1;
 }
 
-int servin_container_kill(struct servin_store *store, struct servin_container *c, int sig, struct servin_error *err)
+int servin_container_kill(struct servin_store *store, struct servin_container *c, int sig,
+                          struct servin_error *err)
 {
     int r = servin_container_reconcile(store, c, err);
     if (r < 0)

@@ -56,7 +56,7 @@ static void write_run_file(struct mon *m, const char *name, const char *fmt, ...
     va_end(ap);
     snprintf(path, sizeof(path), "%s/%s", m->o.run_dir, name);
     struct servin_error ignored = {0};
-    servin_write_file_atomic(path, buf, (size_t)n, 0644, &ignored);
+    servin_write_file_volatile(path, buf, (size_t)n, 0644, &ignored);
 }
 
 static bool run_file_exists(struct mon *m, const char *name)
@@ -64,6 +64,24 @@ static bool run_file_exists(struct mon *m, const char *name)
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", m->o.run_dir, name);
     return access(path, F_OK) == 0;
+}
+
+/* `run --rm` in the foreground writes its pid to fg.pid and, while it lives, cleans up and removes
+ * the container itself once we are gone: one process start fewer on the path to its exit. */
+static bool foreground_cli_alive(struct mon *m)
+{
+    char path[PATH_MAX], buf[32];
+    snprintf(path, sizeof(path), "%s/fg.pid", m->o.run_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    pid_t pid = (pid_t)atoi(buf);
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
 static void remove_run_file(struct mon *m, const char *name)
@@ -340,7 +358,7 @@ static _Noreturn void finish(struct mon *m, char *const *on_exit)
     close(m->attach_fd);
     close(m->ctl_fd);
     logfile_close(&m->log);
-    if (on_exit && on_exit[0]) {
+    if (on_exit && on_exit[0] && !foreground_cli_alive(m)) {
         /* The on-exit command (cleanup, or rm for --rm) may remove our run dir: we are done with it. */
         pid_t pid = fork();
         if (pid == 0) {

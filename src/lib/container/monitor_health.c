@@ -45,7 +45,7 @@ static void write_health(struct mon *m)
     char path[4096];
     snprintf(path, sizeof(path), "%s/health", m->o.run_dir);
     struct servin_error ignored = {0};
-    servin_write_file_atomic(path, text, strlen(text), 0644, &ignored);
+    servin_write_file_volatile(path, text, strlen(text), 0644, &ignored);
     free(text);
 }
 

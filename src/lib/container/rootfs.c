@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,9 +106,37 @@ static int mount_relative(const char *dir, const char *merged, const char *opts,
     return 0;
 }
 
+/* "volatile" overlays skip every sync of the upper dir, unmount included, which otherwise syncs the
+ * whole filesystem holding it: worth it for containers removed at exit, whose changes are thrown
+ * away anyway (Podman does the same for `run --rm`). A crash leaves work/incompat/volatile behind,
+ * which makes the next such mount fail: remove it first. Kernels before 5.10 refuse the option
+ * (EINVAL), so the mount is retried without it. */
+static int mount_overlay(const char *dir, const char *merged, const char *opts, bool relative, bool vol,
+                         struct servin_error *err)
+{
+    if (vol) {
+        _cleanup_free_ char *marker = xasprintf("%s/work/incompat/volatile", dir);
+        struct servin_error ignored = {0};
+        servin_rm_rf(marker, &ignored);
+        _cleanup_free_ char *with = xasprintf("%s,volatile", opts);
+        int ret = relative ? mount_relative(dir, merged, with, err) : 0;
+        if (!relative && mount("overlay", merged, "overlay", 0, with) < 0)
+            ret = servin_error_errno(err, errno, "mount overlay at %s", merged);
+        if (ret == 0 || err->code != EINVAL)
+            return ret;
+        servin_error_clear(err);
+    }
+    if (relative)
+        return mount_relative(dir, merged, opts, err);
+    if (mount("overlay", merged, "overlay", 0, opts) < 0)
+        return servin_error_errno(err, errno, "mount overlay at %s", merged);
+    return 0;
+}
+
 /* Overlay at merged with upper/ and work/ of dir over the layer dirs (bottom layer first); frees
  * paths, which has room for one more entry. */
-static int mount_paths(const char *dir, const char *merged, char **paths, size_t n, struct servin_error *err)
+static int mount_paths(const char *dir, const char *merged, char **paths, size_t n, bool vol,
+                       struct servin_error *err)
 {
     bool plain = plain_path(dir);
     for (size_t i = 0; i < n; i++)
@@ -123,11 +153,9 @@ static int mount_paths(const char *dir, const char *merged, char **paths, size_t
     _cleanup_free_ char *lower = lower_option(paths, n);
     _cleanup_free_ char *opts = xasprintf("%s,upperdir=%s/upper,workdir=%s/work", lower, dir, dir);
     long page = sysconf(_SC_PAGESIZE);
-    if (plain && (long)strlen(opts) < (page > 0 ? page : 4096) - 1) {
+    if (plain && (long)strlen(opts) + (long)sizeof(",volatile") < (page > 0 ? page : 4096) - 1) {
         strv_free(paths);
-        if (mount("overlay", merged, "overlay", 0, opts) < 0)
-            return servin_error_errno(err, errno, "mount overlay at %s", merged);
-        return 0;
+        return mount_overlay(dir, merged, opts, false, vol, err);
     }
     char **names = NULL;
     ret = link_layers(dir, paths, n, &names, err);
@@ -139,10 +167,15 @@ static int mount_paths(const char *dir, const char *merged, char **paths, size_t
     strv_free(names);
     free(opts);
     opts = xasprintf("%s,upperdir=upper,workdir=work", lower);
-    if ((long)strlen(opts) >= (page > 0 ? page : 4096) - 1)
+    if ((long)strlen(opts) + (long)sizeof(",volatile") >= (page > 0 ? page : 4096) - 1)
         return servin_error_set(err, E2BIG, "mount overlay at %s: the image has too many layers (%zu)",
                                 merged, n);
-    return mount_relative(dir, merged, opts, err);
+    return mount_overlay(dir, merged, opts, true, vol, err);
+}
+
+static bool auto_removed(const struct servin_container *c)
+{
+    return json_is_true(json_object_get(json_object_get(c->config, "HostConfig"), "AutoRemove"));
 }
 
 static int do_mount(struct servin_store *store, const struct servin_container *c, const char *dir,
@@ -168,7 +201,7 @@ static int do_mount(struct servin_store *store, const struct servin_container *c
         }
         servin_image_summary_clear(&summary);
     }
-    return mount_paths(dir, merged, paths, n, err);
+    return mount_paths(dir, merged, paths, n, auto_removed(c), err);
 }
 
 /* layer_dirs NULL: the layers of the container's image. */
@@ -192,7 +225,7 @@ static int mount_rootfs(struct servin_store *store, const struct servin_containe
         char **paths = xcalloc(n_layers + 2, sizeof(char *));
         for (size_t i = 0; i < n_layers; i++)
             paths[i] = xstrdup(layer_dirs[i]);
-        ret = mount_paths(dir, merged, paths, n_layers, err);
+        ret = mount_paths(dir, merged, paths, n_layers, auto_removed(c), err);
     } else {
         ret = do_mount(store, c, dir, merged, err);
     }

@@ -16,7 +16,7 @@
 static int write_text(const char *dir, const char *name, const char *text, struct servin_error *err)
 {
     _cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
-    return servin_write_file_atomic(path, text, strlen(text), 0644, err);
+    return servin_write_file_volatile(path, text, strlen(text), 0644, err);
 }
 
 static bool loopback_address(const char *addr)

@@ -320,7 +320,7 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     if (ret == 0 && o->pid_file) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%d", (int)c.pid);
-        ret = servin_write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err);
+        ret = servin_write_file_volatile(o->pid_file, buf, (size_t)n, 0644, err);
     }
     if (ret < 0)
         goto fail;

@@ -224,7 +224,7 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
     if (o->pid_file) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
-        ret = servin_write_file_atomic(o->pid_file, buf, (size_t)n, 0644, err);
+        ret = servin_write_file_volatile(o->pid_file, buf, (size_t)n, 0644, err);
         if (ret < 0)
             goto out;
     }

@@ -84,7 +84,7 @@ int oci_state_save(const char *state_root, const struct oci_state *st, struct se
     _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     _cleanup_free_ char *path = xasprintf("%s/state.json", dir);
-    return servin_write_file_atomic(path, text, strlen(text), 0600, err);
+    return servin_write_file_volatile(path, text, strlen(text), 0600, err);
 }
 
 int oci_state_load(const char *state_root, const char *id, struct oci_state *st, struct servin_error *err)

@@ -171,6 +171,12 @@ int servin_store_open_at(const char *root, const char *run_root, struct servin_s
                                 store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
     chmod(db_path, 0600);
     sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+    /* Most commands are short processes: a checkpoint when each closes the database, and deleting
+     * and re-creating the WAL file, would cost every command a few fsyncs. The WAL is checkpointed
+     * as it grows instead (SQLite's auto-checkpoint), and stays on disk between commands. */
+    int persist_wal = 1;
+    sqlite3_file_control(store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
+    sqlite3_db_config(store->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     /* WAL lets readers go on while one process writes; NORMAL sync is safe in WAL mode. */
     ret = servin_store_exec(store, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                                    "PRAGMA foreign_keys=ON;", err);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -91,8 +92,8 @@ int servin_read_file(const char *path, char **out, size_t *len, struct servin_er
     return 0;
 }
 
-int servin_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                             struct servin_error *err)
+static int write_file_replace(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                              struct servin_error *err)
 {
     _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", path, (int)getpid());
     _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -111,12 +112,24 @@ int servin_write_file_atomic(const char *path, const void *data, size_t len, mod
         p += n;
         len -= (size_t)n;
     }
-    if (fchmod(fd, mode) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
+    if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0) || rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
         return servin_error_errno(err, e, "write %s", path);
     }
     return 0;
+}
+
+int servin_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             struct servin_error *err)
+{
+    return write_file_replace(path, data, len, mode, true, err);
+}
+
+int servin_write_file_volatile(const char *path, const void *data, size_t len, mode_t mode,
+                               struct servin_error *err)
+{
+    return write_file_replace(path, data, len, mode, false, err);
 }
 
 static __thread long long size_total;
