@@ -154,6 +154,39 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (network_id, ip)"
     ");"
     "CREATE INDEX network_leases_container ON network_leases(container_id);",
+    /* 6: pod sandboxes (CRI). The request's settings, and what running the pod produced: pinned
+     * namespace paths, addresses, the CNI network config and result that DEL needs, the cgroup. */
+    "CREATE TABLE pods ("
+    "  id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  namespace TEXT NOT NULL DEFAULT '',"
+    "  uid TEXT NOT NULL DEFAULT '',"
+    "  attempt INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL DEFAULT 'notready',"  /* 'ready' | 'notready' */
+    "  created INTEGER NOT NULL,"                  /* unix ns */
+    "  labels TEXT NOT NULL DEFAULT '{}',"
+    "  annotations TEXT NOT NULL DEFAULT '{}',"
+    "  hostname TEXT NOT NULL DEFAULT '',"
+    "  log_directory TEXT NOT NULL DEFAULT '',"
+    "  runtime_handler TEXT NOT NULL DEFAULT '',"
+    "  cgroup_parent TEXT NOT NULL DEFAULT '',"
+    "  cgroup_path TEXT NOT NULL DEFAULT '',"
+    "  cgroup TEXT,"                               /* servin_cgroup_to_json */
+    "  cgroup_created INTEGER NOT NULL DEFAULT 0," /* removed with the pod only if we made it */
+    "  dns TEXT NOT NULL DEFAULT '{}',"
+    "  port_mappings TEXT NOT NULL DEFAULT '[]',"
+    "  sysctls TEXT NOT NULL DEFAULT '{}',"
+    "  ns_modes TEXT NOT NULL DEFAULT '{}',"      /* {"network", "pid", "ipc"} */
+    "  netns_path TEXT NOT NULL DEFAULT '',"
+    "  ipc_path TEXT NOT NULL DEFAULT '',"
+    "  uts_path TEXT NOT NULL DEFAULT '',"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  additional_ips TEXT NOT NULL DEFAULT '[]',"
+    "  cni_net TEXT,"                              /* the network config ADD ran */
+    "  cni_result TEXT,"                           /* what ADD returned: DEL's prevResult */
+    "  config TEXT NOT NULL DEFAULT '{}',"
+    "  UNIQUE (name, namespace, uid, attempt)"
+    ");",
 };
 
 int servin_schema_count(void)
