@@ -136,5 +136,7 @@ const char *servin_config_key_env(size_t i);
 /* The effective value as text ("" for unset, lists comma-separated, secrets hidden). */
 char *servin_config_key_value(const struct servin_config *cfg, size_t i);
 const char *servin_config_source_name(enum servin_config_source s);
+/* Where the effective value of a key ("cri.socket_path") came from (DEFAULT for an unknown key). */
+enum servin_config_source servin_config_key_source(const struct servin_config *cfg, const char *key);
 
 #endif

@@ -252,7 +252,11 @@ const struct cli_command cli_commands[] = {
      "      --tlsverify        Require client certificates signed by --tlscacert\n"
      "      --tlscacert string CA that signs the clients' certificates\n"
      "      --tlscert string   The daemon's certificate\n"
-     "      --tlskey string    The daemon's key\n"},
+     "      --tlskey string    The daemon's key\n"
+     "      --cri-socket path  Serve the Kubernetes CRI (gRPC, and JSON under /v1/) on this unix socket\n"
+     "                         (default: cri.socket_path, else <state dir>/cri.sock, i.e.\n"
+     "                         /run/servin/cri.sock; \"none\" to turn it off)\n"
+     "      --cri-port int     Serve the CRI on 127.0.0.1:PORT too (development only)\n"},
 
     {"volume create", "volumes create", cmd_volume_create, "[OPTIONS] [VOLUME]", "Create a volume",
      "  -d, --driver string   Volume driver name (default \"local\")\n"

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "cri/cri_server.h"
 #include "daemon_internal.h"
 #include "servin/cleanup.h"
 #include "servin/config.h"
@@ -54,9 +55,13 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
                                              {"tlscert", required_argument, 0, 'c'},
                                              {"tlskey", required_argument, 0, 'k'},
                                              {"tls", no_argument, 0, 't'},
+                                             {"cri-socket", required_argument, 0, 'S'},
+                                             {"cri-port", required_argument, 0, 'P'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     struct daemon_listen_opts lo = {.host = DEFAULT_HOST};
+    const char *cri_socket = NULL;
+    int cri_port = 0;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "H:h", longopts)) != -1) {
         switch (c) {
@@ -78,6 +83,18 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
         case 'k':
             lo.tlskey = optarg;
             break;
+        case 'S':
+            cri_socket = optarg;
+            break;
+        case 'P': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v <= 0 || v > 65535)
+                return cli_usage_error(ctx, "invalid --cri-port \"%s\": a TCP port (1-65535) on 127.0.0.1",
+                                       optarg);
+            cri_port = (int)v;
+            break;
+        }
         default:
             return CLI_EXIT_USAGE;
         }
@@ -97,6 +114,30 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
 
+    /* The CRI socket: --cri-socket, else cri.socket_path when the file or the environment set it,
+     * else cri.sock in the store's run directory (/run/servin/cri.sock for the default store, so
+     * daemons of other stores never collide). "none" or cri.enabled: false turn it off. */
+    _cleanup_free_ char *cri_path = NULL;
+    struct servin_config *cfg = ctx->config;
+    bool cri_on = cri_socket || cri_port || !cfg || cfg->cri.enabled;
+    if (cri_socket && (strcmp(cri_socket, "none") == 0 || !*cri_socket))
+        cri_on = cri_port != 0;
+    else if (cri_socket)
+        cri_path = xstrdup(cri_socket);
+    else if (cri_on && !cri_port && cfg && cfg->cri.socket_path &&
+             servin_config_key_source(cfg, "cri.socket_path") != SERVIN_CONFIG_DEFAULT)
+        cri_path = xstrdup(cfg->cri.socket_path);
+    else if (cri_on && !cri_port) {
+        cri_path = xasprintf("%s/cri.sock", ctx->store->run_root);
+        if (strlen(cri_path) >= 108) { /* sun_path: only a path asked for is worth failing on */
+            fprintf(
+                stderr,
+                "servin daemon: not serving the CRI: %s is too long for a unix socket (use --cri-socket)\n",
+                cri_path);
+            cri_on = false;
+        }
+    }
+
     struct daemon d = {.root = ctx->root, .state_dir = ctx->state_dir};
     daemon_state_dir = ctx->state_dir;
     struct daemon_server *server = NULL;
@@ -106,8 +147,25 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
         close(signal_pipe[1]);
         return cli_fail(&err);
     }
-    log_info("servin daemon %s listening on %s (API %s, minimum %s)", SERVIN_VERSION, lo.host, SERVIN_API_VERSION,
-             SERVIN_MIN_API_VERSION);
+    struct cri_server *cri = NULL;
+    if (cri_on) {
+        struct cri_server_opts co = {
+            .socket_path = cri_path, .tcp_port = cri_port, .root = ctx->root, .state_dir = ctx->state_dir};
+        if (cri_server_start(&co, &cri, &err) < 0) {
+            daemon_server_stop(server);
+            close(signal_pipe[0]);
+            close(signal_pipe[1]);
+            return cli_fail(&err);
+        }
+        if (cri_path)
+            fprintf(stderr, "servin daemon: CRI listen on unix://%s\n", cri_path);
+        if (cri_port)
+            fprintf(stderr,
+                    "servin daemon: CRI listen on tcp://127.0.0.1:%d (development only: no authentication)\n",
+                    cri_port);
+    }
+    log_info("servin daemon %s listening on %s (API %s, minimum %s)", SERVIN_VERSION, lo.host,
+             SERVIN_API_VERSION, SERVIN_MIN_API_VERSION);
     fprintf(stderr, "servin daemon: API listen on %s\n", lo.host);
 
     while (!stop_requested) {
@@ -129,6 +187,7 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
         }
     }
     fprintf(stderr, "servin daemon: shutting down\n");
+    cri_server_stop(cri);
     daemon_server_stop(server);
     daemon_exec_cleanup();
     close(signal_pipe[0]);

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import Servin  # noqa: F401
 
-LAZY = ("libcurl", "libarchive", "libmicrohttpd", "libgnutls", "libcrypto", "libyaml", "libcrypt.")
+LAZY = ("libcurl", "libarchive", "libmicrohttpd", "libgnutls", "libcrypto", "libyaml", "libcrypt.", "libnghttp2",
+        "libprotobuf-c")
 
 pytestmark = pytest.mark.skipif(platform.machine() != "x86_64", reason="the lazy-loading stubs are x86-64")
 

@@ -24,7 +24,7 @@ const struct cfg_key cfg_keys[] = {
     {"runtime.log_level", CFG_LEVEL, OFF(runtime.log_level), "SERVIN_LOG_LEVEL", "warn", NULL, -1, false, false},
     {"runtime.log_format", CFG_CHOICE, OFF(runtime.log_format), "SERVIN_LOG_FORMAT", "text", "text|json", -1, false, false},
     {"runtime.max_containers", CFG_COUNT, OFF(runtime.max_containers), NULL, "0", NULL, -1, false, false},
-    {"cri.enabled", CFG_BOOL, OFF(cri.enabled), NULL, "false", NULL, -1, false, false},
+    {"cri.enabled", CFG_BOOL, OFF(cri.enabled), NULL, "true", NULL, -1, false, false},
     {"cri.listen_address", CFG_STRING, OFF(cri.listen_address), "SERVIN_CRI_LISTEN", NULL, NULL, -1, false, false},
     {"cri.socket_path", CFG_PATH, OFF(cri.socket_path), "SERVIN_CRI_SOCKET", "/run/servin/cri.sock", NULL, -1, false, false},
     {"registries.default", CFG_CHOICE, OFF(registries.default_registry), NULL, "docker.io", "docker.io", -1, false, false},
@@ -578,4 +578,12 @@ char *servin_config_key_value(const struct servin_config *cfg, size_t i)
         break;
     }
     return out ? out : xstrdup("");
+}
+
+enum servin_config_source servin_config_key_source(const struct servin_config *cfg, const char *key)
+{
+    for (size_t i = 0; i < servin_config_n_keys(); i++)
+        if (strcmp(servin_config_key_name(i), key) == 0)
+            return cfg->sources ? cfg->sources[i] : SERVIN_CONFIG_DEFAULT;
+    return SERVIN_CONFIG_DEFAULT;
 }

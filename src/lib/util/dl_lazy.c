@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
-enum { DL_CURL, DL_ARCHIVE, DL_MHD, DL_GNUTLS, DL_CRYPTO, DL_YAML, DL_CRYPT, DL_NLIBS };
+enum { DL_CURL, DL_ARCHIVE, DL_MHD, DL_GNUTLS, DL_CRYPTO, DL_YAML, DL_CRYPT, DL_NGHTTP2, DL_PROTOBUF_C, DL_NLIBS };
 
 /* The sonames the build links against (Debian 12). */
 static const char *const dl_sonames[DL_NLIBS] = {
     [DL_CURL] = "libcurl.so.4",      [DL_ARCHIVE] = "libarchive.so.13", [DL_MHD] = "libmicrohttpd.so.12",
     [DL_GNUTLS] = "libgnutls.so.30", [DL_CRYPTO] = "libcrypto.so.3",    [DL_YAML] = "libyaml-0.so.2",
-    [DL_CRYPT] = "libcrypt.so.1",
+    [DL_CRYPT] = "libcrypt.so.1",    [DL_NGHTTP2] = "libnghttp2.so.14", [DL_PROTOBUF_C] = "libprotobuf-c.so.1",
 };
 
 static const struct {

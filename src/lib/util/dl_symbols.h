@@ -1,5 +1,6 @@
 /* util/dl_symbols.h — the functions Servin calls in libraries that most commands never need
- * (libcurl, libarchive, libmicrohttpd, GnuTLS, libcrypto, libyaml, libcrypt), loaded on first use.
+ * (libcurl, libarchive, libmicrohttpd, GnuTLS, libcrypto, libyaml, libcrypt, and nghttp2 and
+ * protobuf-c for the CRI server), loaded on first use.
  *
  * One line per function: DL_SYM(library, name). dl_stubs.S makes each name a tiny function that
  * jumps through a pointer, and dl_lazy.c fills the pointer with dlopen + dlsym at its first call.
@@ -158,3 +159,33 @@ DL_SYM(DL_YAML, yaml_parser_initialize)
 DL_SYM(DL_YAML, yaml_parser_load)
 DL_SYM(DL_YAML, yaml_parser_set_input_file)
 DL_SYM(DL_CRYPT, crypt_r)
+
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_del)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_new)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_set_on_begin_headers_callback)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_set_on_data_chunk_recv_callback)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_set_on_frame_recv_callback)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_set_on_header_callback)
+DL_SYM(DL_NGHTTP2, nghttp2_session_callbacks_set_on_stream_close_callback)
+DL_SYM(DL_NGHTTP2, nghttp2_session_del)
+DL_SYM(DL_NGHTTP2, nghttp2_session_get_stream_user_data)
+DL_SYM(DL_NGHTTP2, nghttp2_session_mem_recv)
+DL_SYM(DL_NGHTTP2, nghttp2_session_mem_send)
+DL_SYM(DL_NGHTTP2, nghttp2_session_server_new)
+DL_SYM(DL_NGHTTP2, nghttp2_session_set_local_window_size)
+DL_SYM(DL_NGHTTP2, nghttp2_session_set_stream_user_data)
+DL_SYM(DL_NGHTTP2, nghttp2_session_want_read)
+DL_SYM(DL_NGHTTP2, nghttp2_session_want_write)
+DL_SYM(DL_NGHTTP2, nghttp2_submit_response)
+DL_SYM(DL_NGHTTP2, nghttp2_submit_settings)
+DL_SYM(DL_NGHTTP2, nghttp2_submit_trailer)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_enum_descriptor_get_value)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_enum_descriptor_get_value_by_name)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_descriptor_get_field_by_name)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_free_unpacked)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_get_packed_size)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_pack)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_pack_to_buffer)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_message_unpack)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_service_descriptor_get_method_by_name)
+DL_SYM(DL_PROTOBUF_C, protobuf_c_service_generated_init)
