@@ -246,6 +246,13 @@ const struct cli_command cli_commands[] = {
     {"container cleanup", NULL, cmd_container_cleanup, "[--rm] CONTAINER",
      "(internal) Record a container's exit and release its rootfs; run by its monitor", ""},
 
+    {"compose", NULL, cmd_compose, "[OPTIONS] COMMAND",
+     "Define and run multi-container applications from compose files",
+     "      --env-file list             Specify an alternate environment file\n"
+     "  -f, --file list                 Compose configuration files\n"
+     "      --profile list              Specify a profile to enable\n"
+     "      --project-directory string  Specify an alternate working directory (default: the first file's)\n"
+     "  -p, --project-name string       Project name\n"},
     {"daemon", NULL, cmd_daemon, "[OPTIONS]", "Serve the Docker Engine API (docker CLI, docker-compose, SDKs)",
      "  -H, --host string      Listen on unix:///path (default unix:///run/servin/servin.sock) or\n"
      "                         tcp://127.0.0.1:PORT (loopback only, with --tlsverify)\n"

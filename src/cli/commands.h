@@ -94,6 +94,9 @@ int cmd_network_connect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_network_disconnect(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_port(struct cli_ctx *ctx, int argc, char **argv);
 
+/* cmd_compose.c (its subcommands: compose_commands.c) */
+int cmd_compose(struct cli_ctx *ctx, int argc, char **argv);
+
 /* cmd_oci.c */
 int cmd_oci(struct cli_ctx *ctx, int argc, char **argv);
 
