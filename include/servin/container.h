@@ -90,6 +90,9 @@ int servin_container_list(struct servin_store *store, struct servin_container **
 /* Write back state, pid, monitor_pid, exit_code, started_at, finished_at, restart_count, health. */
 int servin_container_save_state(struct servin_store *store, const struct servin_container *c,
                                 struct servin_error *err);
+/* Write back c->config (e.g. after a resource update; rewrite the spec too). */
+int servin_container_save_config(struct servin_store *store, const struct servin_container *c,
+                                 struct servin_error *err);
 int servin_container_rename(struct servin_store *store, const char *text, const char *new_name,
                             struct servin_error *err);
 /* Delete the row, the bundle dir and the run dir (the rootfs must be unmounted already). */
@@ -107,6 +110,9 @@ void servin_container_init_hooks(void);
 char *servin_container_dir(struct servin_store *store, const char *id);     /* <root>/containers/<id> */
 char *servin_container_run_dir(struct servin_store *store, const char *id); /* <run_root>/containers/<id> */
 char *servin_container_oci_root(struct servin_store *store);                /* <run_root>/oci */
+/* The container's log file: HostConfig.LogConfig {"Type": "cri", "Config": {"path": P}} (Kubernetes'
+ * log format at the path kubelet chose) gives P, any other <root>/containers/<id>/log.json. */
+char *servin_container_log_path(struct servin_store *store, const struct servin_container *c);
 
 /* Root filesystem: overlayfs with the image's layers (top layer first in lowerdir) under
  * <dir>/merged, upper/ and work/ beside it. Mount is idempotent (already mounted = fine); unmount

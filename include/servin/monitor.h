@@ -17,7 +17,9 @@
  *                 stdout/stderr as Docker's stdcopy frames (8-byte header: stream 1|2, 3 zero bytes,
  *                 big-endian u32 length) and, when OpenStdin, bytes from the client go to stdin;
  *                 a client that half-closes its write side closes the container's stdin (StdinOnce)
- *   ctl.sock      one text command per connection: "resize <rows> <cols>\n"
+ *   ctl.sock      one text command per connection: "resize <rows> <cols>\n", or "reopen-log\n"
+ *                 (open the log file at its path again, after it was renamed away); answer "ok\n"
+ *                 or "err <why>\n"
  *   health        with a health check, Docker's State.Health: {"Status":"starting"|"healthy"|
  *                 "unhealthy","FailingStreak":N,"Log":[{"Start","End","ExitCode","Output"}...]}
  *                 (the last 5 probes, times RFC 3339 with nanoseconds), rewritten after each probe
@@ -47,7 +49,9 @@ struct servin_monitor_opts {
     const char *bundle;   /* <root>/containers/<id>, holding config.json */
     const char *oci_root; /* runtime state root, <run_root>/oci */
     const char *run_dir;  /* <run_root>/containers/<id> */
-    const char *log_path; /* json-file log, or NULL for none */
+    const char *log_path; /* the log file, or NULL for none */
+    const char
+        *log_format;      /* "json-file" (NULL) or "cri": Kubernetes' "<time> <stream> <F|P> <text>" lines */
     int64_t log_max_size; /* bytes; 0 = never rotate */
     int log_max_files;    /* files kept, >= 1 */
     bool tty;
@@ -78,7 +82,8 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
                          int *exit_code, struct servin_error *err);
 
 /* `servin-runtime monitor` entry point (argv as given to that verb). Never returns. Flags:
- * --ready-fd=N --id= --bundle= --oci-root= --run-dir= [--log-path= --log-max-size= --log-max-files=]
+ * --ready-fd=N --id= --bundle= --oci-root= --run-dir= [--log-path= --log-max-size= --log-max-files=
+ * --log-format=cri]
  * [--tty] [--open-stdin] [--wait-for-attach] [--restart=POLICY --restart-max=N]
  * [--health-arg=ARG... --health-interval=NS --health-timeout=NS --health-retries=N
  * --health-start-period=NS] [-- ON-EXIT ARGV].
@@ -96,6 +101,8 @@ int servin_monitor_attach(const char *run_dir, int stdin_fd, int stdout_fd, int 
 int servin_monitor_attach_connect(const char *run_dir, struct servin_error *err);
 /* Ask the monitor to resize the container's pty. */
 int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, struct servin_error *err);
+/* Ask the monitor to reopen its log file (ENOENT/ECONNREFUSED: no monitor runs). */
+int servin_monitor_reopen_log(const char *run_dir, struct servin_error *err);
 
 /* Reading the json-file log (for `logs`): lines from the rotated files oldest first, filtered. */
 struct servin_log_read_opts {

@@ -82,12 +82,14 @@ json_t *servin_network_inspect_json(struct servin_store *store, const struct ser
 
 /* ---- containers ---- */
 
-/* What NetworkMode says. */
+/* What NetworkMode says. NS is Podman's "ns:<path>": a namespace someone else (a pod) wired; the
+ * container only joins it (target: the path). */
 enum servin_netmode {
     SERVIN_NETMODE_BRIDGE,
     SERVIN_NETMODE_NONE,
     SERVIN_NETMODE_HOST,
-    SERVIN_NETMODE_CONTAINER
+    SERVIN_NETMODE_CONTAINER,
+    SERVIN_NETMODE_NS
 };
 enum servin_netmode servin_network_mode(json_t *host_config, const char **target);
 

@@ -115,7 +115,7 @@ int cmd_logs(struct cli_ctx *ctx, int argc, char **argv)
         return cli_fail(&err);
     _cleanup_free_ char *dir = servin_container_dir(store, ct.id);
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
-    _cleanup_free_ char *log_path = xasprintf("%s/log.json", dir);
+    _cleanup_free_ char *log_path = servin_container_log_path(store, &ct);
     const char *log_type = json_string_value(
         json_object_get(json_object_get(json_object_get(ct.config, "HostConfig"), "LogConfig"), "Type"));
     int code = 0;

@@ -657,7 +657,7 @@ static int logs(struct dreq *r)
         return dreply_error(r, 501, "configured logging driver does not support reading");
     }
     _cleanup_free_ char *dir = servin_container_dir(store, c.id);
-    j->log_path = xasprintf("%s/log.json", dir);
+    j->log_path = servin_container_log_path(store, &c);
     j->run_dir = servin_container_run_dir(store, c.id);
     j->tty = json_is_true(json_object_get(json_object_get(c.config, "Config"), "Tty"));
     j->o.follow = dreq_query_bool(r, "follow", false) && servin_container_is_active(&c);

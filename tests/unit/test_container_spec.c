@@ -493,6 +493,78 @@ static void network_modes_and_mounts(void **state)
     json_decref(spec);
 }
 
+static json_t *namespace_of(json_t *spec, const char *type)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (at(spec, "linux.namespaces"), i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "type")), type) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* What pods (CRI) need: joining namespace files, the host's UTS, a cgroup parent, added groups,
+ * devices, and Kubernetes' own masked/readonly lists and unified cgroup files. */
+static void pod_namespaces_groups_devices_and_paths(void **state)
+{
+    struct fixture *f = *state;
+    json_t *spec = spec_ok(
+        f, "{\"Config\":{\"Hostname\":\"pod\"},\"HostConfig\":{\"NetworkMode\":\"ns:/proc/self/ns/net\","
+           "\"IpcMode\":\"ns:/proc/self/ns/ipc\",\"UTSMode\":\"ns:/proc/self/ns/uts\","
+           "\"PidMode\":\"host\",\"CgroupParent\":\"/kubepods/pod1\",\"GroupAdd\":[\"staff\",\"4242\"],"
+           "\"Devices\":[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":\"/dev/xnull\","
+           "\"CgroupPermissions\":\"rw\"}],\"MaskedPaths\":[\"/proc/kcore\"],\"ReadonlyPaths\":[],"
+           "\"CgroupConf\":{\"memory.high\":\"100M\"}}}");
+    assert_string_equal(json_string_value(json_object_get(namespace_of(spec, "network"), "path")),
+                        "/proc/self/ns/net");
+    assert_string_equal(json_string_value(json_object_get(namespace_of(spec, "ipc"), "path")),
+                        "/proc/self/ns/ipc");
+    assert_string_equal(json_string_value(json_object_get(namespace_of(spec, "uts"), "path")),
+                        "/proc/self/ns/uts");
+    assert_null(namespace_of(spec, "pid"));
+    /* A joined UTS namespace keeps its owner's hostname. */
+    assert_null(json_object_get(spec, "hostname"));
+    _cleanup_free_ char *cg =
+        xasprintf("/kubepods/pod1/%s", json_string_value(json_object_get(spec, "_test_id")));
+    assert_string_equal(json_string_value(at(spec, "linux.cgroupsPath")), cg);
+    json_t *gids = at(spec, "process.user.additionalGids");
+    bool staff = false, extra = false;
+    size_t i;
+    json_t *v;
+    json_array_foreach (gids, i, v) {
+        staff = staff || json_integer_value(v) == 50;
+        extra = extra || json_integer_value(v) == 4242;
+    }
+    assert_true(staff && extra);
+    json_t *dev = json_array_get(at(spec, "linux.devices"), 0);
+    assert_string_equal(json_string_value(json_object_get(dev, "path")), "/dev/xnull");
+    assert_int_equal(json_integer_value(json_object_get(dev, "major")), 1);
+    json_t *allow = at(spec, "linux.resources.devices");
+    assert_int_equal(json_array_size(allow), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(allow, 1), "access")), "rw");
+    assert_int_equal(json_array_size(at(spec, "linux.maskedPaths")), 1);
+    assert_int_equal(json_array_size(at(spec, "linux.readonlyPaths")), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(at(spec, "linux.resources.unified"), "memory.high")), "100M");
+    json_decref(spec);
+
+    spec = spec_ok(f, "{\"Config\":{},\"HostConfig\":{\"UTSMode\":\"host\",\"IpcMode\":\"host\"}}");
+    assert_null(namespace_of(spec, "uts"));
+    assert_null(namespace_of(spec, "ipc"));
+    assert_non_null(namespace_of(spec, "pid"));
+    assert_null(json_object_get(spec, "hostname"));
+    json_decref(spec);
+
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"IpcMode\":\"ns:relative\"}}", "must be absolute");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"PidMode\":\"ns:/nonexistent/ns\"}}", "/nonexistent/ns");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"PidMode\":\"bogus\"}}", "invalid --pid");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"GroupAdd\":[\"nogroup\"]}}", "nogroup");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"CgroupParent\":\"/a/../b\"}}", "invalid cgroup parent");
+    spec_fails(f, "{\"Config\":{},\"HostConfig\":{\"Devices\":[{\"PathOnHost\":\"/etc/passwd\"}]}}",
+               "not a character or block device");
+}
+
 static void apply_image_defaults_is_idempotent(void **state)
 {
     (void)state;
@@ -537,6 +609,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(privileged_and_security_opts, setup, teardown),
         cmocka_unit_test_setup_teardown(resources_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(network_modes_and_mounts, setup, teardown),
+        cmocka_unit_test_setup_teardown(pod_namespaces_groups_devices_and_paths, setup, teardown),
         cmocka_unit_test(apply_image_defaults_is_idempotent),
         cmocka_unit_test(resolv_conf_drops_loopback_servers),
     };

@@ -185,21 +185,33 @@ int servin_monitor_attach_connect(const char *run_dir, struct servin_error *err)
     return monitor_connect_unix(path, err);
 }
 
-int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, struct servin_error *err)
+/* One request on the monitor's control socket; "ok" is success, "err <why>" an error. */
+static int ctl_request(const char *run_dir, const char *request, const char *what, struct servin_error *err)
 {
-    char path[PATH_MAX], answer[256];
+    char path[PATH_MAX], answer[PATH_MAX + 64];
     snprintf(path, sizeof(path), "%s/ctl.sock", run_dir);
     _cleanup_close_ int sock = monitor_connect_unix(path, err);
     if (sock < 0)
-        return servin_error_wrap(err, "resize");
-    int n = snprintf(answer, sizeof(answer), "resize %u %u\n", rows, cols);
-    if (send_all(sock, answer, (size_t)n) < 0)
-        return servin_error_errno(err, errno, "resize: talk to the monitor");
+        return servin_error_wrap(err, "%s", what);
+    if (send_all(sock, request, strlen(request)) < 0)
+        return servin_error_errno(err, errno, "%s: talk to the monitor", what);
     ssize_t got = read(sock, answer, sizeof(answer) - 1);
     answer[got > 0 ? got : 0] = '\0';
     answer[strcspn(answer, "\n")] = '\0';
     if (strcmp(answer, "ok") == 0)
         return 0;
-    return servin_error_set(err, EIO, "resize: %s",
+    return servin_error_set(err, EIO, "%s: %s", what,
                             strncmp(answer, "err ", 4) == 0 ? answer + 4 : "no answer");
+}
+
+int servin_monitor_resize(const char *run_dir, unsigned rows, unsigned cols, struct servin_error *err)
+{
+    char request[64];
+    snprintf(request, sizeof(request), "resize %u %u\n", rows, cols);
+    return ctl_request(run_dir, request, "resize", err);
+}
+
+int servin_monitor_reopen_log(const char *run_dir, struct servin_error *err)
+{
+    return ctl_request(run_dir, "reopen-log\n", "reopen the container log", err);
 }

@@ -134,7 +134,7 @@ json_t *servin_container_inspect_json(struct servin_store *store, const struct s
     _cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
     _cleanup_free_ char *hostname = xasprintf("%s/hostname", dir);
     _cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
-    _cleanup_free_ char *log = xasprintf("%s/log.json", dir);
+    _cleanup_free_ char *log = servin_container_log_path(store, c);
     _cleanup_free_ char *merged = xasprintf("%s/merged", dir);
     _cleanup_free_ char *upper = xasprintf("%s/upper", dir);
     _cleanup_free_ char *work = xasprintf("%s/work", dir);

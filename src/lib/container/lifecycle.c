@@ -263,6 +263,17 @@ int servin_container_remove_volumes(struct servin_store *store, struct servin_co
     return r;
 }
 
+char *servin_container_log_path(struct servin_store *store, const struct servin_container *c)
+{
+    json_t *log_cfg = json_object_get(json_object_get(c->config, "HostConfig"), "LogConfig");
+    const char *type = json_string_value(json_object_get(log_cfg, "Type"));
+    const char *path = json_string_value(json_object_get(json_object_get(log_cfg, "Config"), "path"));
+    if (type && strcmp(type, "cri") == 0 && path && path[0] == '/')
+        return xstrdup(path);
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    return xasprintf("%s/log.json", dir);
+}
+
 static char *self_exe(void)
 {
     char buf[4096];
@@ -355,8 +366,20 @@ int servin_container_start(struct servin_store *store, struct servin_container *
 
     const char *log_type = json_string_value(json_object_get(log_cfg, "Type"));
     if (!log_type || strcmp(log_type, "none") != 0) {
-        log_path = xasprintf("%s/log.json", bundle);
+        log_path = servin_container_log_path(store, c);
         mo.log_path = log_path;
+    }
+    if (log_type && strcmp(log_type, "cri") == 0) {
+        /* kubelet makes the pod's log directory; the container's own subdirectory may be ours to make. */
+        mo.log_format = "cri";
+        _cleanup_free_ char *parent = xstrdup(log_path);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = '\0';
+            r = servin_mkdir_p(parent, 0755, err);
+            if (r < 0)
+                return servin_error_wrap(err, "create the log directory of container %.12s", c->id);
+        }
     }
     json_t *log_opts = json_object_get(log_cfg, "Config");
     const char *max_size = json_string_value(json_object_get(log_opts, "max-size"));

@@ -1,6 +1,11 @@
-/* container/logfile.c — the json-file log writer of the monitor, with rotation.
+/* container/logfile.c — the log writer of the monitor: json-file with rotation, or the CRI format.
  *
- * Each line of container output becomes {"log":"<text>","stream":"stdout","time":"<RFC 3339 nano>"}.
+ * json-file: each line of container output becomes
+ * {"log":"<text>","stream":"stdout","time":"<RFC 3339 nano>"}.
+ * CRI (Kubernetes' container log format, rotated by kubelet, which then asks us to reopen): each
+ * line becomes "<RFC 3339 nano> <stdout|stderr> <F|P> <text>\n", F for a whole line (its newline is
+ * the record's), P for a piece of a line longer than the buffer; the last piece of a stream that
+ * ends without a newline is F, as in containerd.
  * The writer keeps no buffer but the partial last line of each stream (16 KiB at most): the monitor
  * must stay small, so entries are escaped and written out in small chunks. */
 #include <errno.h>
@@ -182,6 +187,31 @@ static void rotate(struct logfile *lf)
     reopen(lf);
 }
 
+int logfile_reopen(struct logfile *lf)
+{
+    return lf->path ? reopen(lf) : 0;
+}
+
+/* One CRI record; the text's own trailing newline is dropped (the record's ends it). */
+static void write_cri_entry(struct logfile *lf, int stream, const char *text, size_t len, bool partial)
+{
+    char head[80];
+    monitor_format_time(monitor_now_ns(), head, sizeof(head));
+    size_t hlen = strlen(head);
+    hlen += (size_t)snprintf(head + hlen, sizeof(head) - hlen, " %s %c ", stream == 1 ? "stdout" : "stderr",
+                             partial ? 'P' : 'F');
+    if (len > 0 && text[len - 1] == '\n')
+        len--;
+    if (lf->fd < 0)
+        return;
+    struct chunk c = {.fd = lf->fd};
+    chunk_put(&c, head, hlen);
+    chunk_put(&c, text, len);
+    chunk_put(&c, "\n", 1);
+    chunk_end(&c);
+    lf->size += (int64_t)(hlen + len + 1);
+}
+
 int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
                  struct servin_error *err)
 {
@@ -238,7 +268,10 @@ void logfile_write(struct logfile *lf, int stream, const char *data, size_t len)
         data += n;
         len -= n;
         if (nl || p->len == sizeof(p->buf)) {
-            write_entry(lf, stream, p->buf, p->len);
+            if (lf->cri)
+                write_cri_entry(lf, stream, p->buf, p->len, !nl);
+            else
+                write_entry(lf, stream, p->buf, p->len);
             p->len = 0;
         }
     }
@@ -249,7 +282,9 @@ void logfile_flush(struct logfile *lf, int stream)
     if (!lf->path || (stream != 1 && stream != 2))
         return;
     struct logfile_partial *p = &lf->part[stream - 1];
-    if (p->len)
+    if (p->len && lf->cri)
+        write_cri_entry(lf, stream, p->buf, p->len, false);
+    else if (p->len)
         write_entry(lf, stream, p->buf, p->len);
     p->len = 0;
 }

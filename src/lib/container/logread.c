@@ -69,9 +69,30 @@ struct reader_state {
     bool stopped;
 };
 
+/* A CRI line "<time> <stdout|stderr> <F|P> <text>" as the json-file object it stands for (a whole
+ * line, F, gets its newline back); NULL when it is not one. */
+static json_t *cri_line(const char *line)
+{
+    const char *sp1 = strchr(line, ' ');
+    const char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (!sp2 || (sp2[1] != 'F' && sp2[1] != 'P') || (sp2[2] != ' ' && sp2[2] != '\0'))
+        return NULL;
+    _cleanup_free_ char *time = xstrndup(line, (size_t)(sp1 - line));
+    _cleanup_free_ char *stream = xstrndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    const char *text = sp2[2] ? sp2 + 3 : "";
+    _cleanup_free_ char *log = xasprintf("%s%s", text, sp2[1] == 'F' ? "\n" : "");
+    json_t *obj = json_object();
+    /* Container output need not be UTF-8; the reader only copies the bytes. */
+    json_object_set_new(obj, "log", json_stringn_nocheck(log, strlen(log)));
+    json_object_set_new(obj, "stream", json_stringn_nocheck(stream, strlen(stream)));
+    json_object_set_new(obj, "time", json_stringn_nocheck(time, strlen(time)));
+    return obj;
+}
+
 static void emit_or_keep(struct reader_state *s, const char *line)
 {
-    json_t *obj = json_loads(line, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, NULL);
+    json_t *obj =
+        line[0] == '{' ? json_loads(line, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, NULL) : cri_line(line);
     if (!json_is_object(obj)) {
         json_decref(obj);
         return; /* a torn or foreign line: skip it, as Docker does */

@@ -386,6 +386,7 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         O_LOG,
         O_LOGSIZE,
         O_LOGFILES,
+        O_LOGFORMAT,
         O_TTY,
         O_STDIN,
         O_WAIT,
@@ -408,6 +409,7 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         {"log-path", required_argument, 0, O_LOG},
         {"log-max-size", required_argument, 0, O_LOGSIZE},
         {"log-max-files", required_argument, 0, O_LOGFILES},
+        {"log-format", required_argument, 0, O_LOGFORMAT},
         {"tty", no_argument, 0, O_TTY},
         {"open-stdin", no_argument, 0, O_STDIN},
         {"wait-for-attach", no_argument, 0, O_WAIT},
@@ -453,6 +455,9 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
             break;
         case O_LOGFILES:
             o->log_max_files = atoi(optarg);
+            break;
+        case O_LOGFORMAT:
+            o->log_format = optarg;
             break;
         case O_TTY:
             o->tty = true;
@@ -593,6 +598,7 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
     /* A fresh start: the last run's exit and a stop request are history. */
     remove_run_file(m, "exit");
     remove_run_file(m, "stopped");
+    m->log.cri = m->o.log_format && strcmp(m->o.log_format, "cri") == 0;
     if (logfile_open(&m->log, m->o.log_path, m->o.log_max_size, m->o.log_max_files, &err) < 0 ||
         mon_io_listen(m, &err) < 0) {
         report(&ready_fd, "err 125 %s", err.msg);

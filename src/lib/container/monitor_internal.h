@@ -21,6 +21,7 @@ struct logfile_partial {
 
 struct logfile {
     char *path; /* NULL: logging is off, writes are dropped */
+    bool cri;   /* Kubernetes' CRI format instead of json-file (see servin_monitor_opts.log_format) */
     int fd;
     int64_t size;
     int64_t max_size; /* 0 = never rotate */
@@ -30,6 +31,9 @@ struct logfile {
 
 int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
                  struct servin_error *err);
+/* Open the file at the path again (a new one when it was renamed away): what kubelet's log rotation
+ * asks for through ReopenContainerLog. */
+int logfile_reopen(struct logfile *lf);
 /* Append container output of stream 1 (stdout) or 2 (stderr): complete lines become entries. */
 void logfile_write(struct logfile *lf, int stream, const char *data, size_t len);
 /* The stream ended: its partial last line becomes an entry too. */

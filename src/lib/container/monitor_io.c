@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -126,8 +127,8 @@ bool mon_io_wait_client(struct mon *m)
     return m->nclients > 0;
 }
 
-/* One control request per connection: "resize <rows> <cols>\n"; the answer is "ok\n" or "err ...\n".
- * A size asked for before the pty exists is kept for it. */
+/* One control request per connection: "resize <rows> <cols>\n" or "reopen-log\n"; the answer is "ok\n" or
+ * "err ...\n". A size asked for before the pty exists is kept for it. */
 static void serve_ctl(struct mon *m)
 {
     int fd = accept4(m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -139,6 +140,7 @@ static void serve_ctl(struct mon *m)
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     buf[n > 0 ? n : 0] = '\0';
     unsigned rows, cols;
+    char reply[PATH_MAX + 64];
     const char *answer = "ok\n";
     if (sscanf(buf, "resize %u %u", &rows, &cols) == 2) {
         struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
@@ -148,6 +150,10 @@ static void serve_ctl(struct mon *m)
             answer = "err resize failed\n";
         m->rows = ws.ws_row;
         m->cols = ws.ws_col;
+    } else if (strncmp(buf, "reopen-log", 10) == 0) {
+        int r = logfile_reopen(&m->log);
+        snprintf(reply, sizeof(reply), r < 0 ? "err reopen %s: %s\n" : "ok\n", m->log.path, strerror(-r));
+        answer = reply;
     } else {
         answer = "err unknown request\n";
     }

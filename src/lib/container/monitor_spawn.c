@@ -46,6 +46,8 @@ char **monitor_build_argv(const char *program, const struct servin_monitor_opts 
         push(&v, &n, xasprintf("--log-path=%s", o->log_path));
         push(&v, &n, xasprintf("--log-max-size=%lld", (long long)o->log_max_size));
         push(&v, &n, xasprintf("--log-max-files=%d", o->log_max_files));
+        if (o->log_format && strcmp(o->log_format, "json-file") != 0)
+            push(&v, &n, xasprintf("--log-format=%s", o->log_format));
     }
     if (o->tty)
         push(&v, &n, xstrdup("--tty"));

@@ -421,6 +421,24 @@ int servin_container_save_state(struct servin_store *store, const struct servin_
     return 0;
 }
 
+int servin_container_save_config(struct servin_store *store, const struct servin_container *c,
+                                 struct servin_error *err)
+{
+    _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+    _cleanup_free_ char *config = json_dumps(c->config, JSON_COMPACT);
+    int ret = servin_store_prepare(store, "UPDATE containers SET config = ? WHERE id = ?", &stmt, err);
+    if (ret < 0)
+        return ret;
+    sqlite3_bind_text(stmt, 1, config ? config : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, c->id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE)
+        return servin_store_sqlite_error(store, rc, err, "save the container's config");
+    if (sqlite3_changes(store->db) == 0)
+        return servin_error_set(err, ENOENT, "No such container: %s", c->id);
+    return 0;
+}
+
 static int rename_locked(struct servin_store *store, const char *text, const char *new_name,
                          struct servin_error *err)
 {

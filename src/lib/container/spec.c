@@ -371,7 +371,7 @@ static int resources(json_t *hc, json_t **out, struct servin_error *err)
 }
 
 /* Entrypoint + Cmd, HOSTNAME/PATH/TERM/HOME defaults, cwd and the user. */
-static int process(struct servin_store *store, const struct servin_container *c, json_t *cfg,
+static int process(struct servin_store *store, const struct servin_container *c, json_t *cfg, json_t *hc,
                    const char *hostname, json_t **out, struct servin_error *err)
 {
     json_t *args = json_array();
@@ -419,27 +419,31 @@ static int process(struct servin_store *store, const struct servin_container *c,
     json_t *gids = json_array();
     for (size_t g = 0; g < user.n_groups; g++)
         json_array_append_new(gids, json_integer(user.groups[g]));
+    /* Docker's --group-add (Kubernetes' supplemental groups): numbers, or names of the image's groups. */
+    json_array_foreach (json_object_get(hc, "GroupAdd"), i, v) {
+        gid_t extra;
+        int gret = ctr_group_id(json_string_value(v), group, &extra, err);
+        if (gret < 0) {
+            json_decref(gids);
+            json_decref(env);
+            json_decref(args);
+            ctr_user_clear(&user);
+            return gret;
+        }
+        bool dup = extra == user.gid;
+        size_t k;
+        json_t *have;
+        json_array_foreach (gids, k, have)
+            dup = dup || json_integer_value(have) == (json_int_t)extra;
+        if (!dup)
+            json_array_append_new(gids, json_integer(extra));
+    }
     json_t *p =
         json_pack("{s:b,s:{s:I,s:I,s:o},s:o,s:o,s:s}", "terminal", tty, "user", "uid", (json_int_t)user.uid,
                   "gid", (json_int_t)user.gid, "additionalGids", gids, "args", args, "env", env, "cwd", cwd);
     ctr_user_clear(&user);
     *out = p;
     return 0;
-}
-
-/* netns: the pinned network namespace to join (servin_container_netns_path), NULL for a new one
- * of its own (--network none: only lo) or, with host_network, none at all. */
-static json_t *namespaces(bool host_network, const char *netns)
-{
-    json_t *ns = json_array();
-    const char *types[] = {"pid", "ipc", "uts", "mount", "cgroup"};
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-        json_array_append_new(ns, json_pack("{s:s}", "type", types[i]));
-    if (netns)
-        json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", netns));
-    else if (!host_network)
-        json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
-    return ns;
 }
 
 char *servin_container_netns_path(struct servin_store *store, const char *id)
@@ -456,6 +460,13 @@ static int network_namespace(struct servin_store *store, const struct servin_con
     *out = NULL;
     if (mode && (strcmp(mode, "host") == 0 || strcmp(mode, "none") == 0))
         return 0;
+    if (mode && strncmp(mode, "ns:", 3) == 0) {
+        if (mode[3] != '/')
+            return servin_error_set(err, EINVAL, "invalid --network %s: the namespace path must be absolute",
+                                    mode);
+        *out = xstrdup(mode + 3);
+        return 0;
+    }
     if (!mode || strncmp(mode, "container:", 10) != 0) {
         *out = servin_container_netns_path(store, c->id);
         return 0;
@@ -520,7 +531,7 @@ static int build(struct servin_store *store, const struct servin_container *c, j
 
     json_t *proc = NULL, *caps = NULL, *limits = NULL, *seccomp = NULL, *res = NULL, *user = json_array();
     bool nnp = false;
-    int ret = process(store, c, cfg, hostname, &proc, err);
+    int ret = process(store, c, cfg, hc, hostname, &proc, err);
     if (ret == 0)
         ret = ctr_capabilities(hc, &caps, err);
     if (ret == 0)
@@ -552,29 +563,56 @@ static int build(struct servin_store *store, const struct servin_container *c, j
 
     bool priv = json_is_true(json_object_get(hc, "Privileged"));
     _cleanup_free_ char *rootfs = xasprintf("%s/merged", dir);
-    _cleanup_free_ char *cgroups_path = xasprintf("servin/%s", c->id);
-    json_t *linux_obj = json_pack("{s:o,s:s,s:o}", "namespaces", namespaces(host_network, netns), "cgroupsPath",
-                                  cgroups_path, "resources", res);
-    if (!priv) {
-        json_object_set_new(linux_obj, "maskedPaths",
-                            string_array(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
-        json_object_set_new(linux_obj, "readonlyPaths",
-                            string_array(readonly_paths, sizeof(readonly_paths) / sizeof(readonly_paths[0])));
-    } else {
-        json_object_set_new(linux_obj, "devices", ctr_host_devices());
+    _cleanup_free_ char *cgroups_path = NULL;
+    json_t *ns = NULL;
+    bool own_uts = true;
+    ret = ctr_cgroups_path(c, hc, &cgroups_path, err);
+    if (ret == 0)
+        ret = ctr_namespaces(store, c, hc, netns, host_network, &ns, &own_uts, err);
+    json_t *devices = priv ? ctr_host_devices() : json_array();
+    if (ret == 0 && !priv)
+        ret = ctr_devices(hc, devices, json_object_get(res, "devices"), err);
+    if (ret < 0) {
+        json_decref(devices);
+        json_decref(ns);
+        json_decref(seccomp);
+        json_decref(proc);
+        json_decref(res);
+        json_decref(user);
+        return ret;
     }
+    json_t *linux_obj = json_pack("{s:o,s:s,s:o,s:o}", "namespaces", ns, "cgroupsPath", cgroups_path,
+                                  "resources", res, "devices", devices);
+    if (!priv) {
+        /* Kubernetes gives its own lists (empty ones for an unmasked /proc). */
+        json_t *masked = json_object_get(hc, "MaskedPaths"), *ro = json_object_get(hc, "ReadonlyPaths");
+        json_object_set_new(linux_obj, "maskedPaths",
+                            json_is_array(masked)
+                                ? json_deep_copy(masked)
+                                : string_array(masked_paths, sizeof(masked_paths) / sizeof(masked_paths[0])));
+        json_object_set_new(linux_obj, "readonlyPaths",
+                            json_is_array(ro) ? json_deep_copy(ro)
+                                              : string_array(readonly_paths, sizeof(readonly_paths) /
+                                                                                 sizeof(readonly_paths[0])));
+    }
+    /* Podman's --cgroup-conf: cgroup v2 files set as they are. */
+    if (json_object_size(json_object_get(hc, "CgroupConf")) > 0)
+        json_object_set_new(res, "unified", json_deep_copy(json_object_get(hc, "CgroupConf")));
     if (seccomp)
         json_object_set_new(linux_obj, "seccomp", seccomp);
     if (json_object_size(json_object_get(hc, "Sysctls")) > 0)
         json_object_set(linux_obj, "sysctl", json_object_get(hc, "Sysctls"));
 
-    json_t *spec = json_pack(
-        "{s:s,s:o,s:{s:s,s:b},s:s,s:o,s:{s:s,s:s},s:o}", "ociVersion", SERVIN_OCI_VERSION, "process", proc,
-        "root", "path", rootfs, "readonly", json_is_true(json_object_get(hc, "ReadonlyRootfs")), "hostname",
-        hostname, "mounts", system_mounts(hc, dir, user), "annotations", "io.servin.container.name",
-        c->name ? c->name : "", "io.servin.container.id", c->id, "linux", linux_obj);
+    json_t *spec = json_pack("{s:s,s:o,s:{s:s,s:b},s:o,s:{s:s,s:s},s:o}", "ociVersion", SERVIN_OCI_VERSION,
+                             "process", proc, "root", "path", rootfs, "readonly",
+                             json_is_true(json_object_get(hc, "ReadonlyRootfs")), "mounts",
+                             system_mounts(hc, dir, user), "annotations", "io.servin.container.name",
+                             c->name ? c->name : "", "io.servin.container.id", c->id, "linux", linux_obj);
     json_decref(user);
-    if (str(cfg, "Domainname"))
+    /* Setting the hostname of a joined (a pod's) or the host's UTS namespace would change theirs. */
+    if (own_uts)
+        json_object_set_new(spec, "hostname", json_string(hostname));
+    if (own_uts && str(cfg, "Domainname"))
         json_object_set(spec, "domainname", json_object_get(cfg, "Domainname"));
     *out = spec;
     return 0;

@@ -27,6 +27,23 @@ int ctr_user_resolve(const char *spec, const char *passwd, const char *group_tex
  * leading '/'. NULL when absent. */
 char *ctr_rootfs_read(struct servin_store *store, const struct servin_container *c, const char *rel);
 
+/* The gid of a group given by number or by name in the image's /etc/group (group_text, NULL when
+ * absent); EINVAL names the group when unknown. */
+int ctr_group_id(const char *spec, const char *group_text, gid_t *out, struct servin_error *err);
+
+/* spec_linux.c */
+/* linux.namespaces: pid, ipc, uts from PidMode/IpcMode/UTSMode ("host", "private", "container:X",
+ * "ns:<path>"), mount, cgroup, and network (netns: path to join; none and not host_network: a new
+ * one). *own_uts: the container has a UTS namespace of its own, so the spec may set a hostname. */
+int ctr_namespaces(struct servin_store *store, const struct servin_container *c, json_t *hc,
+                   const char *netns, bool host_network, json_t **out, bool *own_uts,
+                   struct servin_error *err);
+/* HostConfig.Devices [{PathOnHost, PathInContainer, CgroupPermissions}] appended to linux.devices
+ * and to the device cgroup's allow list. */
+int ctr_devices(json_t *hc, json_t *linux_devices, json_t *allow, struct servin_error *err);
+/* linux.cgroupsPath: "<CgroupParent>/<id>", or servin/<id> without a parent. */
+int ctr_cgroups_path(const struct servin_container *c, json_t *hc, char **out, struct servin_error *err);
+
 /* spec_init.c: with HostConfig.Init, process.args run under the init bind-mounted at
  * /sbin/docker-init (tini-static, or $SERVIN_INIT_PATH), appended to mounts. */
 const char *ctr_init_binary(void);

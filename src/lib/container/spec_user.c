@@ -258,3 +258,22 @@ int ctr_user_resolve(const char *spec, const char *passwd, const char *group_tex
     *out = u;
     return 0;
 }
+
+int ctr_group_id(const char *spec, const char *group_text, gid_t *out, struct servin_error *err)
+{
+    unsigned gid = 0;
+    if (!spec || !*spec)
+        return servin_error_set(err, EINVAL, "invalid additional group: the name is empty");
+    if (parse_id(spec, &gid)) {
+        *out = (gid_t)gid;
+        return 0;
+    }
+    struct ctr_user none = {0};
+    bool found = scan_groups(group_text, spec, &gid, NULL, 0, &none);
+    ctr_user_clear(&none);
+    if (!found)
+        return servin_error_set(err, EINVAL, "invalid additional group \"%s\": no such group in the image%s",
+                                spec, group_text ? "" : " (it has no /etc/group)");
+    *out = (gid_t)gid;
+    return 0;
+}

@@ -22,6 +22,10 @@ enum servin_netmode servin_network_mode(json_t *hc, const char **target)
         *target = mode + 10;
         return SERVIN_NETMODE_CONTAINER;
     }
+    if (mode && strncmp(mode, "ns:", 3) == 0) {
+        *target = mode + 3;
+        return SERVIN_NETMODE_NS;
+    }
     *target = !mode || !*mode || strcmp(mode, "default") == 0 || strcmp(mode, "bridge") == 0
                   ? SERVIN_NETWORK_DEFAULT
                   : mode;
@@ -437,8 +441,9 @@ int servin_network_container_start(struct servin_store *store, const struct serv
     /* What a crashed earlier run left, before anything new. */
     struct servin_error ignored = {0};
     servin_network_container_stop(store, c->id, &ignored);
-    /* none: the runtime makes a namespace of its own, with only lo. */
-    if (mode == SERVIN_NETMODE_NONE)
+    /* none: the runtime makes a namespace of its own, with only lo; ns: the owner of the namespace
+     * wired it. */
+    if (mode == SERVIN_NETMODE_NONE || mode == SERVIN_NETMODE_NS)
         return servin_container_write_etc(store, c, NULL, NULL, err);
     _cleanup_free_ char *netns = net_netns_path(store, c->id);
     int ret = net_netns_pin(netns, err);
@@ -605,6 +610,7 @@ int servin_network_connect(struct servin_store *store, const struct servin_conta
             err, EINVAL, "container %s cannot be connected to a network: its network mode is %s", c->name,
             mode == SERVIN_NETMODE_HOST   ? "host"
             : mode == SERVIN_NETMODE_NONE ? "none"
+            : mode == SERVIN_NETMODE_NS   ? "ns"
                                           : "container");
     struct servin_network n = {0};
     int ret = servin_network_get(store, network, &n, err);
