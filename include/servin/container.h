@@ -228,6 +228,11 @@ void servin_container_tidy(struct servin_store *store, struct servin_container *
  * container started meanwhile and owns all of that. */
 int servin_container_cleanup_exited(struct servin_store *store, struct servin_container *ct,
                                     struct servin_error *err);
+/* Tidy every container that no longer runs, including one whose start was killed half-way (a
+ * pinned namespace or a rootfs mount without runtime state), then the network's leases and
+ * namespaces of containers that no longer exist. *cleaned counts containers released. For
+ * `system prune` and `system restore`. */
+int servin_container_cleanup_orphans(struct servin_store *store, int *cleaned, struct servin_error *err);
 /* The container's exit code from its exit file, or the record's; -1 when unknown. */
 int servin_container_read_exit(struct servin_store *store, const struct servin_container *c);
 /* Wait (up to timeout_ms) until a process that is not our child is gone. */

@@ -133,6 +133,11 @@ void servin_image_set_in_use_hook(servin_image_in_use_fn fn);
 /* Delete images with no tag (all unused images when `all`); reports and frees space. */
 int servin_image_prune(struct servin_store *store, bool all, servin_image_report_fn report, void *ctx,
                        uint64_t *reclaimed, struct servin_error *err);
+/* The same, for only the images select() accepts (prune's --filter until=/label=). */
+typedef bool (*servin_image_select_fn)(struct servin_store *store, const char *image_id, void *ctx);
+int servin_image_prune_matching(struct servin_store *store, bool all, servin_image_select_fn select,
+                                void *select_ctx, servin_image_report_fn report, void *ctx,
+                                uint64_t *reclaimed, struct servin_error *err);
 
 /* Free layers no image uses, blobs no image keeps, and leftovers of interrupted writes. Takes the
  * exclusive "gc" lock; writers of new content hold it shared. */

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "servin/error.h"
@@ -62,6 +63,9 @@ void cli_table_flush(struct cli_table *t, FILE *out);
 /* Human helpers, as Docker shows them. */
 char *cli_human_size(double bytes);         /* "4.26MB" (decimal units, like Docker) */
 char *cli_human_since(long long unix_secs); /* "3 hours ago" */
+/* A point in time for --since/--until and the until= filter: an RFC 3339 time, a unix timestamp
+ * (seconds, maybe fractional), or a duration back from now ("10m", "1h30m"); unix ns into *ns. */
+int cli_parse_time(const char *text, int64_t *ns, struct servin_error *err);
 /* Ask "question [y/N]" on the terminal; false when stdin is not a terminal. */
 bool cli_confirm(const char *question);
 

@@ -1,13 +1,18 @@
 /* cli/cli_util.c — errors, option parsing, help and human-readable values for every command. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "servin/cleanup.h"
+#include "servin/container.h"
+#include "servin/image.h"
 #include "servin/log.h"
+#include "servin/timefmt.h"
 
 int cli_fail(const struct servin_error *err)
 {
@@ -186,4 +191,42 @@ void cli_table_flush(struct cli_table *t, FILE *out)
     }
     free(t->rows);
     free(t);
+}
+
+/* (cli.h) */
+int cli_parse_time(const char *text, int64_t *ns, struct servin_error *err)
+{
+    char *end = NULL;
+    double secs = strtod(text, &end);
+    if (end != text && *end == '\0') {
+        *ns = (int64_t)(secs * 1e9);
+        return 0;
+    }
+    int64_t d = 0;
+    struct servin_error ignored = {0};
+    if (servin_parse_duration(text, &d, &ignored) == 0) {
+        *ns = servin_time_now_ns() - d;
+        return 0;
+    }
+    long long t = servin_time_parse_rfc3339(text);
+    if (t < 0) {
+        /* A date alone, as Docker accepts: 2024-01-02. */
+        _cleanup_free_ char *full = xasprintf("%sT00:00:00Z", text);
+        t = strlen(text) == 10 ? servin_time_parse_rfc3339(full) : -1;
+    }
+    if (t < 0)
+        return servin_error_set(err, EINVAL,
+                                "invalid time \"%s\": use RFC 3339 (2024-01-02T15:04:05Z), a unix timestamp "
+                                "or a duration like 10m",
+                                text);
+    *ns = (int64_t)t * 1000000000LL;
+    /* servin_time_parse_rfc3339 has whole seconds: keep the fraction, which --since needs to be exact. */
+    const char *dot = strchr(text, '.');
+    if (dot) {
+        int64_t frac = 0, scale = 100000000;
+        for (const char *p = dot + 1; *p >= '0' && *p <= '9' && scale; p++, scale /= 10)
+            frac += (*p - '0') * scale;
+        *ns += frac;
+    }
+    return 0;
 }

@@ -59,6 +59,12 @@ int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv)
     if (servin_container_list(store, &list, &n, &err) < 0)
         return cli_fail(&err);
     int code = 0;
+    /* What lost containers still hold goes before any of them starts again. */
+    int cleaned = 0;
+    if (servin_container_cleanup_orphans(store, &cleaned, &err) < 0) {
+        code = cli_fail(&err);
+        servin_error_clear(&err);
+    }
     /* Oldest first, as they were first started. */
     for (size_t i = n; i-- > 0;) {
         struct servin_container *ct = &list[i];

@@ -55,9 +55,17 @@ const struct cli_command cli_commands[] = {
     {"config check", NULL, cmd_config_check, "[PATH]",
      "Validate a configuration file (default: the one servin would read)", ""},
     {"system restore", NULL, cmd_system_restore, "",
-     "Mark containers lost by a reboot or a killed monitor as exited, restart those whose restart "
-     "policy is always or unless-stopped (not stopped by the user), remove exited --rm ones",
+     "Mark containers lost by a reboot or a killed monitor as exited, release what they held (mounts, "
+     "veths, firewall rules, leases, DNS entries), restart those whose restart policy is always or "
+     "unless-stopped (not stopped by the user), remove exited --rm ones",
      ""},
+    {"system prune", NULL, cmd_system_prune, "[OPTIONS]",
+     "Remove unused data: stopped containers, unused networks, dangling images, build cache (and "
+     "what containers that no longer run left of their mounts and networking)",
+     "  -a, --all             Remove all unused images not just dangling ones\n"
+     "      --filter filter   Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])\n"
+     "  -f, --force           Do not prompt for confirmation\n"
+     "      --volumes         Prune volumes not used by any container\n"},
 
     {"image pull", "pull|images pull", cmd_pull, "[OPTIONS] NAME[:TAG|@DIGEST]",
      "Download an image from a registry",

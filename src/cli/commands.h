@@ -12,6 +12,8 @@ int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system_info(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_system_prune.c */
+int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_pull.c, cmd_push.c, cmd_login.c (registry) */
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv);

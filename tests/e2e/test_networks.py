@@ -87,23 +87,34 @@ def net(busybox_rootfs, servin_bin):
         servin("rm", "-f", cid, check=False)
     # Monitors run their cleanup after the container is gone: give them a moment.
     deadline = time.time() + 15
-    def leftovers():
-        rules = [r for r in iptables_rules() if any(p in r for _, p, _ in n.made)]
-        bridges = [b for _, _, b in n.made if (" %s:" % b) in links()]
-        netns = os.listdir(os.path.join(servin.root, "run", "netns")) \
-            if os.path.isdir(os.path.join(servin.root, "run", "netns")) else []
-        db = sqlite3.connect(os.path.join(servin.root, "servin.db"))
-        leases = db.execute("SELECT ip, container_id FROM network_leases").fetchall()
-        db.close()
-        return rules, bridges, netns, leases
-    left = leftovers()
+    left = leftovers(servin, n.made)
     while any(left) and time.time() < deadline:
         time.sleep(0.2)
-        left = leftovers()
+        left = leftovers(servin, n.made)
     for name, _, _ in n.made:
         servin("network", "rm", name, check=False)
     shutil.rmtree(tmp, ignore_errors=True)
-    assert not any(left), "left behind (rules, bridges, netns, leases): %r" % (left,)
+    assert not any(left), "left behind (rules, bridges, veths, netns, leases, DNS entries): %r" % (left,)
+
+
+def leftovers(servin, made):
+    """What containers left of their networking on our networks: iptables rules naming the
+    subnets, the bridges and veths on them, pinned namespaces, leases, aardvark-dns entries."""
+    rules = [r for r in iptables_rules() if any(p in r for _, p, _ in made)]
+    bridges = [b for _, _, b in made if (" %s:" % b) in links()]
+    veths = [l for l in links().splitlines() if any(" master %s " % b in l for _, _, b in made)]
+    run = os.path.join(servin.root, "run")
+    netns = os.listdir(os.path.join(run, "netns")) if os.path.isdir(os.path.join(run, "netns")) else []
+    db = sqlite3.connect(os.path.join(servin.root, "servin.db"))
+    leases = db.execute("SELECT ip, container_id FROM network_leases").fetchall()
+    db.close()
+    dns = []
+    for name, _, _ in made:
+        path = os.path.join(run, "netavark", "aardvark-dns", name)
+        if os.path.exists(path):
+            # The first line is the network's own DNS address; the rest are containers.
+            dns += open(path).read().splitlines()[1:]
+    return rules, bridges, veths, netns, leases, dns
 
 
 def http_get(url, timeout=5):
@@ -287,3 +298,79 @@ def test_dns_flags_and_add_host(net):
     assert "search example.test" in r.stdout
     assert "options ndots:2" in r.stdout
     assert "10.1.2.3\tmyhost" in r.stdout
+
+
+def pid_of(servin, cid, what):
+    run = os.path.join(servin.root, "run", "containers", cid)
+    if what == "monitor":
+        return int(open(os.path.join(run, "monitor.pid")).read())
+    return json.load(open(os.path.join(run, "state")))["Pid"]
+
+
+def test_system_prune_releases_what_a_killed_monitor_left(net):
+    """kill -9 the monitor and the container of a running container with a published port on a
+    user network: `system prune` (with a filter that keeps the container record) and then
+    `system restore` leave no veth, rule, lease, netns file, DNS entry or rootfs mount."""
+    s = net.servin
+    name, prefix = net.create()
+    port = free_port()
+    cid = s.ok("run", "-d", "--name", "lost", "--network", name, "-p", "127.0.0.1:%d:80" % port,
+               IMAGE, "sh", "-c", WEB).stdout.strip()
+    wait_http("http://127.0.0.1:%d/" % port)
+    s.ok("run", "-d", "--name", "keeper", "--network", name, IMAGE, "sleep", "120")
+    for what in ("monitor", "container"):
+        os.kill(pid_of(s, cid, what), 9)
+    time.sleep(0.3)
+    rules, bridges, veths, netns, leases, dns = leftovers(s, net.made)
+    assert rules and len(veths) == 2 and cid in netns and leases and any(cid in d for d in dns)
+    r = s.ok("system", "prune", "-f", "--filter", "label=keep-all")
+    assert r.stdout.strip().endswith("Total reclaimed space: 0B")
+    rules, bridges, veths, netns, leases, dns = leftovers(s, net.made)
+    # Only the running "keeper" holds anything now.
+    keeper = s.json("inspect", "keeper")[0]["Id"]
+    assert len(veths) == 1 and netns == [keeper], (veths, netns)
+    assert [c for _, c in leases] == [keeper] and not any(cid in d for d in dns)
+    assert not any(str(port) in rule for rule in rules)
+    assert cid not in open("/proc/self/mountinfo").read()
+    assert s.json("inspect", "lost")[0]["State"]["Status"] == "exited"
+    # The same container starts again on its old port.
+    s.ok("start", "lost")
+    assert wait_http("http://127.0.0.1:%d/" % port).startswith("hello-from-")
+    s.ok("rm", "-f", "keeper")
+    # system restore cleans the same way.
+    for what in ("monitor", "container"):
+        os.kill(pid_of(s, cid, what), 9)
+    time.sleep(0.3)
+    assert any(leftovers(s, net.made))
+    s.ok("system", "restore")
+    assert not any(leftovers(s, net.made)), leftovers(s, net.made)
+    assert cid not in open("/proc/self/mountinfo").read()
+
+
+def test_system_prune_releases_what_a_killed_start_left(net, tmp_path):
+    """`servin run` killed right after the backend wired the container, before the monitor ran:
+    system prune releases the veth, rules, lease, DNS entry, namespace and rootfs mount."""
+    s = net.servin
+    name, prefix = net.create()
+    marker = tmp_path / "netavark.pid"
+    fake = tmp_path / "netavark"
+    fake.write_text("#!/bin/sh\n/usr/lib/podman/netavark \"$@\" || exit $?\n"
+                    "case \" $* \" in *\" setup \"*) echo $$ > %s; exec sleep 60;; esac\n" % marker)
+    fake.chmod(0o755)
+    p = s.popen("run", "-d", "--name", "half", "--network", name, IMAGE, "sleep", "60",
+                env={"SERVIN_NETAVARK": str(fake)})
+    deadline = time.time() + 30
+    while not marker.exists() or not marker.read_text().strip():
+        assert time.time() < deadline and p.poll() is None, p.communicate()
+        time.sleep(0.05)
+    os.kill(p.pid, 9)
+    os.kill(int(marker.read_text()), 9)
+    p.wait()
+    cid = s.json("inspect", "half")[0]["Id"]
+    rules, bridges, veths, netns, leases, dns = leftovers(s, net.made)
+    assert rules and veths and netns == [cid] and leases and dns
+    assert cid in open("/proc/self/mountinfo").read()
+    r = s.ok("system", "prune", "-f")
+    assert cid in r.stdout and "Deleted Containers:" in r.stdout and name in r.stdout
+    assert not any(leftovers(s, net.made)), leftovers(s, net.made)
+    assert cid not in open("/proc/self/mountinfo").read()

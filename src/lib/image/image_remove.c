@@ -231,6 +231,13 @@ int servin_image_remove(struct servin_store *store, const char *text, bool force
 int servin_image_prune(struct servin_store *store, bool all, servin_image_report_fn report, void *ctx,
                        uint64_t *reclaimed, struct servin_error *err)
 {
+    return servin_image_prune_matching(store, all, NULL, NULL, report, ctx, reclaimed, err);
+}
+
+int servin_image_prune_matching(struct servin_store *store, bool all, servin_image_select_fn select,
+                                void *select_ctx, servin_image_report_fn report, void *ctx,
+                                uint64_t *reclaimed, struct servin_error *err)
+{
     struct actions a = {0};
     _cleanup_strv_ char **ids = NULL;
     *reclaimed = 0;
@@ -244,7 +251,7 @@ int servin_image_prune(struct servin_store *store, bool all, servin_image_report
                          : "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM tags) ORDER BY added",
                      NULL);
     for (char **id = ids; ret == 0 && *id; id++) {
-        if (image_in_use(store, *id))
+        if (image_in_use(store, *id) || (select && !select(store, *id, select_ctx)))
             continue;
         _cleanup_strv_ char **tags = NULL, **digests = NULL;
         ret = all_refs(store, *id, &tags, &digests, err);

@@ -538,6 +538,17 @@ int servin_network_container_stop(struct servin_store *store, const char *cid, s
     int first = ret;
     _cleanup_free_ char *name = n > 0 ? container_name(store, cid) : NULL;
     struct servin_error inner = {0};
+    /* The namespace went away without a teardown (a reboot emptied the run dir, a crash came
+     * between pin and setup): the backend still needs one to remove the host side (firewall
+     * rules, DNS entries), so it gets an empty one in its place. */
+    if (n > 0 && !net_netns_pinned(netns)) {
+        if (net_netns_pin(netns, &inner) < 0)
+            log_debug("network teardown of %.12s: %s", cid, inner.msg);
+        for (size_t i = 0; i < n; i++) {
+            _cleanup_free_ char *ifname = xasprintf("eth%d", rows[i].position);
+            net_netns_stand_in(netns, ifname);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         int r = teardown_row(store, cid, name, netns, &rows[i], first < 0 ? &inner : err);
         if (r < 0 && first == 0)

@@ -92,6 +92,30 @@ int net_netns_pin(const char *path, struct servin_error *err)
     return 0;
 }
 
+int net_netns_stand_in(const char *path, const char *ifname)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+            _exit(126);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        /* A veth pair: its other end goes with it when the backend deletes ifname. */
+        execlp("ip", "ip", "link", "add", ifname, "type", "veth", "peer", "name", "standin0", (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
 void net_netns_unpin(const char *path)
 {
     /* Possibly pinned twice by racing starts: take every layer off. */

@@ -25,6 +25,10 @@ char *net_netns_path(struct servin_store *store, const char *container_id);
 int net_netns_pin(const char *path, struct servin_error *err);
 void net_netns_unpin(const char *path);
 bool net_netns_pinned(const char *path);
+/* Put an interface named ifname into the namespace at path (iproute2), for a teardown whose
+ * namespace had to be made anew: the backend deletes the container's interface before it removes
+ * the host side, and stops when there is none. */
+int net_netns_stand_in(const char *path, const char *ifname);
 
 /* A row of `networks` into n. */
 int net_network_by_id(struct servin_store *store, const char *id, struct servin_network *out,
