@@ -541,7 +541,9 @@ int servin_network_container_stop(struct servin_store *store, const char *cid, s
     /* The namespace went away without a teardown (a reboot emptied the run dir, a crash came
      * between pin and setup): the backend still needs one to remove the host side (firewall
      * rules, DNS entries), so it gets an empty one in its place. */
-    if (n > 0 && !net_netns_pinned(netns)) {
+    /* Then what is gone need not be: a bridge removed meanwhile is no failure. */
+    bool stand_in = n > 0 && !net_netns_pinned(netns);
+    if (stand_in) {
         if (net_netns_pin(netns, &inner) < 0)
             log_debug("network teardown of %.12s: %s", cid, inner.msg);
         for (size_t i = 0; i < n; i++) {
@@ -550,12 +552,12 @@ int servin_network_container_stop(struct servin_store *store, const char *cid, s
         }
     }
     for (size_t i = 0; i < n; i++) {
-        int r = teardown_row(store, cid, name, netns, &rows[i], first < 0 ? &inner : err);
-        if (r < 0 && first == 0)
-            first = r;
+        int r = teardown_row(store, cid, name, netns, &rows[i], first < 0 || stand_in ? &inner : err);
         if (r < 0)
             log_debug("network teardown of %.12s on %s: %s", cid, rows[i].net.name,
-                      first == r ? err->msg : inner.msg);
+                      first < 0 || stand_in ? inner.msg : err->msg);
+        if (r < 0 && first == 0 && !stand_in)
+            first = r;
     }
     attach_rows_free(rows, n);
     if (n > 0) {
