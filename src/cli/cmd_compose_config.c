@@ -16,6 +16,20 @@ static bool listed(char *const *v, const char *s)
     return false;
 }
 
+/* "web,db" names web and db */
+static bool in_comma_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
 static void list(const struct servin_compose_project *p, enum list_what what, FILE *out)
 {
     switch (what) {
@@ -141,7 +155,7 @@ int cmd_compose_config(struct compose_cli *cc, int argc, char **argv)
     if (hash) {
         for (size_t i = 0; i < p->n_services; i++) {
             const struct servin_compose_service *s = &p->services[i];
-            if (strcmp(hash, "*") != 0 && !strstr(hash, s->name))
+            if (strcmp(hash, "*") != 0 && !in_comma_list(hash, s->name))
                 continue;
             char h[65];
             servin_compose_service_config_hash(p, s, h);
@@ -149,10 +163,29 @@ int cmd_compose_config(struct compose_cli *cc, int argc, char **argv)
         }
     } else if (what != LIST_NONE) {
         list(p, what, out);
-    } else if (strcmp(format, "json") == 0) {
-        servin_compose_project_write_json(p, out);
     } else {
-        servin_compose_project_write_yaml(p, out);
+        /* SERVICE...: only those (shallow copies of their structs; the project keeps owning them) */
+        struct servin_compose_service *all = p->services;
+        size_t n_all = p->n_services;
+        _cleanup_free_ struct servin_compose_service *some = NULL;
+        if (optind < argc) {
+            some = xcalloc((size_t)(argc - optind), sizeof(*some));
+            size_t k = 0;
+            for (size_t i = 0; i < n_all; i++)
+                for (int a = optind; a < argc; a++)
+                    if (strcmp(all[i].name, argv[a]) == 0) {
+                        some[k++] = all[i];
+                        break;
+                    }
+            p->services = some;
+            p->n_services = k;
+        }
+        if (strcmp(format, "json") == 0)
+            servin_compose_project_write_json(p, out);
+        else
+            servin_compose_project_write_yaml(p, out);
+        p->services = all;
+        p->n_services = n_all;
     }
     if (fflush(out) != 0)
         return cli_failf("write the configuration: %s", strerror(errno));

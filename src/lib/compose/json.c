@@ -390,8 +390,11 @@ void servin_compose_service_config_hash(const struct servin_compose_project *p,
     json_t *o = compose_service_json(p, s);
     /* the scale is not part of a container's configuration: changing it must not recreate */
     json_t *d = json_object_get(o, "deploy");
-    if (d)
+    if (d) {
         json_object_del(d, "replicas");
+        if (!json_object_size(d))
+            json_object_del(o, "deploy");
+    }
     char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     char digest[SERVIN_DIGEST_MAX];
