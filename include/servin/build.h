@@ -49,6 +49,9 @@ struct servin_build_opts {
     size_t n_secrets;
     const char *target;  /* the stage to stop at; NULL: the last one */
     const char *network; /* "none", "host", "bridge" or NULL ("bridge") for RUN steps */
+    /* "os/arch[/variant]" to build for, NULL for the host's. Only the host's platform can be built
+     * (RUN steps run natively): any other is refused before anything runs. */
+    const char *platform;
     bool no_cache;
     bool pull; /* pull every base image again even when present */
     servin_build_progress_fn progress;

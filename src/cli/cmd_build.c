@@ -114,6 +114,7 @@ int cmd_build(struct cli_ctx *ctx, int argc, char **argv)
                                              {"target", required_argument, 0, 'T'},
                                              {"no-cache", no_argument, 0, 'C'},
                                              {"pull", no_argument, 0, 'P'},
+                                             {"platform", required_argument, 0, 'p'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     struct servin_build_opts o = {.context_fd = -1};
@@ -157,6 +158,9 @@ int cmd_build(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'P':
             o.pull = true;
+            break;
+        case 'p':
+            o.platform = optarg;
             break;
         default:
             return CLI_EXIT_USAGE;

@@ -312,6 +312,66 @@ CMD ["/w/h"]
     assert "ONBUILD" not in json.dumps(bb.json("image", "inspect", "hd:2")[0]["Config"].get("OnBuild") or [])
 
 
+def test_heredoc_expansion_follows_the_delimiter_quoting(bb, tmp_path):
+    ctx = context(tmp_path, r"""FROM localhost/bb
+ARG V=argval
+ENV E=envval
+COPY <<EOF /c-unquoted
+${V} $E \$V 'single' "double" ${MISSING:-dflt}
+EOF
+COPY <<'EOF' /c-quoted
+${V} $E
+EOF
+COPY <<-"EOF" /c-dash
+	${V}
+	EOF
+RUN cat <<EOF > /r-unquoted
+$V $E
+EOF
+RUN cat <<'EOF' > /r-quoted
+$V $E
+EOF
+""")
+    build(bb, ctx, "-t", "hx:1")
+    out = run_out(bb, "hx:1", "cat", "/c-unquoted", "/c-quoted", "/c-dash", "/r-unquoted", "/r-quoted")
+    assert out.splitlines() == [
+        "argval envval $V 'single' \"double\" dflt",
+        "${V} $E",
+        "${V}",
+        "argval envval",
+        "$V $E",
+    ]
+    # A changed ARG changes what an unquoted COPY here-document writes, never a stale cache hit.
+    build(bb, ctx, "-t", "hx:2", "--build-arg", "V=other")
+    assert run_out(bb, "hx:2", "cat", "/c-unquoted").startswith("other envval")
+
+
+def test_platform_of_the_host_builds_and_another_is_refused(bb, tmp_path):
+    import platform as pf
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(pf.machine(), pf.machine())
+    other = "linux/s390x" if arch != "s390x" else "linux/amd64"
+    ctx = context(tmp_path, "FROM --platform=$BUILDPLATFORM localhost/bb\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\n")
+    build(bb, ctx, "-t", "pl:1", "--platform", "linux/" + arch)
+    assert run_out(bb, "pl:1", "cat", "/arch") == arch + "\n"
+    r = bb.fail("build", "--platform", other, str(ctx))
+    assert other in r.stderr and "host" in r.stderr
+    ctx2 = context(tmp_path, "FROM --platform=%s localhost/bb\nRUN true\n" % other)
+    r = bb.fail("build", str(ctx2))
+    assert "Buildfile:1:1" in r.stderr and other in r.stderr
+
+
+def test_onbuild_triggers_run_in_the_child_build_only(bb, tmp_path):
+    parent = context(tmp_path, "FROM localhost/bb\nONBUILD COPY marker /marker\nONBUILD RUN echo triggered > /t\n")
+    build(bb, parent, "-t", "ob:parent")
+    assert bb("run", "--rm", "ob:parent", "test", "-e", "/t", check=False).returncode != 0
+    assert len(bb.json("image", "inspect", "ob:parent")[0]["Config"]["OnBuild"]) == 2
+    child = context(tmp_path, "FROM ob:parent\nRUN cat /marker /t > /both\n", {"marker": "from-child-context\n"})
+    build(bb, child, "-t", "ob:child")
+    assert run_out(bb, "ob:child", "cat", "/both") == "from-child-context\ntriggered\n"
+    # Triggers fire once: the child's own image does not carry them on.
+    assert not bb.json("image", "inspect", "ob:child")[0]["Config"].get("OnBuild")
+
+
 def test_secret_is_mounted_only_for_the_step_that_asks(bb, tmp_path):
     secret = tmp_path / "token"
     secret.write_text("s3cr3t")

@@ -87,3 +87,37 @@ def test_docker_build_through_the_daemon(daemon, tmp_path):
         pytest.skip("this docker CLI insists on BuildKit: %s" % r.stderr.strip())
     assert r.returncode == 0, (r.stdout, r.stderr, daemon.log_text())
     assert r.stdout.strip() == cli_id
+
+
+def test_build_stream_shows_each_step_as_it_happens(daemon, tmp_path):
+    from daemon_util import UnixHTTPConnection
+    import time
+    ctx = tmp_path / "slow"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM localhost/bb\nRUN echo before-sleep; sleep 2; echo after-sleep\n")
+    conn = UnixHTTPConnection(daemon.sock, timeout=120)
+    start = time.monotonic()
+    conn.request("POST", "/build?t=slow:1", body=tar_of(ctx), headers={"Content-Type": "application/x-tar"})
+    r = conn.getresponse()
+    assert r.status == 200
+    seen, first_at, step2_at = [], None, None
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        msg = json.loads(line)
+        seen.append(msg)
+        now = time.monotonic() - start
+        if first_at is None:
+            first_at = now
+        if step2_at is None and "before-sleep" in msg.get("stream", ""):
+            step2_at = now
+    total = time.monotonic() - start
+    conn.close()
+    assert any("aux" in m for m in seen), seen
+    # The step's first output came while it still slept, not with the end of the build.
+    assert first_at is not None and step2_at is not None, seen
+    assert total - step2_at >= 1.5, (first_at, step2_at, total, seen)
+    assert total - first_at >= 1.5

@@ -270,6 +270,11 @@ int servin_build(struct servin_store *store, const struct servin_build_opts *opt
                                     sde);
         b.epoch = v;
     }
+    if (opts->platform && *opts->platform) {
+        int ret = bf_platform_check(opts->platform, err);
+        if (ret < 0)
+            return servin_error_wrap(err, "--platform");
+    }
     /* Shared "gc" lock for the whole build: the layers steps make belong to no image until the end,
      * and a concurrent garbage collection must not free them meanwhile. */
     _cleanup_close_ int lock = -1;

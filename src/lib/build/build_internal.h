@@ -63,6 +63,10 @@ typedef const char *(*bf_lookup_fn)(void *ctx, const char *name);
 /* Expand one word: variables substituted, quotes and escapes removed. */
 int bf_expand_word(const char *in, char escape, bf_lookup_fn lookup, void *ctx, char **out,
                    struct servin_error *err);
+/* A here-document's body as an unquoted shell here-document reads: variables expanded, quotes kept
+ * as written, the escape character removed only before "$" and itself. */
+int bf_expand_heredoc(const char *in, char escape, bf_lookup_fn lookup, void *ctx, char **out,
+                      struct servin_error *err);
 /* Split on unquoted blanks and expand each word (the words of EXPOSE, VOLUME, COPY's sources). */
 int bf_expand_words(const char *in, char escape, bf_lookup_fn lookup, void *ctx, char ***out,
                     struct servin_error *err);
@@ -253,6 +257,8 @@ void bf_reportf(struct bf_builder *b, enum servin_build_event ev, const char *fm
     __attribute__((format(printf, 3, 4)));
 
 /* stages.c */
+/* 0 when "os/arch[/variant]" is the host's platform (what a build can make), else ENOTSUP. */
+int bf_platform_check(const char *platform, struct servin_error *err);
 int bf_stages_split(struct bf_builder *b, struct servin_error *err);
 /* The stage a name or index names among those before `before`, or NULL. */
 struct bf_stage *bf_stage_find(struct bf_builder *b, const char *name, size_t before);

@@ -26,6 +26,7 @@ struct copy_job {
     mode_t mode;
     struct bf_state *from; /* the state --from names, or NULL for the context */
     char *download_dir;    /* ADD <url>: where the files were fetched */
+    char **bodies;         /* the here-documents' contents, expanded unless the delimiter is quoted */
 };
 
 static int resolve_owner(struct bf_fs *fs, const char *spec, uid_t *uid, gid_t *gid, struct servin_error *err)
@@ -174,7 +175,7 @@ static int copy_work(struct bf_builder *b, struct bf_stage *s, struct bf_fs *fs,
     for (size_t i = 0; i < j->in->n_heredocs && ret == 0; i++) {
         const struct bf_heredoc *h = &j->in->heredocs[i];
         _cleanup_free_ char *path = dest_is_dir ? xasprintf("%s/%s", j->dest, h->name) : xstrdup(j->dest);
-        ret = bf_copy_text(fs, path, h->body, j->chmod ? j->mode : 0644, uid, gid, err);
+        ret = bf_copy_text(fs, path, j->bodies[i], j->chmod ? j->mode : 0644, uid, gid, err);
     }
     bf_sources_free(sources, n);
     bf_fs_close(b->store, &from_fs);
@@ -221,6 +222,7 @@ static void job_free(struct copy_job *j)
     if (j->download_dir)
         servin_rm_rf(j->download_dir, NULL);
     free(j->download_dir);
+    strv_free(j->bodies);
     if (j->from)
         bf_state_clear(j->from);
     free(j->from);
@@ -246,9 +248,19 @@ static int prepare(struct bf_builder *b, struct bf_stage *s, const struct bf_ins
             continue;
         j->srcs[j->n_srcs++] = xstrdup(words[i]);
     }
+    j->bodies = xcalloc(in->n_heredocs + 1, sizeof(char *));
     for (size_t i = 0; i < in->n_heredocs; i++) {
-        servin_sha256_update(extra, in->heredocs[i].name, strlen(in->heredocs[i].name) + 1);
-        servin_sha256_update(extra, in->heredocs[i].body, strlen(in->heredocs[i].body) + 1);
+        const struct bf_heredoc *h = &in->heredocs[i];
+        if (!h->expand) {
+            j->bodies[i] = xstrdup(h->body);
+        } else {
+            int ret = bf_expand_heredoc(h->body, b->file.escape, bf_stage_lookup, b, &j->bodies[i], err);
+            if (ret < 0)
+                return ret;
+        }
+        /* What is written, not what is typed: a changed ARG changes the file. */
+        servin_sha256_update(extra, h->name, strlen(h->name) + 1);
+        servin_sha256_update(extra, j->bodies[i], strlen(j->bodies[i]) + 1);
     }
     const char *from = bf_flag(in, "from");
     if (from) {

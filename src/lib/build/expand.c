@@ -195,6 +195,30 @@ int bf_expand_word(const char *in, char escape, bf_lookup_fn lookup, void *ctx, 
     return 0;
 }
 
+int bf_expand_heredoc(const char *in, char escape, bf_lookup_fn lookup, void *ctx, char **out,
+                      struct servin_error *err)
+{
+    struct lexer lx = {.p = in, .escape = escape, .lookup = lookup, .ctx = ctx, .err = err};
+    struct buf b = {0};
+    put(&b, "", 0);
+    while (*lx.p) {
+        char c = *lx.p++;
+        if (c == '$') {
+            int ret = dollar(&lx, &b);
+            if (ret < 0) {
+                free(b.s);
+                return servin_error_wrap(err, "expand the here-document");
+            }
+        } else if (c == escape && (*lx.p == '$' || *lx.p == escape)) {
+            putc_(&b, *lx.p++);
+        } else {
+            putc_(&b, c);
+        }
+    }
+    *out = b.s;
+    return 0;
+}
+
 static const char *skip_blanks(const char *p)
 {
     while (*p == ' ' || *p == '\t' || *p == '\n')

@@ -32,6 +32,25 @@ static const char *platform_arg(const char *name)
     return NULL;
 }
 
+int bf_platform_check(const char *p, struct servin_error *err)
+{
+    const char *os, *arch, *variant;
+    servin_archive_host_platform(&os, &arch, &variant);
+    _cleanup_free_ char *copy = xstrdup(p);
+    char *save = NULL;
+    const char *want_os = strtok_r(copy, "/", &save);
+    const char *want_arch = want_os ? strtok_r(NULL, "/", &save) : NULL;
+    const char *want_variant = want_arch ? strtok_r(NULL, "/", &save) : NULL;
+    bool same = want_os && want_arch && strcmp(want_os, os) == 0 && strcmp(want_arch, arch) == 0 &&
+                (!want_variant || (variant && strcmp(want_variant, variant) == 0));
+    if (same)
+        return 0;
+    return servin_error_set(err, ENOTSUP,
+                            "platform \"%s\" cannot be built here: RUN steps run natively, so only the "
+                            "host's platform %s can be",
+                            p, platform_arg("TARGETPLATFORM"));
+}
+
 const char *bf_meta_lookup(void *builder, const char *name)
 {
     struct bf_builder *b = builder;
@@ -257,9 +276,9 @@ int bf_exec_from(struct bf_builder *b, struct bf_stage *s, const struct bf_instr
         int ret = bf_expand_word(platform, b->file.escape, bf_meta_lookup, b, &p, err);
         if (ret < 0)
             return ret;
-        if (strcmp(p, platform_arg("TARGETPLATFORM")) != 0 && strcmp(p, "$BUILDPLATFORM") != 0)
-            return servin_error_set(err, ENOTSUP, "--platform=%s: only the host's platform %s can be built",
-                                    p, platform_arg("TARGETPLATFORM"));
+        ret = bf_platform_check(p, err);
+        if (ret < 0)
+            return ret;
     }
     _cleanup_strv_ char **words = bf_split_words(in->args, b->file.escape);
     int ret = bf_expand_word(words[0], b->file.escape, bf_meta_lookup, b, &s->base, err);
