@@ -114,6 +114,10 @@ int servin_pod_run(struct servin_store *store, const struct servin_pod_config *c
 int servin_pod_stop(struct servin_store *store, const char *id, struct servin_error *err);
 /* stop, then remove the files, the cgroup (if Servin made it) and the record. ENOENT when unknown. */
 int servin_pod_remove(struct servin_store *store, const char *id, struct servin_error *err);
+/* After a daemon start: a READY pod whose pinned namespaces are gone (a reboot emptied the run
+ * directory) is NOTREADY, and its network is torn down (DEL without a namespace releases the
+ * address and the port rules). *changed counts them. */
+int servin_pod_reconcile(struct servin_store *store, int *changed, struct servin_error *err);
 /* By full id or unique id prefix. ENOENT "pod sandbox X not found". */
 int servin_pod_get(struct servin_store *store, const char *id, struct servin_pod *out,
                    struct servin_error *err);

@@ -272,7 +272,9 @@ const struct cli_command cli_commands[] = {
      "      --cri-socket path  Serve the Kubernetes CRI (gRPC, and JSON under /v1/) on this unix socket\n"
      "                         (default: cri.socket_path, else <state dir>/cri.sock, i.e.\n"
      "                         /run/servin/cri.sock; \"none\" to turn it off)\n"
-     "      --cri-port int     Serve the CRI on 127.0.0.1:PORT too (development only)\n"},
+     "      --cri-port int     Serve the CRI on 127.0.0.1:PORT too (development only)\n"
+     "      --cni-conf-dir dir Pod networks: the first *.conflist/*.conf here (default /etc/cni/net.d)\n"
+     "      --cni-bin-dir dir  CNI plugins, ':'-separated directories (default /usr/lib/cni)\n"},
 
     {"volume create", "volumes create", cmd_volume_create, "[OPTIONS] [VOLUME]", "Create a volume",
      "  -d, --driver string   Volume driver name (default \"local\")\n"

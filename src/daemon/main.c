@@ -57,11 +57,14 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
                                              {"tls", no_argument, 0, 't'},
                                              {"cri-socket", required_argument, 0, 'S'},
                                              {"cri-port", required_argument, 0, 'P'},
+                                             {"cni-conf-dir", required_argument, 0, 'N'},
+                                             {"cni-bin-dir", required_argument, 0, 'B'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     struct daemon_listen_opts lo = {.host = DEFAULT_HOST};
     const char *cri_socket = NULL;
     int cri_port = 0;
+    const char *cni_conf_dir = NULL, *cni_bin_dir = NULL;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "H:h", longopts)) != -1) {
         switch (c) {
@@ -85,6 +88,12 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
             break;
         case 'S':
             cri_socket = optarg;
+            break;
+        case 'N':
+            cni_conf_dir = optarg;
+            break;
+        case 'B':
+            cni_bin_dir = optarg;
             break;
         case 'P': {
             char *end;
@@ -149,8 +158,12 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
     }
     struct cri_server *cri = NULL;
     if (cri_on) {
-        struct cri_server_opts co = {
-            .socket_path = cri_path, .tcp_port = cri_port, .root = ctx->root, .state_dir = ctx->state_dir};
+        struct cri_server_opts co = {.socket_path = cri_path,
+                                     .tcp_port = cri_port,
+                                     .root = ctx->root,
+                                     .state_dir = ctx->state_dir,
+                                     .cni_conf_dir = cni_conf_dir,
+                                     .cni_bin_dir = cni_bin_dir};
         if (cri_server_start(&co, &cri, &err) < 0) {
             daemon_server_stop(server);
             close(signal_pipe[0]);

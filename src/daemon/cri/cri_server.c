@@ -206,8 +206,10 @@ int cri_server_start(const struct cri_server_opts *o, struct cri_server **out, s
     s->ctx.root = o->root;
     s->ctx.state_dir = o->state_dir;
     s->ctx.socket_path = o->socket_path;
-    s->ctx.cni_conf_dir = env_or("SERVIN_CNI_CONF_DIR", "/etc/cni/net.d");
-    s->ctx.cni_bin_dir = env_or("SERVIN_CNI_BIN_DIR", "/usr/lib/cni");
+    s->ctx.cni_conf_dir =
+        o->cni_conf_dir ? xstrdup(o->cni_conf_dir) : env_or("SERVIN_CNI_CONF_DIR", "/etc/cni/net.d");
+    s->ctx.cni_bin_dir =
+        o->cni_bin_dir ? xstrdup(o->cni_bin_dir) : env_or("SERVIN_CNI_BIN_DIR", "/usr/lib/cni");
     cri_ctx = &s->ctx;
 
     int r = 0;

@@ -9,6 +9,9 @@ struct cri_server_opts {
     const char *socket_path; /* NULL: no unix socket */
     int tcp_port;            /* 0: none; else 127.0.0.1:port (development only) */
     const char *root, *state_dir;
+    /* Pod networking (--cni-conf-dir, --cni-bin-dir); NULL: $SERVIN_CNI_CONF_DIR / $SERVIN_CNI_BIN_DIR,
+     * else /etc/cni/net.d and /usr/lib/cni. */
+    const char *cni_conf_dir, *cni_bin_dir;
 };
 
 struct cri_server;

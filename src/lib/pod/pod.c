@@ -413,6 +413,32 @@ int servin_pod_remove(struct servin_store *store, const char *id, struct servin_
     return ret;
 }
 
+int servin_pod_reconcile(struct servin_store *store, int *changed, struct servin_error *err)
+{
+    struct servin_pod_filter f = {.state = SERVIN_POD_READY};
+    struct servin_pod *list = NULL;
+    size_t n = 0;
+    if (changed)
+        *changed = 0;
+    int ret = servin_pod_list(store, &f, &list, &n, err);
+    if (ret < 0)
+        return ret;
+    for (size_t i = 0; i < n; i++) {
+        struct servin_pod *p = &list[i];
+        bool lost = (*p->netns_path && !ns_pinned(p->netns_path)) ||
+                    (*p->ipc_path && !ns_pinned(p->ipc_path)) || (*p->uts_path && !ns_pinned(p->uts_path));
+        if (!lost)
+            continue;
+        struct servin_error one = {0};
+        if (stop_loaded(store, p, &one) < 0)
+            log_warn("pod sandbox %.12s lost its namespaces: %s", p->id, one.msg);
+        if (changed)
+            (*changed)++;
+    }
+    servin_pods_free(list, n);
+    return 0;
+}
+
 char *servin_pod_netns_path(struct servin_store *store, const char *id, struct servin_error *err)
 {
     struct servin_pod p;
