@@ -236,6 +236,47 @@ static void merge_rules(void **state)
     servin_compose_project_free(p);
 }
 
+static void reset_and_override_tags(void **state)
+{
+    free(put("tags", "compose.yaml",
+             "services:\n"
+             "  web:\n"
+             "    image: x\n"
+             "    ports: ['80:80', '81:81']\n"
+             "    environment: {A: '1', B: '2'}\n"
+             "    user: someone\n"));
+    free(put("tags", "over.yaml",
+             "services:\n"
+             "  web:\n"
+             "    ports: !override ['82:82']\n"
+             "    environment: !override {C: '3'}\n"
+             "    user: !reset null\n"));
+    const char *names[] = {"compose.yaml", "over.yaml", NULL};
+    struct servin_compose_project *p = load("tags", names, NULL);
+    assert_non_null(p);
+    struct servin_compose_service *s = &p->services[0];
+    assert_int_equal(s->n_ports, 1);
+    assert_int_equal(s->ports[0].target, 82);
+    assert_null(env_of(s, "A"));
+    assert_string_equal(env_of(s, "C"), "3");
+    assert_null(s->user);
+    servin_compose_project_free(p);
+}
+
+static void alias_bomb_is_refused(void **state)
+{
+    char text[2048];
+    size_t off = (size_t)snprintf(text, sizeof(text), "x-a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for (int i = 1; i < 9; i++) {
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "x-a%d: &a%d [", i, i);
+        for (int j = 0; j < 10; j++)
+            off += (size_t)snprintf(text + off, sizeof(text) - off, "%s*a%d", j ? ", " : "", i - 1);
+        off += (size_t)snprintf(text + off, sizeof(text) - off, "]\n");
+    }
+    snprintf(text + off, sizeof(text) - off, "services: {web: {image: x}}\n");
+    assert_error("bomb", text, NULL, "expands to too many nodes");
+}
+
 static void anchors_and_merge_keys(void **state)
 {
     struct servin_compose_project *p = load_text("anchors",
@@ -602,6 +643,16 @@ static void discovery_order(void **state)
     assert_string_equal(p->services[0].image, "compose-yaml");
     assert_string_equal(p->services[0].user, "over");
     servin_compose_project_free(p);
+    /* $COMPOSE_FILE names the files when -f does not */
+    _cleanup_free_ char *cf =
+        xasprintf("COMPOSE_FILE=%s/disc/compose.yaml:%s/disc/compose.override.yaml", root, root);
+    char *cf_env[] = {cf, NULL};
+    struct servin_compose_options o = {0};
+    p = load_opts("elsewhere", NULL, cf_env, &o);
+    assert_non_null(p);
+    assert_string_equal(p->services[0].user, "over");
+    assert_string_equal(p->name, "elsewhere"); /* --project-directory names it */
+    servin_compose_project_free(p);
     assert_null(load("nothing-here", NULL, NULL));
     assert_non_null(strstr(last_error, "no compose file found"));
 }
@@ -647,6 +698,8 @@ int main(void)
         cmocka_unit_test(required_variable),
         cmocka_unit_test(merge_rules),
         cmocka_unit_test(anchors_and_merge_keys),
+        cmocka_unit_test(reset_and_override_tags),
+        cmocka_unit_test(alias_bomb_is_refused),
         cmocka_unit_test(short_and_long_syntax),
         cmocka_unit_test(order_and_cycles),
         cmocka_unit_test(errors_with_lines),

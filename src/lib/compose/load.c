@@ -294,7 +294,7 @@ int servin_compose_load(const struct servin_compose_options *o, struct servin_co
         _cleanup_free_ char *k = xstrndup(*e, (size_t)(eq - *e));
         ckv_set(&osenv, k, eq + 1);
     }
-    struct cctx c = {.err = err, .warn = o->warn, .warn_arg = o->warn_arg, .env = &osenv, .budget = 1000000};
+    struct cctx c = {.err = err, .warn = o->warn, .warn_arg = o->warn_arg, .env = &osenv, .budget = 200000};
     _cleanup_strv_ char **files = NULL, **display = NULL;
     struct cnode *root = NULL;
     int r = 0;
