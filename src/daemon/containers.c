@@ -10,8 +10,10 @@
 #include "servin/cleanup.h"
 #include "servin/container.h"
 #include "servin/monitor.h"
+#include "servin/network.h"
 #include "servin/runtime.h"
 #include "servin/timefmt.h"
+#include "servin/volume.h"
 
 /* The container named by the path (id, prefix or name), or a 404 reply. */
 static int get_container(struct dreq *r, struct servin_container *c, struct servin_store **store)
@@ -44,9 +46,8 @@ static void drop_zero_fields(json_t *obj)
     const char *k;
     json_t *v;
     void *tmp;
-    json_object_foreach_safe (obj, tmp, k, v)
-        if (is_zero(v) && strcmp(k, "Entrypoint") != 0)
-            json_object_del(obj, k);
+    json_object_foreach_safe(obj, tmp, k, v) if (is_zero(v) && strcmp(k, "Entrypoint") != 0)
+        json_object_del(obj, k);
 }
 
 /* A Docker strslice: a string is a one-element list. */
@@ -76,7 +77,8 @@ struct field_type {
     json_type type;
 };
 
-static int check_types(json_t *obj, const struct field_type *types, const char *where, struct servin_error *err)
+static int check_types(json_t *obj, const struct field_type *types, const char *where,
+                       struct servin_error *err)
 {
     for (const struct field_type *t = types; t->key; t++) {
         json_t *v = json_object_get(obj, t->key);
@@ -96,24 +98,42 @@ static int check_types(json_t *obj, const struct field_type *types, const char *
 }
 
 static const struct field_type config_types[] = {
-    {"Image", JSON_STRING},       {"Env", JSON_ARRAY},          {"WorkingDir", JSON_STRING},
-    {"User", JSON_STRING},        {"Hostname", JSON_STRING},    {"Domainname", JSON_STRING},
-    {"Labels", JSON_OBJECT},      {"Tty", JSON_TRUE},           {"OpenStdin", JSON_TRUE},
-    {"StdinOnce", JSON_TRUE},     {"AttachStdin", JSON_TRUE},   {"AttachStdout", JSON_TRUE},
-    {"AttachStderr", JSON_TRUE},  {"StopSignal", JSON_STRING},  {"StopTimeout", JSON_INTEGER},
-    {"Healthcheck", JSON_OBJECT}, {"ExposedPorts", JSON_OBJECT}, {"Volumes", JSON_OBJECT},
-    {"HostConfig", JSON_OBJECT},  {"NetworkingConfig", JSON_OBJECT}, {NULL, 0},
+    {"Image", JSON_STRING},
+    {"Env", JSON_ARRAY},
+    {"WorkingDir", JSON_STRING},
+    {"User", JSON_STRING},
+    {"Hostname", JSON_STRING},
+    {"Domainname", JSON_STRING},
+    {"Labels", JSON_OBJECT},
+    {"Tty", JSON_TRUE},
+    {"OpenStdin", JSON_TRUE},
+    {"StdinOnce", JSON_TRUE},
+    {"AttachStdin", JSON_TRUE},
+    {"AttachStdout", JSON_TRUE},
+    {"AttachStderr", JSON_TRUE},
+    {"StopSignal", JSON_STRING},
+    {"StopTimeout", JSON_INTEGER},
+    {"Healthcheck", JSON_OBJECT},
+    {"ExposedPorts", JSON_OBJECT},
+    {"Volumes", JSON_OBJECT},
+    {"HostConfig", JSON_OBJECT},
+    {"NetworkingConfig", JSON_OBJECT},
+    {NULL, 0},
 };
 
 static const struct field_type host_types[] = {
-    {"Binds", JSON_ARRAY},         {"Mounts", JSON_ARRAY},         {"PortBindings", JSON_OBJECT},
-    {"RestartPolicy", JSON_OBJECT}, {"Memory", JSON_INTEGER},      {"MemorySwap", JSON_INTEGER},
-    {"NanoCpus", JSON_INTEGER},    {"CpuShares", JSON_INTEGER},    {"CpuQuota", JSON_INTEGER},
-    {"CpuPeriod", JSON_INTEGER},   {"PidsLimit", JSON_INTEGER},    {"CapAdd", JSON_ARRAY},
-    {"CapDrop", JSON_ARRAY},       {"Privileged", JSON_TRUE},      {"NetworkMode", JSON_STRING},
-    {"AutoRemove", JSON_TRUE},     {"LogConfig", JSON_OBJECT},     {"ReadonlyRootfs", JSON_TRUE},
-    {"SecurityOpt", JSON_ARRAY},   {"Ulimits", JSON_ARRAY},        {"Tmpfs", JSON_OBJECT},
-    {"ShmSize", JSON_INTEGER},     {"Sysctls", JSON_OBJECT},       {"Init", JSON_TRUE},
+    {"Binds", JSON_ARRAY},         {"Mounts", JSON_ARRAY},
+    {"PortBindings", JSON_OBJECT}, {"RestartPolicy", JSON_OBJECT},
+    {"Memory", JSON_INTEGER},      {"MemorySwap", JSON_INTEGER},
+    {"NanoCpus", JSON_INTEGER},    {"CpuShares", JSON_INTEGER},
+    {"CpuQuota", JSON_INTEGER},    {"CpuPeriod", JSON_INTEGER},
+    {"PidsLimit", JSON_INTEGER},   {"CapAdd", JSON_ARRAY},
+    {"CapDrop", JSON_ARRAY},       {"Privileged", JSON_TRUE},
+    {"NetworkMode", JSON_STRING},  {"AutoRemove", JSON_TRUE},
+    {"LogConfig", JSON_OBJECT},    {"ReadonlyRootfs", JSON_TRUE},
+    {"SecurityOpt", JSON_ARRAY},   {"Ulimits", JSON_ARRAY},
+    {"Tmpfs", JSON_OBJECT},        {"ShmSize", JSON_INTEGER},
+    {"Sysctls", JSON_OBJECT},      {"Init", JSON_TRUE},
     {"OomScoreAdj", JSON_INTEGER}, {NULL, 0},
 };
 
@@ -122,7 +142,8 @@ static const struct field_type host_types[] = {
 static int config_from_body(json_t *body, json_t **out, struct servin_error *err)
 {
     if (!json_is_object(body))
-        return servin_error_set(err, EINVAL, "the request body must be a JSON object (Docker's container config)");
+        return servin_error_set(err, EINVAL,
+                                "the request body must be a JSON object (Docker's container config)");
     int r = check_types(body, config_types, "", err);
     if (r < 0)
         return r;
@@ -305,8 +326,10 @@ static int remove_container(struct dreq *r)
     int rc = servin_container_remove(store, &c, dreq_query_bool(r, "force", false), &err);
     servin_container_clear(&c);
     if (rc == -EBUSY)
-        return dreply_error(r, 409, "You cannot remove a running container %s. Stop the container before "
-                                    "attempting removal or force remove", r->params[0]);
+        return dreply_error(r, 409,
+                            "You cannot remove a running container %s. Stop the container before "
+                            "attempting removal or force remove",
+                            r->params[0]);
     return rc < 0 ? dreply_servin_error(r, &err) : dreply_empty(r, 204);
 }
 
@@ -412,7 +435,7 @@ static int wait_container(struct dreq *r)
 
 /* ---- list, inspect ---- */
 
-static json_t *summary_json(const struct servin_container *c)
+static json_t *summary_json(struct servin_store *store, const struct servin_container *c)
 {
     _cleanup_free_ char *name = xasprintf("/%s", c->name);
     _cleanup_free_ char *status = servin_container_status_text(c);
@@ -428,13 +451,19 @@ static json_t *summary_json(const struct servin_container *c)
     json_decref(argv);
     json_t *labels = json_object_get(json_object_get(c->config, "Config"), "Labels");
     json_t *no_labels = json_object();
-    const char *mode = json_string_value(json_object_get(json_object_get(c->config, "HostConfig"), "NetworkMode"));
-    json_t *out = json_pack("{s:s,s:[s],s:s,s:s,s:s,s:I,s:[],s:O,s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", c->id,
-                            "Names", name, "Image", c->image_ref ? c->image_ref : c->image_id, "ImageID",
-                            c->image_id, "Command", cmd, "Created", (json_int_t)(c->created / 1000000000), "Ports",
-                            "Labels", json_is_object(labels) ? labels : no_labels, "State",
-                            servin_container_state_name(c->state), "Status", status, "HostConfig", "NetworkMode",
-                            mode ? mode : "default", "NetworkSettings", "Networks", "Mounts");
+    const char *mode =
+        json_string_value(json_object_get(json_object_get(c->config, "HostConfig"), "NetworkMode"));
+    /* Published ports and addresses exist while the container runs (leases are per run). */
+    json_t *settings = servin_network_settings_json(store, c);
+    json_t *networks = json_object_get(settings, "Networks");
+    json_t *out = json_pack(
+        "{s:s,s:[s],s:s,s:s,s:s,s:I,s:o,s:O,s:s,s:s,s:{s:s},s:{s:O},s:o}", "Id", c->id, "Names", name,
+        "Image", c->image_ref ? c->image_ref : c->image_id, "ImageID", c->image_id, "Command", cmd, "Created",
+        (json_int_t)(c->created / 1000000000), "Ports", servin_network_ports_json(store, c->id), "Labels",
+        json_is_object(labels) ? labels : no_labels, "State", servin_container_state_name(c->state), "Status",
+        status, "HostConfig", "NetworkMode", mode ? mode : "default", "NetworkSettings", "Networks",
+        networks ? networks : no_labels, "Mounts", servin_volume_mounts_json(c));
+    json_decref(settings);
     json_decref(no_labels);
     free(cmd);
     return out;
@@ -487,7 +516,7 @@ static int list(struct dreq *r)
             pass = pass && any;
         }
         if (pass)
-            json_array_append_new(out, summary_json(&all[i]));
+            json_array_append_new(out, summary_json(store, &all[i]));
     }
     servin_containers_free(all, n);
     json_decref(filters);
@@ -667,9 +696,9 @@ static int logs(struct dreq *r)
     j->o.since_ns = time_arg(dreq_query(r, "since"));
     j->o.until_ns = time_arg(dreq_query(r, "until"));
     servin_container_clear(&c);
-    return dreply_stream(r, 200,
-                         j->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                         logs_stream, j, logs_job_free);
+    return dreply_stream(
+        r, 200, j->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+        logs_stream, j, logs_job_free);
 }
 
 static int not_yet(struct dreq *r)

@@ -31,7 +31,7 @@ struct dreq {
     struct daemon *d;
     struct MHD_Connection *conn;
     const char *method;
-    char *path;         /* the path without its /v1.xx prefix */
+    char *path;           /* the path without its /v1.xx prefix */
     char api_version[16]; /* as the client asked, or the current one */
     const struct droute *route;
     char *params[DAEMON_MAX_PARAMS]; /* the '*' segments of the route, URL-decoded */
@@ -52,8 +52,9 @@ enum {
 };
 
 struct droute {
-    const char *method;  /* "GET", "POST", ... */
-    const char *pattern; /* "/containers/{}/start" with {} written as a star: one path segment; two stars: the rest */
+    const char *method; /* "GET", "POST", ... */
+    const char *
+        pattern; /* "/containers/{}/start" with {} written as a star: one path segment; two stars: the rest */
     int (*fn)(struct dreq *r);
     int flags;
 };
@@ -63,12 +64,14 @@ extern const struct droute daemon_system_routes[];
 extern const struct droute daemon_image_routes[];
 extern const struct droute daemon_container_routes[];
 extern const struct droute daemon_exec_routes[];
+extern const struct droute daemon_volume_routes[];
+extern const struct droute daemon_network_routes[];
 /* POST /build (build.c), routed with the image endpoints. */
 int daemon_build(struct dreq *r);
 
 /* The daemon's global settings (main.c). */
 struct daemon {
-    const char *root; /* store root; NULL = default */
+    const char *root;      /* store root; NULL = default */
     const char *state_dir; /* runtime.state_dir; NULL = the default rule */
     volatile int stopping;
 };
@@ -117,7 +120,8 @@ void dstream_abort(FILE *out);
 /* A hijacked connection (Docker's attach and exec start): 101 UPGRADED with Upgrade: tcp, then fn
  * runs in its own thread with the raw socket; bytes the client sent early come as `early`. */
 typedef void (*dhijack_fn)(void *arg, int sock, const char *early, size_t early_len);
-int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg, void (*free_arg)(void *));
+int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg,
+                  void (*free_arg)(void *));
 
 /* ---- helpers shared by the groups ---- */
 /* A store handle of its own for a worker thread (with the daemon's runtime.state_dir). */
@@ -134,6 +138,11 @@ int daemon_write_frame(FILE *out, int stream, const char *buf, size_t len);
 json_t *daemon_time_json(int64_t unix_ns);
 /* Docker's filters query ({"key": ["v", ...]} or the old {"key": {"v": true}}) as {"key": ["v"]}. */
 int daemon_parse_filters(const char *text, json_t **out, struct servin_error *err);
+
+/* label=k or label=k=v against a {"k": "v"} object. */
+bool daemon_label_matches(json_t *labels, const char *want);
+/* Every key of filters is in known (NULL-terminated); else a 400 reply naming it and -1. */
+int daemon_check_filter_keys(struct dreq *r, json_t *filters, const char *const *known);
 
 /* ---- the server (http.c) ---- */
 struct daemon_listen_opts {

@@ -4,8 +4,8 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,10 +18,8 @@
 #include "servin/version.h"
 
 static const struct droute *const route_tables[] = {
-    daemon_system_routes,
-    daemon_image_routes,
-    daemon_container_routes,
-    daemon_exec_routes,
+    daemon_system_routes, daemon_image_routes,  daemon_container_routes,
+    daemon_exec_routes,   daemon_volume_routes, daemon_network_routes,
 };
 
 /* ---- routing ---- */
@@ -164,9 +162,8 @@ static int take_version(struct dreq *r, const char *url)
         }
         r->path = xstrdup(slash ? slash : "/");
         if (n > version_number(SERVIN_API_VERSION))
-            return dreply_error(r, 400,
-                                "client version %s is too new. Maximum supported API version is %s", v,
-                                SERVIN_API_VERSION),
+            return dreply_error(r, 400, "client version %s is too new. Maximum supported API version is %s",
+                                v, SERVIN_API_VERSION),
                    -1;
         if (n < version_number(SERVIN_MIN_API_VERSION))
             return dreply_error(r, 400,
@@ -253,7 +250,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return queue(r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     dreq_free(*con_cls);
     *con_cls = NULL;
@@ -321,7 +319,8 @@ int dreq_json_body(struct dreq *r, json_t **out, struct servin_error *err)
 
 struct servin_store *dreq_store(struct dreq *r, struct servin_error *err)
 {
-    if (!r->store && servin_store_open_at(r->d->root ? r->d->root : SERVIN_DEFAULT_ROOT, r->d->state_dir, &r->store, err) < 0)
+    if (!r->store && servin_store_open_at(r->d->root ? r->d->root : SERVIN_DEFAULT_ROOT, r->d->state_dir,
+                                          &r->store, err) < 0)
         return NULL;
     return r->store;
 }
@@ -538,7 +537,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (n > 0)
             return n;
         if (n == 0)
-            return atomic_load(&sh->failed) ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+            return atomic_load(&sh->failed) ? MHD_CONTENT_READER_END_WITH_ERROR
+                                            : MHD_CONTENT_READER_END_OF_STREAM;
         if (errno != EINTR)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
@@ -661,7 +661,8 @@ void daemon_hijack_free(void *p)
     free(job);
 }
 
-int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg, void (*free_arg)(void *))
+int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void *arg,
+                  void (*free_arg)(void *))
 {
     struct hijack_job *job = xcalloc(1, sizeof(*job));
     job->fn = fn;
@@ -675,7 +676,8 @@ int dreply_hijack(struct dreq *r, const char *content_type, dhijack_fn fn, void 
     /* Until the upgrade happens the request owns the job: a client gone before it is freed with it. */
     daemon_hijack_free(r->hijack);
     r->hijack = job;
-    MHD_add_response_header(resp, "Content-Type", content_type ? content_type : "application/vnd.docker.raw-stream");
+    MHD_add_response_header(resp, "Content-Type",
+                            content_type ? content_type : "application/vnd.docker.raw-stream");
     MHD_add_response_header(resp, "Connection", "Upgrade");
     MHD_add_response_header(resp, "Upgrade", "tcp");
     return set_response(r, 101, resp);

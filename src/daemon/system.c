@@ -25,16 +25,16 @@ static int version(struct dreq *r)
     struct servin_platform host;
     servin_platform_host(&host);
     json_object_set_new(v, "Arch", json_string(host.arch));
-    json_t *details = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "ApiVersion", json_object_get(v, "ApiVersion"),
-                                "Arch", json_object_get(v, "Arch"), "BuildTime", json_object_get(v, "BuildTime"),
-                                "GitCommit", json_object_get(v, "GitCommit"), "KernelVersion",
-                                json_object_get(v, "KernelVersion"), "MinAPIVersion",
-                                json_object_get(v, "MinAPIVersion"), "Os", json_object_get(v, "Os"),
-                                "Experimental", "false");
+    json_t *details =
+        json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s}", "ApiVersion", json_object_get(v, "ApiVersion"), "Arch",
+                  json_object_get(v, "Arch"), "BuildTime", json_object_get(v, "BuildTime"), "GitCommit",
+                  json_object_get(v, "GitCommit"), "KernelVersion", json_object_get(v, "KernelVersion"),
+                  "MinAPIVersion", json_object_get(v, "MinAPIVersion"), "Os", json_object_get(v, "Os"),
+                  "Experimental", "false");
     json_object_set_new(v, "Platform", json_pack("{s:s}", "Name", "Servin Engine"));
     json_object_set_new(v, "Components",
-                        json_pack("[{s:s,s:O,s:o}]", "Name", "Engine", "Version", json_object_get(v, "Version"),
-                                  "Details", details));
+                        json_pack("[{s:s,s:O,s:o}]", "Name", "Engine", "Version",
+                                  json_object_get(v, "Version"), "Details", details));
     json_object_set_new(v, "GoVersion", json_string("none (C)"));
     json_object_set_new(v, "Experimental", json_false());
     return dreply_json(r, 200, v);
@@ -136,6 +136,16 @@ static bool event_passes(json_t *filters, json_t *ev)
                     ((id && strncmp(id, want, strlen(want)) == 0) || (name && strcmp(name, want) == 0)))
                     ok = true;
             }
+        } else if (strcmp(key, "network") == 0 || strcmp(key, "volume") == 0) {
+            /* By id (prefix for networks) or name, on events of that type only. */
+            size_t i;
+            json_t *v;
+            json_array_foreach (vals, i, v) {
+                const char *want = json_string_value(v);
+                if (type && strcmp(type, key) == 0 && want && *want &&
+                    ((id && strncmp(id, want, strlen(want)) == 0) || (name && strcmp(name, want) == 0)))
+                    ok = true;
+            }
         } else if (strcmp(key, "image") == 0) {
             ok = any_equals(vals, json_string_value(json_object_get(attrs, "image"))) ||
                  (type && strcmp(type, "image") == 0 && any_equals(vals, id));
@@ -147,7 +157,8 @@ static bool event_passes(json_t *filters, json_t *ev)
                 const char *eq = want ? strchr(want, '=') : NULL;
                 _cleanup_free_ char *k = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want ? want : "");
                 json_t *have = json_object_get(attrs, k);
-                if (have && (!eq || (json_string_value(have) && strcmp(json_string_value(have), eq + 1) == 0)))
+                if (have &&
+                    (!eq || (json_string_value(have) && strcmp(json_string_value(have), eq + 1) == 0)))
                     ok = true;
             }
         } else {
@@ -239,36 +250,33 @@ static int df(struct dreq *r)
             json_array_append_new(tags, json_string(f));
         }
         long long created = imgs[i].created ? servin_time_parse_rfc3339(imgs[i].created) : -1;
-        json_array_append_new(images, json_pack("{s:s,s:s,s:o,s:[],s:I,s:I,s:I,s:I,s:{},s:i}", "Id", imgs[i].id,
-                                                "ParentId", "", "RepoTags", tags, "RepoDigests", "Created",
-                                                (json_int_t)(created < 0 ? imgs[i].added : created), "Size",
-                                                (json_int_t)imgs[i].size, "SharedSize", (json_int_t)0,
-                                                "VirtualSize", (json_int_t)imgs[i].size, "Labels", "Containers",
-                                                users));
+        json_array_append_new(images,
+                              json_pack("{s:s,s:s,s:o,s:[],s:I,s:I,s:I,s:I,s:{},s:i}", "Id", imgs[i].id,
+                                        "ParentId", "", "RepoTags", tags, "RepoDigests", "Created",
+                                        (json_int_t)(created < 0 ? imgs[i].added : created), "Size",
+                                        (json_int_t)imgs[i].size, "SharedSize", (json_int_t)0, "VirtualSize",
+                                        (json_int_t)imgs[i].size, "Labels", "Containers", users));
         total += (json_int_t)imgs[i].size;
     }
     json_t *containers = json_array();
     for (size_t k = 0; k < nc; k++) {
         _cleanup_free_ char *name = xasprintf("/%s", cs[k].name);
-        json_array_append_new(containers,
-                              json_pack("{s:s,s:[s],s:s,s:s,s:I,s:s,s:I,s:I}", "Id", cs[k].id, "Names", name,
-                                        "Image", cs[k].image_ref ? cs[k].image_ref : cs[k].image_id, "ImageID",
-                                        cs[k].image_id, "Created", (json_int_t)(cs[k].created / 1000000000),
-                                        "State", servin_container_state_name(cs[k].state), "SizeRw",
-                                        (json_int_t)0, "SizeRootFs", (json_int_t)0));
+        json_array_append_new(
+            containers, json_pack("{s:s,s:[s],s:s,s:s,s:I,s:s,s:I,s:I}", "Id", cs[k].id, "Names", name,
+                                  "Image", cs[k].image_ref ? cs[k].image_ref : cs[k].image_id, "ImageID",
+                                  cs[k].image_id, "Created", (json_int_t)(cs[k].created / 1000000000),
+                                  "State", servin_container_state_name(cs[k].state), "SizeRw", (json_int_t)0,
+                                  "SizeRootFs", (json_int_t)0));
     }
     servin_image_summaries_free(imgs, n);
     servin_containers_free(cs, nc);
-    return dreply_json(r, 200, json_pack("{s:I,s:o,s:o,s:[],s:[]}", "LayersSize", total, "Images", images,
-                                         "Containers", containers, "Volumes", "BuildCache"));
+    return dreply_json(r, 200,
+                       json_pack("{s:I,s:o,s:o,s:[],s:[]}", "LayersSize", total, "Images", images,
+                                 "Containers", containers, "Volumes", "BuildCache"));
 }
 
 const struct droute daemon_system_routes[] = {
-    {"GET", "/events", events, 0},
-    {"GET", "/system/df", df, 0},
-    {"POST", "/auth", auth, 0},
-    {"GET", "/_ping", ping, 0},
-    {"GET", "/version", version, 0},
-    {"GET", "/info", info, 0},
+    {"GET", "/events", events, 0}, {"GET", "/system/df", df, 0},    {"POST", "/auth", auth, 0},
+    {"GET", "/_ping", ping, 0},    {"GET", "/version", version, 0}, {"GET", "/info", info, 0},
     {NULL, NULL, NULL, 0},
 };

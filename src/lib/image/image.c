@@ -9,6 +9,7 @@
 #include "image/image_internal.h"
 #include "servin/cleanup.h"
 #include "servin/content.h"
+#include "servin/events.h"
 #include "servin/image.h"
 #include "servin/reference.h"
 
@@ -611,6 +612,8 @@ int servin_image_tag(struct servin_store *store, const char *id, const char *tag
         ret = set_tag(store, id, name, err);
     if (ret < 0)
         return servin_error_wrap(err, "tag %s", tag);
+    _cleanup_free_ char *familiar = servin_image_familiar(name);
+    servin_event_emit(store, "image", "tag", id, json_pack("{s:s}", "name", familiar));
     return 0;
 }
 

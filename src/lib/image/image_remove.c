@@ -4,6 +4,7 @@
 
 #include "image/image_internal.h"
 #include "servin/cleanup.h"
+#include "servin/events.h"
 #include "servin/image.h"
 #include "servin/log.h"
 
@@ -47,6 +48,16 @@ static void actions_flush(struct actions *a, servin_image_report_fn report, void
     free(a->verbs);
     free(a->whats);
     memset(a, 0, sizeof(*a));
+}
+
+/* The journal's image events for what a committed removal did: "untag" per name, "delete" per image. */
+static void actions_journal(struct servin_store *store, const struct actions *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        bool untagged = strcmp(a->verbs[i], "Untagged") == 0;
+        servin_event_emit(store, "image", untagged ? "untag" : "delete", a->whats[i],
+                          json_pack("{s:s}", "name", a->whats[i]));
+    }
 }
 
 static int untag(struct servin_store *store, const char *id, const char *name, struct actions *a,
@@ -222,6 +233,7 @@ int servin_image_remove(struct servin_store *store, const char *text, bool force
         return servin_error_wrap(err, "remove image %s", text);
     }
     bool deleted = a.deleted_any;
+    actions_journal(store, &a);
     actions_flush(&a, report, ctx);
     if (deleted)
         collect_garbage(store);
@@ -271,6 +283,7 @@ int servin_image_prune_matching(struct servin_store *store, bool all, servin_ima
         actions_flush(&a, NULL, NULL);
         return servin_error_wrap(err, "prune images");
     }
+    actions_journal(store, &a);
     actions_flush(&a, report, ctx);
     /* Prune is asked for explicitly to free space, so it waits for the GC lock. */
     ret = servin_store_gc(store, reclaimed, err);

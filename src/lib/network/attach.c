@@ -8,6 +8,7 @@
 
 #include "network/network_internal.h"
 #include "servin/cleanup.h"
+#include "servin/events.h"
 #include "servin/log.h"
 
 enum servin_netmode servin_network_mode(json_t *hc, const char **target)
@@ -637,6 +638,9 @@ int servin_network_connect(struct servin_store *store, const struct servin_conta
         else
             ret = servin_store_commit(store, err);
     }
+    if (ret == 0)
+        servin_event_emit(store, "network", "connect", n.id,
+                          json_pack("{s:s,s:s,s:s}", "container", c->id, "name", n.name, "type", "bridge"));
     servin_network_clear(&n);
     if (ret < 0 || !running(c))
         return ret;
@@ -710,6 +714,9 @@ int servin_network_disconnect(struct servin_store *store, const struct servin_co
             ret =
                 servin_error_set(err, ENOENT, "container %s is not connected to network %s", c->name, n.name);
     }
+    if (ret == 0)
+        servin_event_emit(store, "network", "disconnect", n.id,
+                          json_pack("{s:s,s:s,s:s}", "container", c->id, "name", n.name, "type", "bridge"));
     servin_network_clear(&n);
     if (ret == 0 && running(c))
         ret = refresh_etc(store, c, err);

@@ -11,6 +11,7 @@
 #include "network/network_internal.h"
 #include "servin/cleanup.h"
 #include "servin/config.h"
+#include "servin/events.h"
 #include "servin/timefmt.h"
 
 #define COLUMNS "id, name, driver, bridge, subnet, gateway, ip_range, internal, dns, labels, created"
@@ -366,7 +367,11 @@ int servin_network_create(struct servin_store *store, const struct servin_networ
         servin_store_rollback(store);
         return ret;
     }
-    return servin_store_commit(store, err);
+    ret = servin_store_commit(store, err);
+    if (ret == 0)
+        servin_event_emit(store, "network", "create", out->id,
+                          json_pack("{s:s,s:s}", "name", out->name, "type", "bridge"));
+    return ret;
 }
 
 /* The default network, created on first use. */
@@ -495,6 +500,9 @@ int servin_network_remove(struct servin_store *store, const char *text, struct s
         else
             ret = servin_store_commit(store, err);
     }
+    if (ret == 0)
+        servin_event_emit(store, "network", "destroy", n.id,
+                          json_pack("{s:s,s:s}", "name", n.name, "type", "bridge"));
     servin_network_clear(&n);
     return ret;
 }

@@ -11,6 +11,7 @@
 #include "servin/cleanup.h"
 #include "servin/config.h"
 #include "servin/content.h"
+#include "servin/events.h"
 #include "servin/fs.h"
 #include "servin/image.h"
 #include "servin/log.h"
@@ -396,8 +397,9 @@ out:
 /* Try each mirror of the reference's registry in order (registries.mirrors); the image keeps its
  * original name whichever one serves it. 1 when no mirror served it, so the registry itself is asked
  * next; a mirror that is down or lacks the image is only logged. */
-static int pull_mirrors(struct servin_store *store, const struct servin_ref *ref, const struct servin_pull_opts *opts,
-                        struct servin_pull_result *result, struct servin_error *err)
+static int pull_mirrors(struct servin_store *store, const struct servin_ref *ref,
+                        const struct servin_pull_opts *opts, struct servin_pull_result *result,
+                        struct servin_error *err)
 {
     _cleanup_config_ struct servin_config *cfg = servin_config_current();
     char *const *mirrors = servin_config_mirrors_for(cfg, ref->domain);
@@ -456,5 +458,6 @@ int servin_registry_pull(struct servin_store *store, const char *reference,
     servin_ref_free(&ref);
     if (ret < 0)
         return servin_error_wrap(err, "pull %s", reference);
+    servin_event_emit(store, "image", "pull", reference, json_pack("{s:s}", "name", reference));
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "servin/cleanup.h"
+#include "servin/events.h"
 #include "servin/fs.h"
 #include "servin/timefmt.h"
 #include "volume/volume_internal.h"
@@ -243,7 +244,8 @@ int servin_volume_create(struct servin_store *store, const struct servin_volume_
         servin_store_rollback(store);
         servin_volume_clear(out);
         *created = false;
-    }
+    } else if (*created)
+        servin_event_emit(store, "volume", "create", out->name, json_pack("{s:s}", "driver", out->driver));
     return ret;
 }
 
@@ -361,6 +363,7 @@ int servin_volume_remove(struct servin_store *store, const char *name, long long
         }
         return ret == -ENOENT ? ret : servin_error_wrap(err, "remove volume %s", name);
     }
+    servin_event_emit(store, "volume", "destroy", name, json_pack("{s:s}", "driver", "local"));
     if (trash) {
         if (size) {
             _cleanup_free_ char *data = xasprintf("%s/_data", trash);

@@ -1,0 +1,188 @@
+"""`servin daemon` volumes and networks (the docker CLI's volume and network commands, docker-py's
+shapes, raw HTTP for filters and errors), published ports seen by `docker ps` and fetched with
+`docker run -p`, and the journal's volume and network events. One daemon for the whole module."""
+
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import free_port
+from daemon_util import DOCKER, start_daemon, teardown_daemon
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+IMAGE = "localhost/bb:latest"
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="containers need root"),
+              pytest.mark.skipif(DOCKER is None, reason="the docker CLI is not installed")]
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bb-rootfs") / "rootfs.tar"
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), str(path)], check=True)
+    d = start_daemon()
+    d.servin.ok("import", "-c", 'CMD ["sh"]', str(path), IMAGE)
+    yield d
+    assert teardown_daemon(d) == 0, d.log_text()
+
+
+def test_volume_commands(daemon):
+    assert daemon.docker("volume", "create", "--label", "team=a", "data1").stdout.strip() == "data1"
+    daemon.docker("volume", "create", "data2")
+    names = daemon.docker("volume", "ls", "-q").stdout.split()
+    assert "data1" in names and "data2" in names
+    assert daemon.docker("volume", "ls", "-q", "--filter", "label=team=a").stdout.split() == ["data1"]
+    assert daemon.docker("volume", "ls", "-q", "--filter", "name=ta2").stdout.split() == ["data2"]
+    info = json.loads(daemon.docker("volume", "inspect", "data1").stdout)[0]
+    assert info["Name"] == "data1" and info["Driver"] == "local" and info["Labels"] == {"team": "a"}
+    assert info["Scope"] == "local" and info["Mountpoint"].endswith("/data1/_data")
+    # A volume in use: written through one container, read through another, refused removal.
+    daemon.docker("run", "--name", "vuser", "-v", "data1:/d", IMAGE, "sh", "-c", "echo kept > /d/f")
+    assert daemon.docker("run", "--rm", "-v", "data1:/d", IMAGE, "cat", "/d/f").stdout == "kept\n"
+    r = daemon.docker("volume", "rm", "data1", check=False)
+    assert r.returncode != 0 and "in use" in r.stderr
+    assert daemon.docker("volume", "ls", "-q", "--filter", "dangling=true").stdout.split() == ["data2"]
+    # Prune (API >= 1.42) keeps named volumes unless --all; in-use ones always stay.
+    daemon.docker("volume", "prune", "-f")
+    assert "data2" in daemon.docker("volume", "ls", "-q").stdout.split()
+    out = daemon.docker("volume", "prune", "-f", "--all").stdout
+    assert "data2" in out
+    names = daemon.docker("volume", "ls", "-q").stdout.split()
+    assert "data2" not in names and "data1" in names
+    daemon.docker("rm", "vuser")
+    assert daemon.docker("volume", "rm", "data1").stdout.strip() == "data1"
+    r = daemon.docker("volume", "inspect", "data1", check=False)
+    assert r.returncode != 0 and "no such volume" in r.stderr.lower()
+    # rm -f of a missing volume is not an error.
+    daemon.docker("volume", "rm", "-f", "never-was")
+
+
+def test_volume_http_shapes_and_errors(daemon):
+    r = daemon.request("POST", "/v1.43/volumes/create", {"Name": "hv", "Labels": {"a": "b"},
+                                                          "DriverOpts": {"type": "tmpfs", "device": "tmpfs",
+                                                                         "o": "size=1m"}})
+    assert r.status == 201, r
+    assert r.json()["Options"]["type"] == "tmpfs"
+    body = daemon.get_json("/v1.43/volumes")
+    assert set(body) >= {"Volumes", "Warnings"}
+    assert [v["Name"] for v in body["Volumes"]] == ["hv"]
+    assert daemon.request("POST", "/volumes/create", {"Name": 5}).status == 400
+    assert daemon.request("POST", "/volumes/create", {"Name": "bad/name"}).status == 400
+    assert daemon.request("POST", "/volumes/create", "{not json").status == 400
+    assert daemon.request("GET", "/volumes?filters=" + urllib.request.quote('{"color":["x"]}')).status == 400
+    assert daemon.request("GET", "/volumes/nope").status == 404
+    assert daemon.request("DELETE", "/volumes/nope").status == 404
+    assert daemon.request("DELETE", "/volumes/hv").status == 204
+
+
+def test_network_commands(daemon):
+    nid = daemon.docker("network", "create", "--subnet", "10.123.7.0/24", "--gateway", "10.123.7.1",
+                        "--label", "team=b", "--internal", "dnet").stdout.strip()
+    assert len(nid) == 64
+    ls = daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}").stdout.split("\n")
+    assert "dnet bridge" in ls and "bridge bridge" in ls
+    assert daemon.docker("network", "ls", "-q", "--no-trunc", "--filter", "label=team=b").stdout.split() == [nid]
+    assert daemon.docker("network", "ls", "-q", "--filter", "type=custom").stdout.split() == [nid[:12]]
+    info = json.loads(daemon.docker("network", "inspect", "dnet").stdout)[0]
+    assert info["Id"] == nid and info["Internal"] is True and info["Labels"] == {"team": "b"}
+    assert info["IPAM"]["Config"][0]["Subnet"] == "10.123.7.0/24"
+    assert info["IPAM"]["Config"][0]["Gateway"] == "10.123.7.1"
+    r = daemon.docker("network", "create", "dnet", check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    # Connect a running container with an alias; another container on the network reaches it by it.
+    daemon.docker("run", "-d", "--name", "srv", IMAGE, "sleep", "300")
+    daemon.docker("network", "connect", "--alias", "kv", "--ip", "10.123.7.50", "dnet", "srv")
+    info = json.loads(daemon.docker("inspect", "srv").stdout)[0]
+    ep = info["NetworkSettings"]["Networks"]["dnet"]
+    assert ep["IPAddress"] == "10.123.7.50" and "kv" in ep["Aliases"] and ep["NetworkID"] == nid
+    net = json.loads(daemon.docker("network", "inspect", "dnet").stdout)[0]
+    assert info["Id"] in net["Containers"]
+    assert net["Containers"][info["Id"]]["IPv4Address"] == "10.123.7.50/24"
+    out = daemon.docker("run", "--rm", "--network", "dnet", IMAGE, "ping", "-c1", "-W2", "kv").stdout
+    assert "10.123.7.50" in out
+    # docker ps shows the container's networks.
+    nets = daemon.docker("ps", "--filter", "name=srv", "--format", "{{.Networks}}").stdout.strip()
+    assert set(nets.split(",")) == {"bridge", "dnet"}, nets
+    r = daemon.docker("network", "rm", "dnet", check=False)
+    assert r.returncode != 0
+    daemon.docker("network", "disconnect", "dnet", "srv")
+    info = json.loads(daemon.docker("inspect", "srv").stdout)[0]
+    assert "dnet" not in info["NetworkSettings"]["Networks"]
+    daemon.docker("rm", "-f", "srv")
+    daemon.docker("network", "create", "dnet2")
+    out = daemon.docker("network", "prune", "-f").stdout
+    assert "dnet" in out and "dnet2" in out
+    assert daemon.docker("network", "ls", "-q", "--filter", "type=custom").stdout.strip() == ""
+    r = daemon.docker("network", "rm", "bridge", check=False)
+    assert r.returncode != 0
+
+
+def test_network_http_errors(daemon):
+    assert daemon.request("POST", "/networks/create", {"Name": 3}).status == 400
+    assert daemon.request("POST", "/networks/create", {}).status == 400
+    assert daemon.request("POST", "/networks/create", {"Name": "x", "IPAM": {"Config": "no"}}).status == 400
+    assert daemon.request("POST", "/networks/create", {"Name": "x", "IPAM": {"Config": [{"Subnet": "300.1.0.0/16"}]}}).status == 400
+    assert daemon.request("POST", "/networks/create", {"Name": "host"}).status == 403
+    assert daemon.request("GET", "/networks/nope").status == 404
+    assert daemon.request("DELETE", "/networks/nope").status == 404
+    assert daemon.request("POST", "/networks/bridge/connect", {"Container": "nope"}).status == 404
+    assert daemon.request("POST", "/networks/bridge/connect", "[").status == 400
+    assert daemon.request("GET", "/networks?filters=" + urllib.request.quote('{"bogus":["x"]}')).status == 400
+    # Nothing was made by the refused requests.
+    names = [n["Name"] for n in daemon.get_json("/networks")]
+    assert names == ["bridge"], names
+
+
+def test_run_publish_and_ps_ports(daemon):
+    port = free_port()
+    cid = daemon.docker("run", "-d", "-p", "127.0.0.1:%d:80" % port, IMAGE, "sh", "-c",
+                        "mkdir -p /www && echo served > /www/index.html && httpd -f -p 80 -h /www").stdout.strip()
+    try:
+        body = None
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                body = urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert body == b"served\n"
+        ports = daemon.docker("ps", "--filter", "id=" + cid, "--format", "{{.Ports}}").stdout.strip()
+        assert ports == "127.0.0.1:%d->80/tcp" % port, ports
+        assert daemon.docker("port", cid).stdout.strip() == "80/tcp -> 127.0.0.1:%d" % port
+        row = [c for c in daemon.get_json("/containers/json") if c["Id"] == cid][0]
+        assert row["Ports"] == [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": port, "Type": "tcp"}]
+        assert "bridge" in row["NetworkSettings"]["Networks"]
+        assert row["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    finally:
+        daemon.docker("rm", "-f", cid)
+
+
+def test_resource_events(daemon):
+    since = str(int(time.time()) - 1)
+    daemon.docker("volume", "create", "evvol")
+    daemon.docker("network", "create", "evnet")
+    daemon.docker("run", "-d", "--name", "evc", IMAGE, "sleep", "300")
+    daemon.docker("network", "connect", "evnet", "evc")
+    daemon.docker("network", "disconnect", "evnet", "evc")
+    daemon.docker("rm", "-f", "evc")
+    daemon.docker("network", "rm", "evnet")
+    daemon.docker("volume", "rm", "evvol")
+    daemon.docker("tag", IMAGE, "localhost/bb:evtag")
+    daemon.docker("rmi", "localhost/bb:evtag")
+    until = str(int(time.time()) + 1)
+    out = daemon.docker("events", "--since", since, "--until", until, "--format", "{{json .}}").stdout
+    evs = [json.loads(l) for l in out.splitlines() if l.strip()]
+    seen = [(e["Type"], e["Action"]) for e in evs]
+    for want in [("volume", "create"), ("volume", "destroy"), ("network", "create"), ("network", "connect"),
+                 ("network", "disconnect"), ("network", "destroy"), ("image", "tag"), ("image", "untag")]:
+        assert want in seen, (want, seen)
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "type=volume",
+                        "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}").stdout.splitlines()
+    assert out == ["volume create evvol", "volume destroy evvol"], out
+    out = daemon.docker("events", "--since", since, "--until", until, "--filter", "network=evnet",
+                        "--format", "{{.Action}}").stdout.split()
+    assert out == ["create", "connect", "disconnect", "destroy"], out
