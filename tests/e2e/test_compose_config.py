@@ -112,6 +112,83 @@ def test_config_resolves_the_model(servin, tmp_path):
     assert m["name"] == "mystack1"
 
 
+FULL = """\
+name: full
+services:
+  app:
+    build: {context: ., dockerfile: Buildfile, args: [V=1], target: prod}
+    entrypoint: ["/bin/sh", "-c"]
+    command: 'echo "a: b" # not a comment'
+    environment: {EMPTY: "", TRUE_STRING: "true", NUM: "010", COLON: "a: b", NULLV: null}
+    env_file: [app.env]
+    ports: ["127.0.0.1:8080-8081:80-81/udp", {target: 22, published: "2222", mode: host}]
+    expose: ["3000"]
+    volumes:
+      - data:/data:nocopy
+      - ./src:/src:ro
+      - {type: tmpfs, target: /tmp, tmpfs: {size: 1m, mode: "1777"}}
+    tmpfs: ["/run:size=1m"]
+    networks: {back: {aliases: [a1], ipv4_address: 10.9.0.5}}
+    depends_on: {db: {condition: service_healthy, restart: true}}
+    healthcheck: {test: "curl -f localhost", interval: 10s, timeout: 500ms, retries: 3, start_period: 1m}
+    restart: on-failure:3
+    deploy: {replicas: 2, resources: {limits: {memory: 1g, cpus: "1.5", pids: 50}, reservations: {memory: 64m}}}
+    labels: {a: b}
+    user: "1000:1000"
+    working_dir: /src
+    hostname: app
+    init: true
+    stop_signal: SIGINT
+    stop_grace_period: 1m30s
+    cap_add: [NET_ADMIN]
+    cap_drop: [ALL]
+    privileged: false
+    read_only: true
+    security_opt: [no-new-privileges]
+    ulimits: {nofile: {soft: 1024, hard: 2048}}
+    extra_hosts: ["db.local:10.9.0.2"]
+    dns: [1.1.1.1]
+    logging: {driver: json-file, options: {max-size: 10m}}
+    container_name: the-app
+    pull_policy: build
+    secrets: [token]
+    configs: [{source: conf, target: /etc/app.conf, mode: 0440}]
+  db:
+    image: busybox
+    healthcheck: {disable: true}
+    network_mode: none
+volumes: {data: {labels: {x: y}}, old: {external: true}}
+networks: {back: {internal: true, ipam: {config: [{subnet: 10.9.0.0/24, gateway: 10.9.0.1}]}}}
+secrets: {token: {file: ./token}}
+configs: {conf: {file: ./app.conf}}
+"""
+
+
+def test_every_key_round_trips(servin, tmp_path):
+    """The printed model reads back as the same model: the YAML emitter quotes what it must."""
+    d = str(tmp_path / "full")
+    write(d, "compose.yaml", FULL)
+    write(d, "app.env", "FROM_FILE=1\n")
+    first = config(servin, d, "config")
+    m = yaml.safe_load(first)
+    app = m["services"]["app"]
+    assert app["environment"] == {"EMPTY": "", "TRUE_STRING": "true", "NUM": "010", "COLON": "a: b",
+                                  "NULLV": None, "FROM_FILE": "1"}
+    assert app["command"] == ["echo", "a: b", "#", "not", "a", "comment"]
+    assert [(p["target"], p.get("published"), p["protocol"]) for p in app["ports"]] == [
+        (80, "8080", "udp"), (81, "8081", "udp"), (22, "2222", "tcp")]
+    assert app["volumes"][2]["tmpfs"] == {"size": 1048576, "mode": "1777"}
+    assert app["configs"] == [{"source": "conf", "target": "/etc/app.conf", "mode": 0o440}]
+    assert app["deploy"]["resources"]["limits"] == {"memory": 1 << 30, "cpus": "1.5", "pids": 50}
+    assert app["healthcheck"]["test"] == ["CMD-SHELL", "curl -f localhost"]
+    assert app["healthcheck"]["timeout"] == "500ms" and app["stop_grace_period"] == "1m30s"
+    assert m["volumes"]["old"] == {"name": "old", "external": True}
+    assert m["networks"]["back"]["ipam"]["config"] == [{"subnet": "10.9.0.0/24", "gateway": "10.9.0.1"}]
+    write(d, "printed.yaml", first)
+    again = config(servin, d, "-f", "printed.yaml", "config")
+    assert again == first
+
+
 def test_discovery_order_and_merging(servin, tmp_path):
     d = str(tmp_path / "disc")
     write(d, "docker-compose.yaml", "services: {a: {image: from-docker-compose-yaml}}\n")

@@ -617,7 +617,17 @@ static void project_names_and_env_files(void **state)
     assert_string_equal(env_of(&p->services[0], "B"), "explicit");
     assert_string_equal(env_of(&p->services[0], "HOME"), "/root");
     servin_compose_project_free(p);
-    assert_error("envf", "services:\n  web:\n    image: x\n    env_file: missing.env\n", NULL, "missing.env");
+    assert_error("envf", "services:\n  web:\n    image: x\n    env_file: missing.env\n", NULL,
+                 "compose.yaml:4: services.web.env_file[0]: cannot read env file");
+    p = load_text("envf",
+                  "services:\n  web:\n    image: x\n    env_file: [{path: missing.env, required: false}]\n",
+                  NULL);
+    assert_non_null(p);
+    assert_null(p->services[0].env_file);
+    servin_compose_project_free(p);
+    free(put("envf", "bad.env", "OK=1\nNOT VALID=2\n"));
+    assert_error("envf", "services:\n  web:\n    image: x\n    env_file: bad.env\n", NULL,
+                 "bad.env:2: invalid variable name");
 }
 
 static void discovery_order(void **state)

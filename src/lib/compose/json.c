@@ -99,8 +99,11 @@ static json_t *mount_json(const struct servin_compose_mount *m)
         json_t *t = json_object();
         if (m->tmpfs_size >= 0)
             json_object_set_new(t, "size", json_integer(m->tmpfs_size));
-        if (m->tmpfs_mode >= 0)
-            json_object_set_new(t, "mode", json_integer(m->tmpfs_mode));
+        if (m->tmpfs_mode >= 0) { /* octal, as it is written and read */
+            char mode[16];
+            snprintf(mode, sizeof(mode), "%o", (unsigned)m->tmpfs_mode);
+            json_object_set_new(t, "mode", json_string(mode));
+        }
         json_object_set_new(o, "tmpfs", t);
     }
     return o;

@@ -133,8 +133,11 @@ static int k_env_file(KEY_ARGS)
         if (pn->type != CN_SCALAR)
             return cfail(c, pn, "%s[%zu]: expected a string or a mapping, got %s", path, i, cn_kind(pn));
         _cleanup_free_ char *abs = host_path(c, pn->s);
-        if (access(abs, F_OK) != 0 && !required)
-            continue;
+        if (access(abs, R_OK) != 0) {
+            if (!required)
+                continue;
+            return cfail(c, pn, "%s[%zu]: cannot read env file %s: %s", path, i, abs, strerror(errno));
+        }
         s->env_file = cstrv_add(s->env_file, abs);
     }
     return 0;
