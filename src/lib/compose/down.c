@@ -1,0 +1,204 @@
+/* compose/down.c — `down`: the project's containers stopped and removed (dependents first), then
+ * its networks, and on request its volumes and images. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "servin/cleanup.h"
+#include "servin/compose_stack.h"
+#include "servin/image.h"
+#include "servin/network.h"
+#include "servin/volume.h"
+
+static void progress(struct servin_compose_env *env, const char *kind, const char *name, const char *status)
+{
+    if (env->progress)
+        env->progress(env->progress_arg, kind, name, status);
+}
+
+/* Position of a service in start order; services unknown to the model come after all others. */
+static struct servin_compose_service **sort_order;
+static size_t sort_n;
+
+static size_t rank(const struct servin_container *c)
+{
+    const char *svc = servin_compose_label(c, SERVIN_COMPOSE_LABEL_SERVICE);
+    for (size_t i = 0; svc && i < sort_n; i++)
+        if (strcmp(sort_order[i]->name, svc) == 0)
+            return i;
+    return sort_n;
+}
+
+static int stop_order(const void *a, const void *b)
+{
+    size_t x = rank(a), y = rank(b);
+    if (x != y)
+        return x == sort_n ? -1 : y == sort_n ? 1 : (x > y ? -1 : 1);
+    return servin_compose_container_number(b) - servin_compose_container_number(a);
+}
+
+void servin_compose_sort_for_stop(const struct servin_compose_project *p, struct servin_container *list,
+                                  size_t n)
+{
+    struct servin_error ignored = {0};
+    sort_order = NULL;
+    sort_n = 0;
+    /* A cycle cannot reach here (the model refuses it); without an order, any order will do. */
+    if (servin_compose_order(p, NULL, true, &sort_order, &sort_n, &ignored) < 0) {
+        sort_order = NULL;
+        sort_n = 0;
+    }
+    if (n > 1)
+        qsort(list, n, sizeof(*list), stop_order);
+    free(sort_order);
+    sort_order = NULL;
+    sort_n = 0;
+}
+
+static void report_image(void *ctx, const char *action, const char *what)
+{
+    struct servin_compose_env *env = ctx;
+    progress(env, "Image", what, action);
+}
+
+static bool is_known_service(const struct servin_compose_project *p, const char *svc)
+{
+    if (!svc)
+        return false;
+    if (servin_compose_service_find(p, svc))
+        return true;
+    for (size_t j = 0; p->disabled_services && p->disabled_services[j]; j++)
+        if (strcmp(p->disabled_services[j], svc) == 0)
+            return true;
+    return false;
+}
+
+int servin_compose_down(struct servin_compose_env *env, const struct servin_compose_down_opts *o,
+                        struct servin_error *err)
+{
+    const struct servin_compose_project *p = env->project;
+    struct servin_container *list = NULL;
+    size_t n = 0;
+    int r = servin_compose_containers(env->store, p->name, NULL, SERVIN_COMPOSE_WITH_ONEOFF, &list, &n, err);
+    if (r < 0)
+        return r;
+    servin_compose_sort_for_stop(p, list, n);
+    int first = 0;
+    struct servin_error first_err = {0};
+    /* Stop everything first (dependents before what they depend on), then remove. */
+    for (size_t i = 0; i < n; i++) {
+        struct servin_container *c = &list[i];
+        const char *svc = servin_compose_label(c, SERVIN_COMPOSE_LABEL_SERVICE);
+        if (!is_known_service(p, svc) && !o->remove_orphans) {
+            c->id[0] = '\0';
+            continue;
+        }
+        if (!servin_container_is_active(c))
+            continue;
+        progress(env, "Container", c->name, "Stopping");
+        r = servin_container_stop(env->store, c, (int)o->timeout_s, err);
+        if (r < 0 && !first) {
+            first = r;
+            servin_error_wrap(err, "stop container %s", c->name);
+            first_err = *err;
+        }
+        progress(env, "Container", c->name, "Stopped");
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct servin_container *c = &list[i];
+        if (!c->id[0])
+            continue;
+        progress(env, "Container", c->name, "Removing");
+        r = servin_container_remove_volumes(env->store, c, true, o->volumes, err);
+        if (r < 0) {
+            if (!first) {
+                first = r;
+                servin_error_wrap(err, "remove container %s", c->name);
+                first_err = *err;
+            }
+            continue;
+        }
+        progress(env, "Container", c->name, "Removed");
+    }
+    servin_containers_free(list, n);
+
+    /* Networks the project declared and made (not external ones), if nothing else uses them. */
+    for (size_t i = 0; i < p->n_networks; i++) {
+        const struct servin_compose_network *net = &p->networks[i];
+        if (net->external)
+            continue;
+        struct servin_network existing = {0};
+        if (servin_network_get(env->store, net->name, &existing, err) < 0) {
+            servin_error_clear(err);
+            continue;
+        }
+        const char *owner = json_string_value(json_object_get(existing.labels, SERVIN_COMPOSE_LABEL_PROJECT));
+        bool ours = !owner || strcmp(owner, p->name) == 0;
+        servin_network_clear(&existing);
+        if (!ours)
+            continue;
+        progress(env, "Network", net->name, "Removing");
+        r = servin_network_remove(env->store, net->name, err);
+        if (r < 0) {
+            if (!first) {
+                first = r;
+                servin_error_wrap(err, "remove network %s", net->name);
+                first_err = *err;
+            }
+            continue;
+        }
+        progress(env, "Network", net->name, "Removed");
+    }
+    if (o->volumes) {
+        for (size_t i = 0; i < p->n_volumes; i++) {
+            const struct servin_compose_volume *vol = &p->volumes[i];
+            if (vol->external)
+                continue;
+            struct servin_volume existing = {0};
+            if (servin_volume_get(env->store, vol->name, &existing, err) < 0) {
+                servin_error_clear(err);
+                continue;
+            }
+            servin_volume_clear(&existing);
+            progress(env, "Volume", vol->name, "Removing");
+            r = servin_volume_remove(env->store, vol->name, NULL, err);
+            if (r < 0) {
+                if (!first) {
+                    first = r;
+                    servin_error_wrap(err, "remove volume %s", vol->name);
+                    first_err = *err;
+                }
+                continue;
+            }
+            progress(env, "Volume", vol->name, "Removed");
+        }
+    }
+    if (o->rmi) {
+        bool all = strcmp(o->rmi, "all") == 0;
+        for (size_t i = 0; i < p->n_services; i++) {
+            const struct servin_compose_service *s = &p->services[i];
+            /* local: only the images made for services that name none. */
+            if (!all && s->image)
+                continue;
+            _cleanup_free_ char *image = servin_compose_service_image(p, s);
+            char id[SERVIN_DIGEST_MAX];
+            if (servin_image_resolve(env->store, image, id, err) < 0) {
+                servin_error_clear(err);
+                continue;
+            }
+            r = servin_image_remove(env->store, image, false, report_image, env, err);
+            if (r < 0 && r != -ENOENT && !first) {
+                first = r;
+                servin_error_wrap(err, "remove image %s", image);
+                first_err = *err;
+            }
+            servin_error_clear(err);
+        }
+    }
+    if (first) {
+        *err = first_err;
+        return first;
+    }
+    servin_error_clear(err);
+    return 0;
+}
