@@ -59,6 +59,14 @@ int servin_authfile_get(const char *path, const char *server, char **user, char 
                         struct servin_error *err);
 int servin_authfile_set(const char *path, const char *server, const char *user, const char *password,
                         struct servin_error *err);
+/* Docker's token fields of a server's entry: "identitytoken" (an OAuth2 refresh token, traded at
+ * the token realm for access tokens) and "registrytoken" (a bearer token sent to the registry as it
+ * is). Absent fields are NULL; ENOENT when the server has no entry. */
+int servin_authfile_get_tokens(const char *path, const char *server, char **identity_token, char **registry_token,
+                               struct servin_error *err);
+/* Add those fields to the server's entry (creating it); NULL or "" leaves a field out. */
+int servin_authfile_set_tokens(const char *path, const char *server, const char *identity_token,
+                               const char *registry_token, struct servin_error *err);
 /* The servers with stored credentials, as keys. */
 int servin_authfile_list(const char *path, char ***servers, struct servin_error *err);
 /* ENOENT when the server had no entry. */

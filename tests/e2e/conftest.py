@@ -489,6 +489,11 @@ def make_token_server(issuer, user, password, requests_log):
                 if account != user or pw != password:
                     return self._reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]},
                                        {"WWW-Authenticate": 'Basic realm="servin-token"'})
+            elif q.get("grant_type", [""])[0] == "refresh_token":
+                # The refresh tokens this server hands out with offline_token=true (Docker's identity token).
+                if q.get("refresh_token", [""])[0] != "servin-refresh-" + user:
+                    return self._reply(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad refresh token"}]})
+                account = user
             elif q.get("grant_type", [""])[0] == "password":
                 account, pw = q.get("username", [""])[0], q.get("password", [""])[0]
                 if account != user or pw != password:

@@ -1,7 +1,11 @@
 """The CRI gRPC transport and the runtime-level RPCs, driven by grpcio (not our code): Version,
 Status, health, unknown methods, malformed messages, concurrency, the JSON gateway."""
 
+import base64
 import concurrent.futures
+import os
+import socket
+import time
 
 from cri_client import api, code_of, cri, grpc, health  # noqa: F401
 
@@ -80,3 +84,142 @@ def test_json_gateway(cri):
     assert status == 400 and "verbose" in body["message"]
     status, body = cri.gateway("/v1", method="GET")
     assert status == 200 and any(p["path"] == "/v1/image/pull" for p in body)
+
+
+def test_compressed_messages_are_refused_clearly(cri):
+    # grpc compresses only what gets smaller: a long, repetitive field
+    code, details = code_of(cri.runtime.Version, api.VersionRequest(version="v1" * 5000),
+                            compression=grpc.Compression.Gzip)
+    assert code == grpc.StatusCode.UNIMPLEMENTED
+    assert "compress" in details
+
+
+def test_oversized_request_is_resource_exhausted(cri):
+    code, details = code_of(cri.raw("/runtime.v1.RuntimeService/Version"), b"\0" * (17 << 20))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
+    assert cri.runtime.Version(api.VersionRequest()).runtime_name == "servin"
+
+
+def test_deadline_exceeded_on_a_pull_that_hangs(cri):
+    # A "registry" that accepts connections and never answers: the pull blocks in its handler,
+    # the server answers DEADLINE_EXCEEDED at the deadline, and other calls go on meanwhile.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    try:
+        ref = "127.0.0.1:%d/hangs/forever:1" % hole.getsockname()[1]
+        fut = cri.image.PullImage.future(api.PullImageRequest(image=api.ImageSpec(image=ref)), timeout=1.5)
+        assert cri.runtime.Version(api.VersionRequest()).runtime_name == "servin"
+        start = time.time()
+        try:
+            fut.result()
+            raise AssertionError("the pull succeeded")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, e
+        assert time.time() - start < 5
+        assert cri.runtime.Status(api.StatusRequest()).status.conditions
+    finally:
+        hole.close()
+
+
+# ---- images ----
+
+def image_ids(cri):
+    return {i.id for i in cri.image.ListImages(api.ListImagesRequest()).images}
+
+
+def test_pull_status_list_fsinfo_remove(cri, pushed):
+    p = pushed["busybox"]
+    r = cri.image.PullImage(api.PullImageRequest(image=api.ImageSpec(image=p.ref)))
+    assert r.image_ref == p.image_id
+    imgs = cri.image.ListImages(api.ListImagesRequest()).images
+    img = [i for i in imgs if i.id == p.image_id][0]
+    assert p.ref in img.repo_tags
+    assert any(d.endswith(p.digest) for d in img.repo_digests), img.repo_digests
+    assert img.size > 0
+    assert img.uid.value == 0 or img.username
+    # The filter: by reference, by id; one naming nothing matches nothing.
+    for name in (p.ref, p.image_id):
+        got = cri.image.ListImages(api.ListImagesRequest(filter=api.ImageFilter(image=api.ImageSpec(image=name))))
+        assert [i.id for i in got.images] == [p.image_id]
+    got = cri.image.ListImages(api.ListImagesRequest(filter=api.ImageFilter(image=api.ImageSpec(image="no/such:1"))))
+    assert list(got.images) == []
+
+    st = cri.image.ImageStatus(api.ImageStatusRequest(image=api.ImageSpec(image=p.ref), verbose=True))
+    assert st.image.id == p.image_id and p.ref in st.image.repo_tags
+    assert p.image_id in st.info["info"]
+    st = cri.image.ImageStatus(api.ImageStatusRequest(image=api.ImageSpec(image="no/such:image")))
+    assert not st.HasField("image")
+    code, _ = code_of(cri.image.ImageStatus, api.ImageStatusRequest())
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+
+    fs = cri.image.ImageFsInfo(api.ImageFsInfoRequest())
+    assert len(fs.image_filesystems) == 1
+    u = fs.image_filesystems[0]
+    assert u.used_bytes.value > 0 and u.inodes_used.value > 0 and u.timestamp > 0
+    assert u.fs_id.mountpoint == cri.servin.root
+
+    # The JSON gateway sees the same store.
+    status, body = cri.gateway("/v1/image/list", {})
+    assert status == 200 and p.image_id in [i["id"] for i in body["images"]]
+    status, body = cri.gateway("/v1/image/status", {"image": {"image": p.ref}})
+    assert status == 200 and body["image"]["id"] == p.image_id
+
+    cri.image.RemoveImage(api.RemoveImageRequest(image=api.ImageSpec(image=p.ref)))
+    assert p.image_id not in image_ids(cri)
+    cri.image.RemoveImage(api.RemoveImageRequest(image=api.ImageSpec(image=p.ref)))  # idempotent
+    assert not cri.image.ImageStatus(api.ImageStatusRequest(image=api.ImageSpec(image=p.ref))).HasField("image")
+
+
+def test_pull_errors(cri, pushed):
+    code, details = code_of(cri.image.PullImage, api.PullImageRequest(image=api.ImageSpec(image="BAD//ref")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    code, details = code_of(cri.image.PullImage, api.PullImageRequest())
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    missing = pushed["busybox"].repo + ":no-such-tag"
+    code, details = code_of(cri.image.PullImage, api.PullImageRequest(image=api.ImageSpec(image=missing)))
+    assert code != grpc.StatusCode.OK and "no-such-tag" in details
+
+
+def test_pull_with_basic_auth(cri, pushed, auth_registry):
+    p = pushed["auth_busybox"]
+    spec = api.ImageSpec(image=p.ref)
+    code, details = code_of(cri.image.PullImage, api.PullImageRequest(image=spec))
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+    bad = api.AuthConfig(username=auth_registry.user, password="wrong")
+    code, details = code_of(cri.image.PullImage, api.PullImageRequest(image=spec, auth=bad))
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+    good = api.AuthConfig(username=auth_registry.user, password=auth_registry.password)
+    assert cri.image.PullImage(api.PullImageRequest(image=spec, auth=good)).image_ref == p.image_id
+    cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
+    b64 = base64.b64encode(("%s:%s" % (auth_registry.user, auth_registry.password)).encode()).decode()
+    r = cri.image.PullImage(api.PullImageRequest(image=spec, auth=api.AuthConfig(auth=b64)))
+    assert r.image_ref == p.image_id
+    cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
+    # No credentials file is left behind in the store.
+    tmp = os.path.join(cri.servin.root, "tmp")
+    assert not [f for f in (os.listdir(tmp) if os.path.isdir(tmp) else []) if f.startswith("cri-auth")]
+
+
+def test_pull_with_token_auth(cri, pushed, token_registry):
+    p = pushed["token_busybox"]
+    spec = api.ImageSpec(image=p.ref)
+    code, _ = code_of(cri.image.PullImage, api.PullImageRequest(image=spec))
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    auth = api.AuthConfig(username=token_registry.user, password=token_registry.password)
+    assert cri.image.PullImage(api.PullImageRequest(image=spec, auth=auth)).image_ref == p.image_id
+    cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
+    # registry_token: a bearer token the registry accepts as it is (no token server involved).
+    token = token_registry.issuer.token(token_registry.user, [
+        {"type": "repository", "name": "auth/busybox", "actions": ["pull"]}])
+    del token_registry.token_requests[:]
+    r = cri.image.PullImage(api.PullImageRequest(image=spec, auth=api.AuthConfig(registry_token=token)))
+    assert r.image_ref == p.image_id
+    assert token_registry.token_requests == []
+    cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
+    # identity_token: an OAuth2 refresh token traded at the realm.
+    ident = api.AuthConfig(identity_token="servin-refresh-" + token_registry.user)
+    assert cri.image.PullImage(api.PullImageRequest(image=spec, auth=ident)).image_ref == p.image_id
+    cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
+    code, _ = code_of(cri.image.PullImage, api.PullImageRequest(image=spec, auth=api.AuthConfig(identity_token="bad")))
+    assert code == grpc.StatusCode.UNAUTHENTICATED

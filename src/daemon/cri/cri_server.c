@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cri_conn.h"
@@ -262,11 +263,21 @@ void cri_server_stop(struct cri_server *s)
             close(s->fds[i]);
         if (s->unix_path)
             unlink(s->unix_path);
-        /* Connection threads notice `stopping` within half a second; their handlers finish. */
+        /* Connection threads notice `stopping` within half a second and wait for their handlers.
+         * A handler stuck in a call that cannot be interrupted (a pull from a registry that does not
+         * answer) must not hold the daemon's exit: after a while the server is left as it is. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
         pthread_mutex_lock(&s->lock);
-        while (s->n_conns > 0)
-            pthread_cond_wait(&s->cond, &s->lock);
+        while (s->n_conns > 0 && pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0)
+            ;
+        int left = s->n_conns;
         pthread_mutex_unlock(&s->lock);
+        if (left > 0) {
+            log_warn("CRI: %d connection(s) still busy with calls at shut-down; not waiting for them", left);
+            return; /* their threads still use s */
+        }
         cri_container_stop();
         cri_sandbox_stop();
     }

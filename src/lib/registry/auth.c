@@ -210,7 +210,13 @@ static int fetch_token(struct reg_session *s, CURL *c, const char *scope, char *
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, realm_insecure ? 0L : 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, realm_insecure ? 0L : 2L);
-    if (s->user) {
+    _cleanup_free_ char *form = NULL;
+    if (s->identity_token) {
+        /* OAuth2: trade the refresh token for an access token (POST, form-encoded). */
+        _cleanup_free_ char *rt = reg_url_escape(s->identity_token);
+        form = xasprintf("grant_type=refresh_token&client_id=servin&refresh_token=%s", rt);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, form);
+    } else if (s->user) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, s->user);
         curl_easy_setopt(c, CURLOPT_PASSWORD, s->password ? s->password : "");
@@ -230,7 +236,7 @@ static int fetch_token(struct reg_session *s, CURL *c, const char *scope, char *
         reg_status_error(&r, &inner);
         free(body.data);
         if (status == 401 || status == 403) {
-            if (!s->user)
+            if (!s->user && !s->identity_token)
                 return servin_error_set(err, EACCES, "authentication required (try 'servin login %s'): %s",
                                         s->domain, inner.msg);
             if (strncmp(inner.msg, "unauthorized", 12) == 0)

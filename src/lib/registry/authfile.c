@@ -171,6 +171,57 @@ int servin_authfile_set(const char *path, const char *server, const char *user, 
     return ret;
 }
 
+int servin_authfile_get_tokens(const char *path, const char *server, char **identity_token,
+                               char **registry_token, struct servin_error *err)
+{
+    *identity_token = *registry_token = NULL;
+    json_t *root = NULL;
+    int ret = load(path, &root, err);
+    if (ret < 0)
+        return ret;
+    _cleanup_free_ char *key = servin_authfile_key(server);
+    const char *k = find_key(json_object_get(root, "auths"), key);
+    json_t *entry = k ? json_object_get(json_object_get(root, "auths"), k) : NULL;
+    if (!entry) {
+        json_decref(root);
+        return servin_error_set(err, ENOENT, "no credentials for %s in %s", key, path);
+    }
+    const char *it = json_string_value(json_object_get(entry, "identitytoken"));
+    const char *rt = json_string_value(json_object_get(entry, "registrytoken"));
+    *identity_token = it && *it ? xstrdup(it) : NULL;
+    *registry_token = rt && *rt ? xstrdup(rt) : NULL;
+    json_decref(root);
+    return 0;
+}
+
+int servin_authfile_set_tokens(const char *path, const char *server, const char *identity_token,
+                               const char *registry_token, struct servin_error *err)
+{
+    json_t *root = NULL;
+    int ret = load(path, &root, err);
+    if (ret < 0)
+        return ret;
+    _cleanup_free_ char *key = servin_authfile_key(server);
+    json_t *auths = json_object_get(root, "auths");
+    if (!json_is_object(auths)) {
+        auths = json_object();
+        json_object_set_new(root, "auths", auths);
+    }
+    const char *k = find_key(auths, key);
+    json_t *entry = k ? json_object_get(auths, k) : NULL;
+    if (!entry) {
+        entry = json_object();
+        json_object_set_new(auths, key, entry);
+    }
+    if (identity_token && *identity_token)
+        json_object_set_new(entry, "identitytoken", json_string(identity_token));
+    if (registry_token && *registry_token)
+        json_object_set_new(entry, "registrytoken", json_string(registry_token));
+    ret = save(path, root, err);
+    json_decref(root);
+    return ret;
+}
+
 int servin_authfile_remove(const char *path, const char *server, struct servin_error *err)
 {
     json_t *root = NULL;

@@ -115,6 +115,8 @@ void reg_session_free(struct reg_session *s)
         explicit_bzero(s->password, strlen(s->password));
         free(s->password);
     }
+    free(s->identity_token);
+    free(s->registry_token);
     curl_easy_cleanup(s->curl);
     servin_auth_challenge_free(&s->bearer);
     for (size_t i = 0; i < s->n_tokens; i++) {
@@ -141,6 +143,14 @@ void reg_session_load_credentials(struct reg_session *s, const char *auth_file)
         s->password = xstrdup(env_pass ? env_pass : "");
         return;
     }
+    char *identity = NULL, *registry = NULL;
+    if (servin_authfile_get_tokens(path, s->domain, &identity, &registry, &err) == 0) {
+        free(s->identity_token);
+        free(s->registry_token);
+        s->identity_token = identity;
+        s->registry_token = registry;
+    }
+    err = (struct servin_error){0};
     if (servin_authfile_get(path, s->domain, &user, &pass, &err) == 0) {
         free(s->user);
         free(s->password);
@@ -489,7 +499,9 @@ static int authorization(struct reg_session *s, CURL *c, const char *scope, bool
                          struct servin_error *err)
 {
     *out = NULL;
-    if (s->have_bearer) {
+    if (s->registry_token) { /* a bearer token given as it is: no token flow */
+        *out = xasprintf("Authorization: Bearer %s", s->registry_token);
+    } else if (s->have_bearer) {
         const char *token = NULL;
         int ret = reg_auth_token(s, c, scope, refresh, &token, err);
         if (ret < 0)
@@ -506,7 +518,7 @@ static int unauthorized(struct reg_session *s, const struct reg_resp *resp, stru
 {
     struct servin_error inner = {0};
     reg_status_error(resp, &inner);
-    if (!s->user)
+    if (!s->user && !s->registry_token && !s->identity_token)
         return servin_error_set(err, EACCES, "authentication required (try 'servin login %s'): %s", s->domain,
                                 inner.msg);
     if (strncmp(inner.msg, "unauthorized", 12) == 0)

@@ -27,6 +27,8 @@ struct reg_session {
     bool plain_http; /* an http:// mirror: no HTTPS attempt at all */
     char *ca_file;  /* registries.ca_file for this host, or NULL for the system's CAs */
     char *user, *password;
+    char *identity_token; /* an OAuth2 refresh token for the token realm (auth.json "identitytoken") */
+    char *registry_token; /* a bearer token sent as it is (auth.json "registrytoken") */
     CURL *curl; /* the main thread's handle; workers bring their own */
 
     pthread_mutex_t lock;                /* guards what follows: workers share the tokens */
