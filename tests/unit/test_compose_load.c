@@ -263,6 +263,58 @@ static void reset_and_override_tags(void **state)
     servin_compose_project_free(p);
 }
 
+static void extends_services(void **state)
+{
+    free(put("ext", "common.yml",
+             "services:\n"
+             "  base:\n"
+             "    image: common\n"
+             "    environment: {FROM: common, LEVEL: '0'}\n"
+             "    ports: ['80:80']\n"
+             "  mid:\n"
+             "    extends: base\n"
+             "    environment: {LEVEL: '1'}\n"));
+    struct servin_compose_project *p = load_text("ext",
+                                                 "services:\n"
+                                                 "  local:\n"
+                                                 "    image: busybox\n"
+                                                 "    command: [sleep, '1']\n"
+                                                 "    labels: {a: '1'}\n"
+                                                 "  child:\n"
+                                                 "    extends: {service: local}\n"
+                                                 "    command: echo child\n"
+                                                 "    labels: {b: '2'}\n"
+                                                 "  remote:\n"
+                                                 "    extends: {file: common.yml, service: mid}\n"
+                                                 "    ports: ['81:81']\n",
+                                                 NULL);
+    if (!p)
+        fail_msg("%s", last_error);
+    struct servin_compose_service *child = servin_compose_service_find(p, "child");
+    assert_string_equal(child->image, "busybox");
+    assert_string_equal(child->command[0], "echo");
+    assert_string_equal(kv_of(&child->labels, "a"), "1");
+    assert_string_equal(kv_of(&child->labels, "b"), "2");
+    struct servin_compose_service *remote = servin_compose_service_find(p, "remote");
+    assert_string_equal(remote->image, "common");
+    assert_string_equal(env_of(remote, "FROM"), "common");
+    assert_string_equal(env_of(remote, "LEVEL"), "1");
+    assert_int_equal(remote->n_ports, 2);
+    assert_null(servin_compose_service_find(p, "base")); /* only what this file defines */
+    servin_compose_project_free(p);
+    assert_error("ext", "services:\n  a: {image: x, extends: b}\n  b: {image: x, extends: a}\n", NULL,
+                 "extends: a cycle");
+    assert_error("ext", "services:\n  a:\n    image: x\n    extends: nope\n", NULL,
+                 "compose.yaml:4: services.a.extends: service \"nope\" is not defined");
+    assert_error("ext", "services:\n  a:\n    image: x\n    extends: {file: common.yml, service: nope}\n",
+                 NULL, "services.a.extends: service \"nope\" is not defined in common.yml");
+    assert_error("ext", "services:\n  a:\n    image: x\n    extends: {file: gone.yml, service: a}\n", NULL,
+                 "gone.yml");
+    free(put("ext", "broken.yml", "services:\n  b:\n    image: x\n    bogus: 1\n"));
+    assert_error("ext", "services:\n  a:\n    image: x\n    extends: {file: broken.yml, service: b}\n", NULL,
+                 "broken.yml:4: services.a.bogus: unknown key");
+}
+
 static void alias_bomb_is_refused(void **state)
 {
     char text[2048];
@@ -501,6 +553,9 @@ static void errors_with_lines(void **state)
                  "compose.yaml:4: services.web.shm_size: invalid byte size");
     assert_error("errs", "services:\n  web:\n    image: x\n    ports: ['99999:80']\n", NULL,
                  "compose.yaml:4: services.web.ports[0]: invalid port");
+    assert_error(
+        "errs", "services:\n  web:\n    image: x\n    ports:\n      - {target: 80, published: http}\n", NULL,
+        "compose.yaml:5: services.web.ports[0].published: expected a port or a port range, got \"http\"");
     assert_error("errs", "services:\n  web:\n    image: x\n    volumes: ['data:rel']\n", NULL,
                  "services.web.volumes[0]: invalid volume \"data:rel\": the container path must be absolute");
     assert_error("errs", "services:\n  web:\n    image: x\n    volumes: ['data:/d']\n", NULL,
@@ -710,6 +765,7 @@ int main(void)
         cmocka_unit_test(anchors_and_merge_keys),
         cmocka_unit_test(reset_and_override_tags),
         cmocka_unit_test(alias_bomb_is_refused),
+        cmocka_unit_test(extends_services),
         cmocka_unit_test(short_and_long_syntax),
         cmocka_unit_test(order_and_cycles),
         cmocka_unit_test(errors_with_lines),

@@ -31,6 +31,7 @@ struct cctx {
     struct servin_compose_kvlist *env; /* interpolation variables */
     const char *project_dir;
     size_t budget; /* nodes left: aliases may not expand without bound */
+    char **names;  /* file names nodes point to, freed after the trees */
 };
 
 /* node.c */
@@ -58,6 +59,9 @@ int compose_interpolate_str(struct cctx *c, const struct cnode *at, const char *
 
 /* normalize.c: short syntaxes to long ones, per file, with type checks that name the line. */
 int cn_normalize(struct cctx *c, struct cnode *root);
+
+/* extends.c: services.*.extends resolved in one file's tree (dir: that file's directory) */
+int cn_extends(struct cctx *c, struct cnode *root, const char *dir);
 
 /* merge.c: override merged into base (base is changed, override consumed). */
 void cn_merge(struct cnode *base, struct cnode *override);

@@ -202,6 +202,10 @@ static int load_files(struct cctx *c, char *const *files, char *const *display, 
             r = cn_interpolate(c, t);
         if (r == 0)
             r = cn_normalize(c, t);
+        if (r == 0) {
+            _cleanup_free_ char *dir = dir_of(files[i]);
+            r = cn_extends(c, t, dir);
+        }
         if (r < 0) {
             cn_free(t);
             cn_free(merged);
@@ -377,12 +381,14 @@ int servin_compose_load(const struct servin_compose_options *o, struct servin_co
     cn_free(root);
     ckv_free(&osenv);
     strv_free(c.warned);
+    strv_free(c.names);
     *out = p;
     return 0;
 fail:
     cn_free(root);
     ckv_free(&osenv);
     strv_free(c.warned);
+    strv_free(c.names);
     servin_compose_project_free(p);
     return r < 0 ? r : -EINVAL;
 }

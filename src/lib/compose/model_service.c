@@ -143,6 +143,21 @@ static int k_env_file(KEY_ARGS)
     return 0;
 }
 
+/* "8080" or "8000-8010" */
+static bool port_or_range(const char *s)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long a = strtoul(s, &end, 10), b = a;
+    if (*end == '-') {
+        if (end[1] < '0' || end[1] > '9')
+            return false;
+        b = strtoul(end + 1, &end, 10);
+    }
+    return !*end && a <= 65535 && b <= 65535 && a <= b;
+}
+
 static int k_port_item(struct cctx *c, const struct cnode *it, const char *path,
                        struct servin_compose_port *p)
 {
@@ -164,6 +179,8 @@ static int k_port_item(struct cctx *c, const struct cnode *it, const char *path,
                 free(p->published);
                 p->published = NULL;
             }
+            if (r == 0 && p->published && !port_or_range(p->published))
+                r = cfail(c, x, "%s: expected a port or a port range, got \"%s\"", sub, p->published);
         } else if (strcmp(k, "host_ip") == 0) {
             r = cn_str(c, x, sub, &p->host_ip);
         } else if (strcmp(k, "protocol") == 0) {
