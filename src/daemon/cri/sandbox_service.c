@@ -10,42 +10,13 @@
 
 #include "cri_service.h"
 #include "servin/cleanup.h"
-#include "servin/container.h"
+#include "servin/cri_container.h"
 #include "servin/log.h"
 #include "servin/pod.h"
 
 /* Containers of a stopping pod get no grace: kubelet stopped them with theirs already, and the
  * CRI says StopPodSandbox terminates what is left forcibly. */
 #define POD_STOP_CONTAINER_TIMEOUT_S 0
-
-/* Stop (and remove) the containers that carry the pod's label, forcibly. */
-static int pod_stop_containers(struct servin_store *store, const char *pod_id, bool remove,
-                               struct servin_error *err)
-{
-    struct servin_container *list = NULL;
-    size_t n = 0;
-    int ret = servin_container_list(store, &list, &n, err);
-    if (ret < 0)
-        return ret;
-    struct servin_error one = {0};
-    for (size_t i = 0; i < n; i++) {
-        json_t *labels = json_object_get(json_object_get(list[i].config, "Config"), "Labels");
-        const char *owner = json_string_value(json_object_get(labels, SERVIN_POD_LABEL));
-        if (!owner || strcmp(owner, pod_id) != 0)
-            continue;
-        int r = 0;
-        if (servin_container_is_active(&list[i]))
-            r = servin_container_stop(store, &list[i], POD_STOP_CONTAINER_TIMEOUT_S, &one);
-        if (r == 0 && remove)
-            r = servin_container_remove(store, &list[i], true, &one);
-        if (r < 0 && ret == 0) {
-            ret = r;
-            *err = one;
-        }
-    }
-    servin_containers_free(list, n);
-    return ret;
-}
 
 static struct servin_pod_net_opts net_opts(void)
 {
@@ -243,7 +214,7 @@ static int stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_m
     struct servin_error err = {0};
     if (servin_pod_get(store, req->pod_sandbox_id, &pod, &err) < 0)
         return cri_fail_error(call, &err);
-    int ret = pod_stop_containers(store, pod.id, false, &err);
+    int ret = servin_cri_pod_stop_containers(store, pod.id, POD_STOP_CONTAINER_TIMEOUT_S, false, &err);
     if (ret == 0)
         ret = servin_pod_stop(store, pod.id, &err);
     servin_pod_clear(&pod);
@@ -262,7 +233,7 @@ static int remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req
     /* Removing what is already gone succeeds: kubelet retries removals it is not sure of. */
     if (servin_pod_get(store, req->pod_sandbox_id, &pod, &err) < 0)
         return err.code == ENOENT ? 0 : cri_fail_error(call, &err);
-    int ret = pod_stop_containers(store, pod.id, true, &err);
+    int ret = servin_cri_pod_stop_containers(store, pod.id, POD_STOP_CONTAINER_TIMEOUT_S, true, &err);
     if (ret == 0)
         ret = servin_pod_remove(store, pod.id, &err);
     servin_pod_clear(&pod);
