@@ -44,6 +44,7 @@
 #ifndef SERVIN_DAEMON_CRI_SERVICE_H
 #define SERVIN_DAEMON_CRI_SERVICE_H
 
+#include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -152,6 +153,9 @@ void cri_map_add(struct cri_call *call, ProtobufCMessage *msg, const char *field
                  const char *value);
 /* A value of a map<string,string> field of a request, or NULL. */
 const char *cri_map_get(const ProtobufCMessage *msg, const char *field, const char *key);
+/* A request message as JSON, as the gateway writes it (proto3 JSON mapping: lowerCamelCase names,
+ * enum value names, maps as objects): for handing a whole message to libservin. */
+json_t *cri_message_json(const ProtobufCMessage *msg);
 /* The wrappers kubelet uses for optional numbers. */
 Runtime__V1__UInt64Value *cri_u64(struct cri_call *call, uint64_t v);
 Runtime__V1__Int64Value *cri_i64(struct cri_call *call, int64_t v);

@@ -193,6 +193,11 @@ static json_t *message_json(const ProtobufCMessage *msg)
     return o;
 }
 
+json_t *cri_message_json(const ProtobufCMessage *msg)
+{
+    return message_json(msg);
+}
+
 char *cri_message_to_json(const ProtobufCMessage *msg)
 {
     json_t *o = message_json(msg);
