@@ -315,6 +315,38 @@ static void extends_services(void **state)
                  "broken.yml:4: services.a.bogus: unknown key");
 }
 
+static void include_files(void **state)
+{
+    free(
+        put("inc", "db.yml", "services:\n  db:\n    image: ${DB_IMAGE:-postgres}\nvolumes:\n  dbdata: {}\n"));
+    free(put("inc", "cache.yml", "services:\n  cache: {image: redis}\n"));
+    char *env[] = {"DB_IMAGE=pg16", NULL};
+    struct servin_compose_project *p =
+        load_text("inc",
+                  "include:\n"
+                  "  - db.yml\n"
+                  "  - path: [cache.yml]\n"
+                  "services:\n"
+                  "  web: {image: x, depends_on: [db, cache], volumes: ['dbdata:/d']}\n",
+                  env);
+    if (!p)
+        fail_msg("%s", last_error);
+    assert_int_equal(p->n_services, 3);
+    assert_string_equal(servin_compose_service_find(p, "db")->image, "pg16");
+    assert_non_null(servin_compose_volume_find(p, "dbdata"));
+    assert_string_equal(servin_compose_volume_find(p, "dbdata")->name, "inc_dbdata");
+    servin_compose_project_free(p);
+    assert_error("inc", "include: [db.yml]\nservices:\n  db: {image: x}\n", NULL,
+                 "compose.yaml:3: services.db: conflicts with the one db.yml defines");
+    free(put("inc", "loop.yml", "include: [loop.yml]\nservices: {l: {image: x}}\n"));
+    assert_error("inc", "include: [loop.yml]\nservices:\n  web: {image: x}\n", NULL, "include: a cycle");
+    assert_error("inc", "include: [nothere.yml]\nservices:\n  web: {image: x}\n", NULL,
+                 "compose.yaml:1: include[0]: cannot read nothere.yml");
+    free(put("inc", "bad.yml", "services:\n  b:\n    image: [x]\n"));
+    assert_error("inc", "include: [bad.yml]\nservices:\n  web: {image: x}\n", NULL,
+                 "bad.yml:3: services.b.image: expected a string, got a sequence");
+}
+
 static void alias_bomb_is_refused(void **state)
 {
     char text[2048];
@@ -766,6 +798,7 @@ int main(void)
         cmocka_unit_test(reset_and_override_tags),
         cmocka_unit_test(alias_bomb_is_refused),
         cmocka_unit_test(extends_services),
+        cmocka_unit_test(include_files),
         cmocka_unit_test(short_and_long_syntax),
         cmocka_unit_test(order_and_cycles),
         cmocka_unit_test(errors_with_lines),

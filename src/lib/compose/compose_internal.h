@@ -63,6 +63,11 @@ int cn_normalize(struct cctx *c, struct cnode *root);
 /* extends.c: services.*.extends resolved in one file's tree (dir: that file's directory) */
 int cn_extends(struct cctx *c, struct cnode *root, const char *dir);
 
+/* include.c: top-level include: the files' resources added to root (a conflict is an error) */
+int cn_include(struct cctx *c, struct cnode *root, const char *dir, int depth);
+/* load.c: one file through every per-file step (parse, interpolate, normalize, extends, include) */
+int compose_load_tree(struct cctx *c, const char *path, const char *display, int depth, struct cnode **out);
+
 /* merge.c: override merged into base (base is changed, override consumed). */
 void cn_merge(struct cnode *base, struct cnode *override);
 

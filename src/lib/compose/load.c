@@ -95,15 +95,13 @@ static int cmp_str(const void *a, const void *b)
 
 static int check_top_keys(struct cctx *c, const struct cnode *root)
 {
-    static const char *const known[] = {"version",  "name",    "services", "volumes",
-                                        "networks", "configs", "secrets",  NULL};
+    static const char *const known[] = {"version", "name",    "services", "volumes", "networks",
+                                        "configs", "secrets", "include",  NULL};
     for (size_t i = 0; i < root->n; i++) {
         const char *k = root->keys[i]->s;
         bool ok = strncmp(k, "x-", 2) == 0;
         for (const char *const *n = known; *n && !ok; n++)
             ok = strcmp(*n, k) == 0;
-        if (strcmp(k, "include") == 0)
-            return cfail(c, root->keys[i], "include: not supported by servin yet (use several -f instead)");
         if (!ok)
             return cfail(c, root->keys[i], "%s: unknown top-level key", k);
     }
@@ -190,24 +188,36 @@ static void add_default_network(struct servin_compose_project *p)
     n->name = xasprintf("%s_default", p->name);
 }
 
+int compose_load_tree(struct cctx *c, const char *path, const char *display, int depth, struct cnode **out)
+{
+    struct cnode *t = NULL;
+    _cleanup_free_ char *dir = dir_of(path);
+    int r = cn_load_file(c, path, display, &t);
+    if (r == 0)
+        r = check_top_keys(c, t);
+    if (r == 0)
+        r = cn_interpolate(c, t);
+    if (r == 0)
+        r = cn_normalize(c, t);
+    if (r == 0)
+        r = cn_extends(c, t, dir);
+    if (r == 0)
+        r = cn_include(c, t, dir, depth);
+    if (r < 0) {
+        cn_free(t);
+        return r;
+    }
+    *out = t;
+    return 0;
+}
+
 static int load_files(struct cctx *c, char *const *files, char *const *display, struct cnode **out)
 {
     struct cnode *merged = NULL;
     for (size_t i = 0; files[i]; i++) {
         struct cnode *t = NULL;
-        int r = cn_load_file(c, files[i], display[i], &t);
-        if (r == 0)
-            r = check_top_keys(c, t);
-        if (r == 0)
-            r = cn_interpolate(c, t);
-        if (r == 0)
-            r = cn_normalize(c, t);
-        if (r == 0) {
-            _cleanup_free_ char *dir = dir_of(files[i]);
-            r = cn_extends(c, t, dir);
-        }
+        int r = compose_load_tree(c, files[i], display[i], 0, &t);
         if (r < 0) {
-            cn_free(t);
             cn_free(merged);
             return r;
         }
