@@ -40,6 +40,11 @@ def iptables_rules():
     return [l for l in out.splitlines() if l.startswith("-A")]
 
 
+def nat_rules():
+    out = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if l.startswith("-A")]
+
+
 def links():
     return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
 
@@ -167,6 +172,39 @@ def test_published_port_is_reached_over_loopback(net):
         http_get("http://127.0.0.1:%d/" % port, timeout=2)
 
 
+def host_other_address():
+    """An IPv4 address of this host other than loopback and the bridges containers use."""
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        dev, addr = f[1], f[3].split("/")[0]
+        if dev == "lo" or dev.startswith(("svn", "servin", "podman", "cni", "docker", "br-", "veth")):
+            continue
+        if not addr.startswith("127."):
+            return addr
+    return None
+
+
+def test_published_port_is_reached_over_the_hosts_other_address(net):
+    addr = host_other_address()
+    if not addr:
+        pytest.skip("this machine has no IPv4 address but loopback and bridges")
+    s = net.servin
+    name, prefix = net.create()
+    port = free_port()
+    s.ok("run", "-d", "--name", "web", "--network", name, "-p", "%d:80" % port, IMAGE, "sh", "-c", WEB)
+    assert wait_http("http://%s:%d/" % (addr, port)).startswith("hello-from-")
+    assert wait_http("http://127.0.0.1:%d/" % port).startswith("hello-from-")
+    assert s.ok("port", "web", "80").stdout.strip() == "0.0.0.0:%d" % port
+    # Published on 127.0.0.1 only: the other address does not answer.
+    port2 = free_port()
+    s.ok("run", "-d", "--name", "local", "--network", name, "-p", "127.0.0.1:%d:80" % port2, IMAGE,
+         "sh", "-c", WEB)
+    assert wait_http("http://127.0.0.1:%d/" % port2).startswith("hello-from-")
+    with pytest.raises(OSError):
+        http_get("http://%s:%d/" % (addr, port2), timeout=2)
+
+
 def test_random_host_port_and_publish_all(net):
     s = net.servin
     s.ok("run", "-d", "--name", "rnd", "-p", "80", IMAGE, "sh", "-c", WEB)
@@ -211,6 +249,12 @@ def test_internal_network_has_no_way_out(net):
           "ip route; timeout 3 wget -q -O- http://%s/" % pub_ip, check=False)
     assert "default" not in r.stdout
     assert r.returncode != 0 and "hello-from-" not in r.stdout
+    # Nor to the host: its own gateway address is the only one it has a route to.
+    addr = host_other_address()
+    for target in [a for a in (addr, "127.0.0.1", "172.17.0.1") if a]:
+        r = s("run", "--rm", "--network", name, IMAGE, "sh", "-c",
+              "timeout 3 wget -q -O- http://%s:%d/" % (target, port), check=False)
+        assert r.returncode != 0 and "hello-from-" not in r.stdout, target
     # Inside the internal network containers still reach each other.
     s.ok("run", "-d", "--name", "in1", "--network", name, IMAGE, "sh", "-c", WEB)
     in1 = s.json("inspect", "in1")[0]["NetworkSettings"]["Networks"][name]["IPAddress"]
@@ -237,6 +281,26 @@ def test_taken_host_port_is_a_clear_error_and_leaves_nothing(net):
     info = s.json("inspect", "clash")[0]
     assert info["State"]["Running"] is False
     assert info["NetworkSettings"]["Ports"].get("80/tcp") is None
+    # Nothing left: no lease, no namespace, no rule for the port, no rootfs mount.
+    db = sqlite3.connect(os.path.join(s.root, "servin.db"))
+    assert db.execute("SELECT count(*) FROM network_leases").fetchone()[0] == 0
+    db.close()
+    netns_dir = os.path.join(s.root, "run", "netns")
+    assert not os.path.isdir(netns_dir) or os.listdir(netns_dir) == []
+    assert not any("--dport %d " % port in r for r in iptables_rules() + nat_rules())
+    assert info["Id"] not in open("/proc/self/mountinfo").read()
+    # The same on a user network, and the port is free for the next try once released.
+    name, prefix = net.create()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hold:
+        hold.bind(("0.0.0.0", 0))
+        hold.listen(1)
+        port = hold.getsockname()[1]
+        r = s.fail("run", "-d", "--name", "clash2", "--network", name, "-p", "%d:80" % port, IMAGE,
+                   "sleep", "60", code=125)
+        assert "already in use" in r.stderr and str(port) in r.stderr
+    assert not any(leftovers(s, net.made))
+    s.ok("start", "clash2")
+    assert s.ok("port", "clash2", "80").stdout.strip() == "0.0.0.0:%d" % port
 
 
 def test_thirty_parallel_starts_get_distinct_addresses_and_resolve(net):
