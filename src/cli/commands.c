@@ -27,7 +27,7 @@
     "      --ip string              IPv4 address (e.g., 172.30.100.104)\n"                                          \
     "      --network string         Connect a container to a network: bridge, none, host, NAME, container:ID\n"     \
     "      --network-alias list     Add network-scoped alias for the container\n"                                   \
-    "  -p, --publish list           Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto])\n" \
+    "  -p, --publish list           Publish a container's port(s) to the host ([ip:][hostPort[-end]:]containerPort[-end][/proto])\n" \
     "  -P, --publish-all            Publish all exposed ports to random ports\n"                                    \
     "      --pids-limit int         Tune container pids limit (-1 for unlimited)\n"                                  \
     "      --privileged             Give extended privileges to this container\n"                                    \

@@ -32,7 +32,24 @@ static bool valid_port(const char *text, bool allow_empty)
     return *end == '\0' && v > 0 && v <= 65535;
 }
 
-/* [ip:][hostPort:]containerPort[/proto] */
+/* "N" or "A-B" (A <= B), each 1..65535; "" only when allow_empty (then *lo = *hi = 0). */
+static bool port_range(const char *text, bool allow_empty, int *lo, int *hi)
+{
+    *lo = *hi = 0;
+    if (!*text)
+        return allow_empty;
+    const char *dash = strchr(text, '-');
+    _cleanup_free_ char *first = dash ? xstrndup(text, (size_t)(dash - text)) : xstrdup(text);
+    if (!valid_port(first, false) || (dash && !valid_port(dash + 1, false)))
+        return false;
+    *lo = atoi(first);
+    *hi = dash ? atoi(dash + 1) : *lo;
+    return *lo <= *hi;
+}
+
+/* [ip:][hostPort[-end]:]containerPort[-end][/proto]. A range becomes one binding per port, as
+ * Docker's CLI expands it; a host range for one container port is kept as "A-B", from which the
+ * start takes the first free port. */
 static int publish(struct cli_ctx *ctx, const char *arg, json_t *cfg, json_t *host)
 {
     _cleanup_free_ char *copy = xstrdup(arg);
@@ -62,15 +79,23 @@ static int publish(struct cli_ctx *ctx, const char *arg, json_t *cfg, json_t *ho
     const char *hport = n >= 2 ? parts[n - 2] : "";
     const char *hip = n == 3 ? parts[0] : "";
     struct in_addr a;
-    if (!valid_port(cport, false) || !valid_port(hport, true))
-        return bad(ctx, "--publish", arg,
-                   "expected [IP:][HOSTPORT:]CONTAINERPORT[/tcp|udp] (no port ranges)");
+    int clo, chi, hlo, hhi;
+    if (!port_range(cport, false, &clo, &chi) || !port_range(hport, true, &hlo, &hhi))
+        return bad(ctx, "--publish", arg, "expected [IP:][HOSTPORT[-END]:]CONTAINERPORT[-END][/tcp|udp]");
+    if (hlo && hhi - hlo != chi - clo && clo != chi)
+        return bad(ctx, "--publish", arg, "the host and container port ranges must be of the same length");
     if (*hip && inet_pton(AF_INET, hip, &a) != 1)
         return bad(ctx, "--publish", arg, "the host IP must be an IPv4 address");
-    _cleanup_free_ char *key = xasprintf("%s/%s", cport, proto ? proto : "tcp");
-    json_array_append_new(obj_get(obj_get(host, "PortBindings", false), key, true),
-                          json_pack("{s:s,s:s}", "HostIp", hip, "HostPort", hport));
-    json_object_set_new(obj_get(cfg, "ExposedPorts", false), key, json_object());
+    for (int p = clo; p <= chi; p++) {
+        _cleanup_free_ char *key = xasprintf("%d/%s", p, proto ? proto : "tcp");
+        _cleanup_free_ char *hp = !hlo         ? xstrdup("")
+                                  : clo != chi ? xasprintf("%d", hlo + (p - clo))
+                                  : hlo == hhi ? xasprintf("%d", hlo)
+                                               : xasprintf("%d-%d", hlo, hhi);
+        json_array_append_new(obj_get(obj_get(host, "PortBindings", false), key, true),
+                              json_pack("{s:s,s:s}", "HostIp", hip, "HostPort", hp));
+        json_object_set_new(obj_get(cfg, "ExposedPorts", false), key, json_object());
+    }
     return 0;
 }
 
@@ -127,10 +152,14 @@ int run_flags_net_opt(struct cli_ctx *ctx, int opt, const char *arg, json_t *con
         char *proto = strchr(copy, '/');
         if (proto)
             *proto++ = '\0';
-        if (!valid_port(copy, false) || (proto && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
-            return bad(ctx, "--expose", arg, "expected PORT[/tcp|udp]");
-        _cleanup_free_ char *key = xasprintf("%s/%s", copy, proto ? proto : "tcp");
-        json_object_set_new(obj_get(cfg, "ExposedPorts", false), key, json_object());
+        int lo, hi;
+        if (!port_range(copy, false, &lo, &hi) ||
+            (proto && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
+            return bad(ctx, "--expose", arg, "expected PORT[-END][/tcp|udp]");
+        for (int p = lo; p <= hi; p++) {
+            _cleanup_free_ char *key = xasprintf("%d/%s", p, proto ? proto : "tcp");
+            json_object_set_new(obj_get(cfg, "ExposedPorts", false), key, json_object());
+        }
         return 0;
     }
     }
@@ -143,6 +172,19 @@ int run_flags_net_finish(struct cli_ctx *ctx, json_t *config)
     json_t *nc = json_object_get(config, "NetworkingConfig");
     json_t *eps = json_object_get(nc, "EndpointsConfig");
     json_t *ep = json_object_get(eps, "");
+    const char *net_mode = json_string_value(json_object_get(host, "NetworkMode"));
+    if (net_mode && strncmp(net_mode, "container:", 10) == 0) {
+        /* Docker's refusals: the other container's namespace and files are used as they are. */
+        if (json_object_size(json_object_get(host, "PortBindings")) ||
+            json_is_true(json_object_get(host, "PublishAllPorts")))
+            return cli_failf("conflicting options: port publishing and the container type network mode");
+        if (json_array_size(json_object_get(host, "Dns")))
+            return cli_failf("conflicting options: dns and the network mode");
+        if (json_array_size(json_object_get(host, "ExtraHosts")))
+            return cli_failf("conflicting options: custom host-to-IP mapping and the network mode");
+        if (json_string_value(json_object_get(json_object_get(config, "Config"), "Hostname")))
+            return cli_failf("conflicting options: hostname and the network mode");
+    }
     if (!ep) {
         json_object_del(config, "NetworkingConfig");
         return 0;

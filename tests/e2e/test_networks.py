@@ -438,3 +438,51 @@ def test_system_prune_releases_what_a_killed_start_left(net, tmp_path):
     assert cid in r.stdout and "Deleted Containers:" in r.stdout and name in r.stdout
     assert not any(leftovers(s, net.made)), leftovers(s, net.made)
     assert cid not in open("/proc/self/mountinfo").read()
+
+
+def test_network_container_mode(net):
+    """--network container:X shares X's namespace (address, lo, its /etc/hosts and resolv.conf,
+    names on X's user network); a stopped X is a clear error; -p with it is refused."""
+    s = net.servin
+    name, prefix = net.create()
+    s.ok("run", "-d", "--name", "srv", "--network", name, IMAGE, "sh", "-c", WEB)
+    s.ok("run", "-d", "--name", "peer", "--network", name, IMAGE, "sh", "-c", WEB)
+    ip = s.json("inspect", "srv")[0]["NetworkSettings"]["Networks"][name]["IPAddress"]
+    r = s.ok("run", "--rm", "--network", "container:srv", IMAGE, "sh", "-c",
+             "ip -o -4 addr show eth0; hostname; cat /etc/hosts /etc/resolv.conf; "
+             "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://127.0.0.1/ && break; sleep 0.3; done; "
+             + FETCH + "fetch peer")
+    assert ip + "/" in r.stdout
+    srv_host = s.json("inspect", "srv")[0]["Config"]["Hostname"]
+    assert r.stdout.splitlines()[1] == srv_host
+    assert "%s\t%s" % (ip, srv_host) in r.stdout and "nameserver %s1" % prefix in r.stdout
+    assert r.stdout.count("hello-from-") == 2, r.stdout
+    r = s.fail("run", "--rm", "--network", "container:srv", "-p", "80", IMAGE, "true")
+    assert "conflicting options: port publishing" in r.stderr
+    s.ok("stop", "-t", "0", "srv")
+    r = s.fail("run", "--rm", "--network", "container:srv", IMAGE, "true", code=125)
+    assert "cannot join the network of container srv: it is not running" in r.stderr
+    s.fail("run", "--rm", "--network", "container:no-such-container", IMAGE, "true", code=125)
+
+
+def test_published_port_ranges(net):
+    s = net.servin
+    base = free_port()
+    while base > 65000:
+        base = free_port()
+    serve = "mkdir -p /www && echo r > /www/index.html && httpd -p 80 -h /www && httpd -f -p 81 -h /www"
+    s.ok("run", "-d", "--name", "rng", "-p", "127.0.0.1:%d-%d:80-81" % (base, base + 1),
+         "-p", "127.0.0.1:%d-%d:90-91/udp" % (base + 2, base + 3), IMAGE, "sh", "-c", serve)
+    assert s.lines("port", "rng") == ["80/tcp -> 127.0.0.1:%d" % base, "81/tcp -> 127.0.0.1:%d" % (base + 1),
+                                      "90/udp -> 127.0.0.1:%d" % (base + 2), "91/udp -> 127.0.0.1:%d" % (base + 3)]
+    assert wait_http("http://127.0.0.1:%d/" % base).strip() == "r"
+    assert wait_http("http://127.0.0.1:%d/" % (base + 1)).strip() == "r"
+    # A host range for one container port takes the first port free on the host and in the store
+    # (base, base+1: tcp of "rng"; base+2: held here; base+2 and +3 are udp only in "rng").
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as hold:
+        hold.bind(("127.0.0.1", base + 2))
+        hold.listen(1)
+        s.ok("run", "-d", "--name", "pick", "-p", "127.0.0.1:%d-%d:80" % (base, base + 5), IMAGE, "sh", "-c", WEB)
+    assert s.ok("port", "pick", "80").stdout.strip() == "127.0.0.1:%d" % (base + 3)
+    r = s.fail("run", "-p", "%d-%d:80-82" % (base, base + 1), IMAGE, "true")
+    assert "same length" in r.stderr

@@ -524,6 +524,16 @@ static int build(struct servin_store *store, const struct servin_container *c, j
     bool host_network = mode && strcmp(mode, "host") == 0;
     char hostname[256];
     ctr_hostname(c, cfg, hc, hostname);
+    /* On another container's network the name is that container's too, as in Docker: its
+     * /etc/hosts, which this one sees, names it. */
+    struct servin_container other = {0};
+    struct servin_error ignored = {0};
+    if (mode && strncmp(mode, "container:", 10) == 0 && !str(cfg, "Hostname") &&
+        servin_container_get(store, mode + 10, &other, &ignored) == 0) {
+        json_t *ocfg = json_object_get(other.config, "Config");
+        ctr_hostname(&other, ocfg, json_object_get(other.config, "HostConfig"), hostname);
+        servin_container_clear(&other);
+    }
     _cleanup_free_ char *netns = NULL;
     int nret = network_namespace(store, c, hc, &netns, err);
     if (nret < 0)

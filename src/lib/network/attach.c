@@ -9,6 +9,7 @@
 #include "network/network_internal.h"
 #include "servin/cleanup.h"
 #include "servin/events.h"
+#include "servin/fs.h"
 #include "servin/log.h"
 
 enum servin_netmode servin_network_mode(json_t *hc, const char **target)
@@ -315,7 +316,31 @@ static int ports_free_in_store(struct servin_store *store, json_t *ports, struct
 
 /* PortBindings (and, with PublishAllPorts, every ExposedPorts entry) as lease ports, host ports
  * checked free on the host and random ones picked. */
-static int host_ports(json_t *config, json_t **out, struct servin_error *err)
+/* HostPort "A-B": the first port of the range that neither the host nor another container of
+ * this store holds. */
+static int pick_from_range(struct servin_store *store, const char *hip, const char *range, const char *proto,
+                           int *port, struct servin_error *err)
+{
+    int lo = 0, hi = 0;
+    if (sscanf(range, "%d-%d", &lo, &hi) != 2 || lo <= 0 || hi > 65535 || lo > hi)
+        return servin_error_set(err, EINVAL, "invalid host port range \"%s\"", range);
+    for (int p = lo; p <= hi; p++) {
+        struct servin_error inner = {0};
+        json_t *one =
+            json_pack("[{s:s,s:i,s:s}]", "host_ip", hip ? hip : "", "host_port", p, "protocol", proto);
+        int taken = ports_free_in_store(store, one, &inner);
+        json_decref(one);
+        int candidate = p;
+        if (taken == 0 && net_port_check(hip, &candidate, proto, &inner) == 0) {
+            *port = candidate;
+            return 0;
+        }
+    }
+    return servin_error_set(err, EADDRINUSE,
+                            "cannot publish port: every host port in %s/%s is already in use", range, proto);
+}
+
+static int host_ports(struct servin_store *store, json_t *config, json_t **out, struct servin_error *err)
 {
     json_t *hc = json_object_get(config, "HostConfig");
     json_t *bindings = json_deep_copy(json_object_get(hc, "PortBindings"));
@@ -349,7 +374,8 @@ static int host_ports(json_t *config, json_t **out, struct servin_error *err)
             const char *hip = json_string_value(json_object_get(b, "HostIp"));
             const char *hport = json_string_value(json_object_get(b, "HostPort"));
             int port = hport && *hport ? atoi(hport) : 0;
-            int ret = net_port_check(hip, &port, proto, err);
+            int ret = hport && strchr(hport, '-') ? pick_from_range(store, hip, hport, proto, &port, err)
+                                                  : net_port_check(hip, &port, proto, err);
             if (ret < 0) {
                 json_decref(bindings);
                 json_decref(ports);
@@ -414,6 +440,38 @@ static int setup_row(struct servin_store *store, const struct servin_container *
     return 0;
 }
 
+/* --network container:X: X must run (its namespace lives only as long as it does); the
+ * container sees X's /etc/hosts and /etc/resolv.conf, as in Docker, so names resolve the same. */
+static int join_container(struct servin_store *store, const struct servin_container *c, const char *target,
+                          struct servin_error *err)
+{
+    struct servin_container other = {0};
+    int ret = servin_container_get(store, target, &other, err);
+    if (ret < 0)
+        return servin_error_wrap(err, "cannot join the network of container %s", target);
+    struct servin_error ignored = {0};
+    servin_container_reconcile(store, &other, &ignored);
+    if (other.state != SERVIN_CONTAINER_RUNNING && other.state != SERVIN_CONTAINER_PAUSED)
+        ret = servin_error_set(err, EINVAL, "cannot join the network of container %s: it is not running",
+                               other.name);
+    _cleanup_free_ char *from = servin_container_dir(store, other.id);
+    _cleanup_free_ char *to = servin_container_dir(store, c->id);
+    static const char *const files[] = {"hosts", "resolv.conf"};
+    for (size_t i = 0; ret == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+        _cleanup_free_ char *src = xasprintf("%s/%s", from, files[i]);
+        _cleanup_free_ char *dst = xasprintf("%s/%s", to, files[i]);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        ret = servin_read_file(src, &text, &len, err);
+        if (ret == 0)
+            ret = servin_write_file_atomic(dst, text, len, 0644, err);
+        if (ret < 0)
+            servin_error_wrap(err, "cannot join the network of container %s", other.name);
+    }
+    servin_container_clear(&other);
+    return ret;
+}
+
 int servin_network_container_start(struct servin_store *store, const struct servin_container *c,
                                    struct servin_error *err)
 {
@@ -422,23 +480,8 @@ int servin_network_container_start(struct servin_store *store, const struct serv
     enum servin_netmode mode = servin_network_mode(hc, &target);
     if (mode == SERVIN_NETMODE_HOST)
         return servin_container_write_etc(store, c, NULL, NULL, err);
-    if (mode == SERVIN_NETMODE_CONTAINER) {
-        struct servin_container other = {0};
-        int ret = servin_container_get(store, target, &other, err);
-        if (ret < 0)
-            return ret;
-        _cleanup_free_ char *path = net_netns_path(store, other.id);
-        json_t *ohc = json_object_get(other.config, "HostConfig");
-        const char *ot;
-        bool host = servin_network_mode(ohc, &ot) == SERVIN_NETMODE_HOST;
-        ret =
-            host || net_netns_pinned(path)
-                ? 0
-                : servin_error_set(err, EINVAL, "cannot join the network of container %s: it is not running",
-                                   other.name);
-        servin_container_clear(&other);
-        return ret;
-    }
+    if (mode == SERVIN_NETMODE_CONTAINER)
+        return join_container(store, c, target, err);
     /* What a crashed earlier run left, before anything new. */
     struct servin_error ignored = {0};
     servin_network_container_stop(store, c->id, &ignored);
@@ -455,7 +498,7 @@ int servin_network_container_start(struct servin_store *store, const struct serv
     struct attach_row *rows = NULL;
     size_t n = 0;
     json_t *dns = json_array();
-    ret = host_ports(c->config, &ports, err);
+    ret = host_ports(store, c->config, &ports, err);
     if (ret == 0)
         ret = load_rows(store, c->id, false, &rows, &n, err);
     if (ret == 0 && n == 0)
