@@ -276,6 +276,12 @@ const struct cli_command cli_commands[] = {
      "      --cni-conf-dir dir Pod networks: the first *.conflist/*.conf here (default /etc/cni/net.d)\n"
      "      --cni-bin-dir dir  CNI plugins, ':'-separated directories (default /usr/lib/cni)\n"},
 
+    {"cri status", NULL, cmd_cri_status, "[OPTIONS]", "Show the CRI runtime's version and status (over gRPC)",
+     "      --cri-socket path  The CRI socket (default: as `servin daemon` picks it)\n"
+     "  -f, --format json      Print the Version and Status replies as JSON\n"},
+    {"cri test", NULL, cmd_cri_test, "[OPTIONS]", "Check the CRI server: version, status, images, pods, health",
+     "      --cri-socket path  The CRI socket (default: as `servin daemon` picks it)\n"},
+
     {"volume create", "volumes create", cmd_volume_create, "[OPTIONS] [VOLUME]", "Create a volume",
      "  -d, --driver string   Volume driver name (default \"local\")\n"
      "      --label list      Set metadata for a volume\n"

@@ -85,6 +85,12 @@ int cmd_container_export(struct cli_ctx *ctx, int argc, char **argv);
 
 /* src/daemon/main.c */
 int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cri_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cri_test(struct cli_ctx *ctx, int argc, char **argv);
+/* The CRI socket when no --cri-socket names it: cri.socket_path when the config file or the
+ * environment set it, else cri.sock in the store's run directory (/run/servin/cri.sock for the
+ * default store). NULL (reported) when the store does not open. */
+char *cri_socket_default(struct cli_ctx *ctx);
 
 /* cmd_network.c */
 int cmd_network_create(struct cli_ctx *ctx, int argc, char **argv);

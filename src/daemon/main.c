@@ -133,17 +133,18 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
         cri_on = cri_port != 0;
     else if (cri_socket)
         cri_path = xstrdup(cri_socket);
-    else if (cri_on && !cri_port && cfg && cfg->cri.socket_path &&
-             servin_config_key_source(cfg, "cri.socket_path") != SERVIN_CONFIG_DEFAULT)
-        cri_path = xstrdup(cfg->cri.socket_path);
-    else if (cri_on && !cri_port) {
-        cri_path = xasprintf("%s/cri.sock", ctx->store->run_root);
-        if (strlen(cri_path) >= 108) { /* sun_path: only a path asked for is worth failing on */
-            fprintf(
-                stderr,
-                "servin daemon: not serving the CRI: %s is too long for a unix socket (use --cri-socket)\n",
-                cri_path);
-            cri_on = false;
+    else if (cri_on) {
+        cri_path = cri_socket_default(ctx);
+        if (cri_path && strlen(cri_path) >= 108 &&
+            (!cfg || servin_config_key_source(cfg, "cri.socket_path") == SERVIN_CONFIG_DEFAULT)) {
+            /* sun_path: only a path someone asked for is worth failing on */
+            fprintf(stderr,
+                    "servin daemon: not serving the CRI socket: %s is too long for a unix socket "
+                    "(use --cri-socket)\n",
+                    cri_path);
+            free(cri_path);
+            cri_path = NULL;
+            cri_on = cri_port != 0;
         }
     }
 

@@ -66,10 +66,13 @@ class _UnixHTTP(http.client.HTTPConnection):
 class CRIDaemon:
     """`servin daemon` with its own root, Docker API socket and CRI socket."""
 
-    def __init__(self, tmp=None, extra=()):
+    def __init__(self, tmp=None, extra=(), cri_socket=True):
         self.tmp = tmp or tempfile.mkdtemp(prefix="cri-", dir="/tmp")  # unix paths < 108 bytes
         self.servin = Servin(self.tmp)
-        self.sock = os.path.join(self.tmp, "cri.sock")
+        # Without cri_socket the daemon picks its default: cri.sock in the store's run directory.
+        self.sock = os.path.join(self.tmp, "cri.sock") if cri_socket else os.path.join(self.servin.root, "run",
+                                                                                         "cri.sock")
+        self.cri_socket = cri_socket
         self.docker_sock = os.path.join(self.tmp, "d.sock")
         self.log = os.path.join(self.tmp, "daemon.log")
         self.extra = list(extra)
@@ -79,7 +82,8 @@ class CRIDaemon:
     def start(self, env=None):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            self.servin.argv(["daemon", "-H", "unix://" + self.docker_sock, "--cri-socket", self.sock] + self.extra),
+            self.servin.argv(["daemon", "-H", "unix://" + self.docker_sock] +
+                             (["--cri-socket", self.sock] if self.cri_socket else []) + self.extra),
             env=dict(self.servin.env, **(env or {})), stdout=logf, stderr=logf)
         logf.close()
         deadline = time.time() + 30

@@ -3,11 +3,12 @@ Status, health, unknown methods, malformed messages, concurrency, the JSON gatew
 
 import base64
 import concurrent.futures
+import json
 import os
 import socket
 import time
 
-from cri_client import api, code_of, cri, grpc, health  # noqa: F401
+from cri_client import CRIDaemon, api, code_of, cri, grpc, health  # noqa: F401
 
 
 def test_version(cri):
@@ -223,3 +224,28 @@ def test_pull_with_token_auth(cri, pushed, token_registry):
     cri.image.RemoveImage(api.RemoveImageRequest(image=spec))
     code, _ = code_of(cri.image.PullImage, api.PullImageRequest(image=spec, auth=api.AuthConfig(identity_token="bad")))
     assert code == grpc.StatusCode.UNAUTHENTICATED
+
+
+# ---- servin cri status / test ----
+
+def test_cri_status_and_test_commands(cri):
+    r = cri.servin.ok("cri", "status", "--cri-socket", cri.sock)
+    assert "servin" in r.stdout and "RuntimeReady     true" in r.stdout, r.stdout
+    j = json.loads(cri.servin.ok("cri", "status", "--cri-socket", cri.sock, "--format", "json").stdout)
+    assert j["version"]["runtimeApiVersion"] == "v1"
+    assert [c["type"] for c in j["status"]["status"]["conditions"]] == ["RuntimeReady", "NetworkReady"]
+    r = cri.servin.ok("cri", "test", "--cri-socket", cri.sock)
+    assert "all checks passed" in r.stdout, r.stdout
+    assert "Health/Check" in r.stdout and "UNIMPLEMENTED" in r.stdout
+    r = cri.servin.fail("cri", "status", "--cri-socket", os.path.join(cri.tmp, "nothing.sock"))
+    assert "is `servin daemon` running?" in r.stderr
+
+
+def test_default_cri_socket_is_in_the_stores_run_dir():
+    d = CRIDaemon(cri_socket=False).start()
+    try:
+        assert os.path.exists(os.path.join(d.servin.root, "run", "cri.sock"))
+        r = d.servin.ok("cri", "test")
+        assert "all checks passed" in r.stdout, r.stdout
+    finally:
+        d.cleanup()
