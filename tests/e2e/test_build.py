@@ -243,6 +243,38 @@ RUN cat /one.txt /two.txt > /both
     assert run_out(bb, "t:3", "cat", "/both") == "1\n2 changed\n"
 
 
+def test_progress_is_highlighted_on_a_terminal_and_plain_otherwise(bb, tmp_path):
+    import pty
+    import select
+    ctx = context(tmp_path, "FROM localhost/bb\nRUN echo on-a-tty > /t\nENV E=1\n")
+    plain = build(bb, ctx, "-t", "tty:1").stdout
+    assert "\033[" not in plain
+    assert plain.splitlines()[2] == "STEP 2/3 [0]: RUN echo on-a-tty > /t"
+    assert plain.splitlines()[3].startswith("--> ") and plain.splitlines()[3].endswith("s")
+    master, slave = pty.openpty()
+    p = subprocess.Popen(bb.argv(["build", "-t", "tty:2", str(ctx)]), stdin=slave, stdout=slave, stderr=slave,
+                         env=bb.env)
+    os.close(slave)
+    out = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 60)
+        if not r:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert p.wait(timeout=60) == 0
+    os.close(master)
+    text = out.decode()
+    # Step number and instruction highlighted, and each step's cache hit shown.
+    assert "\033[1;34mSTEP 2/3\033[0m" in text and "RUN echo on-a-tty > /t" in text
+    assert text.count("Using cache") == 2
+
+
 def test_failing_run_gives_its_exit_code_and_output_and_leaves_nothing(bb, tmp_path):
     ctx = context(tmp_path, "FROM localhost/bb\nRUN echo step-output-here; exit 7\nRUN echo never\n")
     r = bb("build", str(ctx), check=False)
