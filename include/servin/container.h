@@ -113,6 +113,7 @@ char *servin_container_oci_root(struct servin_store *store);                /* <
 /* The container's log file: HostConfig.LogConfig {"Type": "cri", "Config": {"path": P}} (Kubernetes'
  * log format at the path kubelet chose) gives P, any other <root>/containers/<id>/log.json. */
 char *servin_container_log_path(struct servin_store *store, const struct servin_container *c);
+char *servin_container_seccomp_cache(struct servin_store *store);           /* <run_root>/seccomp */
 
 /* Root filesystem: overlayfs with the image's layers (top layer first in lowerdir) under
  * <dir>/merged, upper/ and work/ beside it. Mount is idempotent (already mounted = fine); unmount

@@ -49,6 +49,7 @@ struct servin_monitor_opts {
     const char *bundle;   /* <root>/containers/<id>, holding config.json */
     const char *oci_root; /* runtime state root, <run_root>/oci */
     const char *run_dir;  /* <run_root>/containers/<id> */
+    const char *seccomp_cache_dir; /* see servin_oci_create_opts; NULL for none */
     const char *log_path; /* the log file, or NULL for none */
     const char
         *log_format;      /* "json-file" (NULL) or "cri": Kubernetes' "<time> <stream> <F|P> <text>" lines */

@@ -21,6 +21,7 @@ struct servin_oci_create_opts {
     int preserve_fds;           /* pass fds 3 .. 3+N-1 to the container */
     bool no_pivot;              /* chroot instead of pivot_root (for ramfs roots) */
     bool no_new_keyring;        /* accepted for runc compatibility */
+    const char *seccomp_cache_dir; /* compiled seccomp programs are kept here; NULL: compile each time */
 };
 
 /* Set the container up and leave its init waiting before execve; returns the init's pid. */
@@ -55,6 +56,7 @@ struct servin_oci_exec_opts {
     const char *pid_file;
     int preserve_fds;
     bool detach;                /* return once the process runs instead of waiting for it */
+    const char *seccomp_cache_dir; /* as in servin_oci_create_opts */
 };
 /* Run another process inside a running container: its namespaces, cgroup, root and the container's
  * seccomp profile. Returns the exit code (or 0 when detached); *pid_out gets the process' pid. */

@@ -312,8 +312,12 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
         json_object_set_new(process, "capabilities", caps);
     }
 
-    struct servin_oci_exec_opts o = {
-        .state_root = oci_root, .id = ct.id, .process = process, .detach = detach};
+    _cleanup_free_ char *seccomp_cache = servin_container_seccomp_cache(store);
+    struct servin_oci_exec_opts o = {.state_root = oci_root,
+                                     .id = ct.id,
+                                     .process = process,
+                                     .detach = detach,
+                                     .seccomp_cache_dir = seccomp_cache};
     if (tty && !detach) {
         /* A short private directory: a socket path must fit in 108 bytes, the run dir may not. */
         sock_dir = xstrdup("/tmp/servin-exec-XXXXXX");

@@ -147,3 +147,33 @@ def test_memory_and_pids_limits_reach_the_cgroup(sv):
 def test_seccomp_is_on_by_default_and_off_when_unconfined(sv):
     assert "Seccomp:\t2" in run(sv, IMAGE, "cat", "/proc/self/status")
     assert "Seccomp:\t0" in run(sv, "--security-opt", "seccomp=unconfined", IMAGE, "cat", "/proc/self/status")
+
+
+def test_seccomp_program_is_cached_and_a_damaged_cache_is_never_trusted(sv):
+    # The default profile denies unshare; without a profile a user namespace may be made.
+    denied = sv("run", "--rm", IMAGE, "unshare", "-U", "true", check=False)
+    assert denied.returncode != 0 and "Operation not permitted" in denied.stderr
+    sv.ok("run", "--rm", "--security-opt", "seccomp=unconfined", IMAGE, "unshare", "-U", "true")
+    cache = os.path.join(sv.root, "run", "seccomp")
+    [name] = [n for n in os.listdir(cache) if n.endswith(".bpf")]
+    path = os.path.join(cache, name)
+    assert os.stat(cache).st_mode & 0o077 == 0
+    with open(path, "rb") as f:
+        good = f.read()
+    # Garbage, an empty file, and a program cut short: each is compiled again, and still denies.
+    for damage in (os.urandom(len(good)), b"", good[:-8]):
+        with open(path, "wb") as f:
+            f.write(damage)
+        r = sv("run", "--rm", IMAGE, "unshare", "-U", "true", check=False)
+        assert r.returncode != 0 and "Operation not permitted" in r.stderr
+        with open(path, "rb") as f:
+            assert f.read() == good
+    # A cache others could write to is not used at all (and not written).
+    os.remove(path)
+    os.chmod(cache, 0o777)
+    try:
+        r = sv("run", "--rm", IMAGE, "unshare", "-U", "true", check=False)
+        assert r.returncode != 0 and "Operation not permitted" in r.stderr
+        assert not os.path.exists(path)
+    finally:
+        os.chmod(cache, 0o700)

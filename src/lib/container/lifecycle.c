@@ -316,7 +316,9 @@ int servin_container_start(struct servin_store *store, struct servin_container *
     json_t *host = json_object_get(c->config, "HostConfig");
     json_t *log_cfg = json_object_get(host, "LogConfig");
     json_t *policy = json_object_get(host, "RestartPolicy");
-    struct servin_monitor_opts mo = {.id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir};
+    _cleanup_free_ char *seccomp_cache = servin_container_seccomp_cache(store);
+    struct servin_monitor_opts mo = {
+        .id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir, .seccomp_cache_dir = seccomp_cache};
     _cleanup_close_ int lock_fd = -1;
     __attribute__((cleanup(health_config_clear))) struct servin_health_config health = {0};
     int r;

@@ -255,7 +255,8 @@ static int start_container(struct mon *m, int *code, struct servin_error *err)
     struct servin_oci_create_opts co = {.state_root = m->o.oci_root,
                                         .id = m->o.id,
                                         .bundle = m->o.bundle,
-                                        .console_socket = m->o.tty ? console_path : NULL};
+                                        .console_socket = m->o.tty ? console_path : NULL,
+                                        .seccomp_cache_dir = m->o.seccomp_cache_dir};
     /* A runtime container of this id left by a monitor that was killed would block the create. */
     struct servin_error ignored = {0};
     servin_oci_delete(m->o.oci_root, m->o.id, true, &ignored);
@@ -398,7 +399,8 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         O_HEALTH_INTERVAL,
         O_HEALTH_TIMEOUT,
         O_HEALTH_RETRIES,
-        O_HEALTH_START
+        O_HEALTH_START,
+        O_SECCOMP_CACHE
     };
     static const struct option lo[] = {
         {"ready-fd", required_argument, 0, O_READY},
@@ -422,6 +424,7 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
         {"health-timeout", required_argument, 0, O_HEALTH_TIMEOUT},
         {"health-retries", required_argument, 0, O_HEALTH_RETRIES},
         {"health-start-period", required_argument, 0, O_HEALTH_START},
+        {"seccomp-cache", required_argument, 0, O_SECCOMP_CACHE},
         {0, 0, 0, 0},
     };
     struct servin_monitor_opts *o = &m->o;
@@ -446,6 +449,9 @@ static int parse_args(int argc, char **argv, struct mon *m, int *ready_fd, int *
             break;
         case O_RUN:
             o->run_dir = optarg;
+            break;
+        case O_SECCOMP_CACHE:
+            o->seccomp_cache_dir = optarg;
             break;
         case O_LOG:
             o->log_path = optarg;

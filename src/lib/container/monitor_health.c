@@ -116,7 +116,10 @@ static _Noreturn void probe_main(struct mon *m)
         json_object_set_new(process, "args", args);
         json_object_set_new(process, "terminal", json_false());
         json_object_del(process, "consoleSize");
-        struct servin_oci_exec_opts eo = {.state_root = m->o.oci_root, .id = m->o.id, .process = process};
+        struct servin_oci_exec_opts eo = {.state_root = m->o.oci_root,
+                                          .id = m->o.id,
+                                          .process = process,
+                                          .seccomp_cache_dir = m->o.seccomp_cache_dir};
         pid_t pid = 0;
         if (servin_oci_exec(&eo, &pid, &code, &err) == 0)
             _exit(code);

@@ -42,6 +42,8 @@ char **monitor_build_argv(const char *program, const struct servin_monitor_opts 
     push(&v, &n, xasprintf("--bundle=%s", o->bundle));
     push(&v, &n, xasprintf("--oci-root=%s", o->oci_root));
     push(&v, &n, xasprintf("--run-dir=%s", o->run_dir));
+    if (o->seccomp_cache_dir)
+        push(&v, &n, xasprintf("--seccomp-cache=%s", o->seccomp_cache_dir));
     if (o->log_path) {
         push(&v, &n, xasprintf("--log-path=%s", o->log_path));
         push(&v, &n, xasprintf("--log-max-size=%lld", (long long)o->log_max_size));
@@ -177,7 +179,8 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
     _cleanup_free_ char *program = NULL;
     _cleanup_strv_ char **argv = NULL;
     _cleanup_close_ int rd = -1, wr = -1;
-    _cleanup_free_ char *bundle = NULL, *oci_root = NULL, *run_dir = NULL, *log_path = NULL;
+    _cleanup_free_ char *bundle = NULL, *oci_root = NULL, *run_dir = NULL, *log_path = NULL,
+                        *seccomp_cache = NULL;
     int ready[2];
     if (exit_code)
         *exit_code = 125;
@@ -197,6 +200,8 @@ int servin_monitor_spawn(const struct servin_monitor_opts *opts, pid_t *containe
     abs.oci_root = oci_root;
     abs.run_dir = run_dir;
     abs.log_path = log_path;
+    seccomp_cache = absolute(opts->seccomp_cache_dir);
+    abs.seccomp_cache_dir = seccomp_cache;
     argv = monitor_build_argv(program, &abs, 3);
     pid_t mid = fork();
     if (mid < 0)

@@ -94,6 +94,11 @@ char *servin_container_oci_root(struct servin_store *store)
     return xasprintf("%s/oci", store->run_root);
 }
 
+char *servin_container_seccomp_cache(struct servin_store *store)
+{
+    return xasprintf("%s/seccomp", store->run_root);
+}
+
 static const char *column_text(sqlite3_stmt *stmt, int col)
 {
     return (const char *)sqlite3_column_text(stmt, col);

@@ -17,6 +17,7 @@
 #include "runtime/runtime_internal.h"
 #include "runtime/runtime_proc.h"
 #include "runtime/runtime_state.h"
+#include "runtime/security_internal.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
 #include "servin/log.h"
@@ -48,8 +49,7 @@ static int plan_namespaces(json_t *linux_obj, struct oci_init_args *a, int *clon
 {
     size_t i;
     json_t *ns;
-    json_array_foreach(json_object_get(linux_obj, "namespaces"), i, ns)
-    {
+    json_array_foreach (json_object_get(linux_obj, "namespaces"), i, ns) {
         const char *type = json_string_value(json_object_get(ns, "type"));
         const char *path = json_string_value(json_object_get(ns, "path"));
         int flag = oci_ns_flag(type);
@@ -104,8 +104,7 @@ static int enter_time_namespace(json_t *linux_obj, struct servin_error *err)
     json_t *off;
     char buf[256];
     size_t used = 0;
-    json_object_foreach(offsets, clock, off)
-    {
+    json_object_foreach (offsets, clock, off) {
         if (strcmp(clock, "monotonic") != 0 && strcmp(clock, "boottime") != 0)
             return servin_error_set(err, EINVAL, "time offset for unknown clock %s", clock);
         int n = snprintf(buf + used, sizeof(buf) - used, "%s %lld %lld\n", clock,
@@ -170,8 +169,8 @@ static int run_parent_side(struct create_ctx *c, struct oci_init_args *a, int sy
     c->cgroup_made = true;
     set_oom_score_adj(c->pid, json_object_get(c->spec, "process"));
 
-    json_t *state = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", SERVIN_OCI_VERSION, "id", c->o->id, "status",
-                              "creating", "pid", (int)c->pid, "bundle", c->o->bundle);
+    json_t *state = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", SERVIN_OCI_VERSION, "id", c->o->id,
+                              "status", "creating", "pid", (int)c->pid, "bundle", c->o->bundle);
     ret = oci_hooks_run(c->spec, "prestart", state, err);
     if (ret == 0)
         ret = oci_hooks_run(c->spec, "createRuntime", state, err);
@@ -238,12 +237,22 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
         return servin_error_wrap(err, "create %s", o->id);
     }
 
-    struct oci_init_args a = {.id = o->id, .spec = c.spec, .bundle = bundle, .console_fd = -1, .sync_fd = -1, .exec_listen_fd = -1,
+    struct oci_init_args a = {.id = o->id,
+                              .spec = c.spec,
+                              .bundle = bundle,
+                              .console_fd = -1,
+                              .sync_fd = -1,
+                              .exec_listen_fd = -1,
                               .no_pivot = o->no_pivot,
                               .preserve_fds = o->preserve_fds};
     int clone_flags = 0, pid_join_fd = -1, own_pid_ns = -1, sync[2] = {-1, -1};
     _cleanup_free_ char *exec_sock = xasprintf("%s/exec.sock", c.dir);
-    ret = plan_namespaces(json_object_get(c.spec, "linux"), &a, &clone_flags, &pid_join_fd, err);
+    /* Compiled here, once, and cached: the container process only installs it (see
+     * security_seccomp_cache.c). */
+    ret = servin_seccomp_prepare(json_object_get(json_object_get(c.spec, "linux"), "seccomp"),
+                                 o->seccomp_cache_dir, err);
+    if (ret >= 0)
+        ret = plan_namespaces(json_object_get(c.spec, "linux"), &a, &clone_flags, &pid_join_fd, err);
     if (ret >= 0 && o->console_socket)
         ret = a.console_fd = oci_connect_unix(o->console_socket, err);
     if (ret >= 0)
@@ -306,8 +315,12 @@ int servin_oci_create(const struct servin_oci_create_opts *o, pid_t *pid_out, st
     if (ret < 0)
         goto fail;
 
-    struct oci_state st = {.id = (char *)o->id, .bundle = bundle, .pid = c.pid, .pid_start = oci_pid_start_time(c.pid),
-                           .cgroup_path = c.cgroup_path, .annotations = json_object_get(c.spec, "annotations"),
+    struct oci_state st = {.id = (char *)o->id,
+                           .bundle = bundle,
+                           .pid = c.pid,
+                           .pid_start = oci_pid_start_time(c.pid),
+                           .cgroup_path = c.cgroup_path,
+                           .annotations = json_object_get(c.spec, "annotations"),
                            .spec = c.spec};
     const char *root_path = json_string_value(json_object_get(json_object_get(c.spec, "root"), "path"));
     rootfs = root_path[0] == '/' ? xstrdup(root_path) : xasprintf("%s/%s", bundle, root_path);

@@ -21,6 +21,7 @@
 #include "runtime/runtime_internal.h"
 #include "runtime/runtime_proc.h"
 #include "runtime/runtime_state.h"
+#include "runtime/security_internal.h"
 #include "servin/cgroup.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
@@ -35,10 +36,12 @@
 static const struct {
     const char *name;
     int flag;
-} ns_order[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
-                {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},  {"cgroup", CLONE_NEWCGROUP}};
+} ns_order[] = {{"user", CLONE_NEWUSER},    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},
+                {"net", CLONE_NEWNET},      {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
+                {"cgroup", CLONE_NEWCGROUP}};
 
-int servin_oci_process_template(const char *state_root, const char *id, json_t **process, struct servin_error *err)
+int servin_oci_process_template(const char *state_root, const char *id, json_t **process,
+                                struct servin_error *err)
 {
     struct oci_state st;
     int ret = oci_state_load(state_root, id, &st, err);
@@ -132,7 +135,8 @@ static _Noreturn void exec_child_run(struct exec_child *c)
     child_fail(c, &err, e == ENOENT ? 127 : 126);
 }
 
-int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *exit_code, struct servin_error *err)
+int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *exit_code,
+                    struct servin_error *err)
 {
     struct oci_state st;
     int ret = oci_state_load(o->state_root, o->id, &st, err);
@@ -145,16 +149,22 @@ int servin_oci_exec(const struct servin_oci_exec_opts *o, pid_t *pid_out, int *e
     pid_t pid = -1;
     struct servin_cgroup *cg = NULL;
     if (strcmp(oci_state_status(&st), "running") != 0) {
-        ret = servin_error_set(err, EINVAL, "cannot exec in container %s: it is %s", o->id, oci_state_status(&st));
+        ret = servin_error_set(err, EINVAL, "cannot exec in container %s: it is %s", o->id,
+                               oci_state_status(&st));
         goto out;
     }
     json_t *process = o->process;
-    if (!json_is_array(json_object_get(process, "args")) || json_array_size(json_object_get(process, "args")) == 0) {
+    if (!json_is_array(json_object_get(process, "args")) ||
+        json_array_size(json_object_get(process, "args")) == 0) {
         ret = servin_error_set(err, EINVAL, "exec in %s: no command given", o->id);
         goto out;
     }
     c.spec = json_pack("{s:O,s:{s:O*}}", "process", process, "linux", "seccomp",
                        json_object_get(json_object_get(st.spec, "linux"), "seccomp"));
+    ret = servin_seccomp_prepare(json_object_get(json_object_get(c.spec, "linux"), "seccomp"),
+                                 o->seccomp_cache_dir, err);
+    if (ret < 0)
+        goto out;
     for (size_t i = 0; i < sizeof(ns_order) / sizeof(ns_order[0]); i++) {
         if (same_ns(st.pid, ns_order[i].name))
             continue;

@@ -88,6 +88,12 @@ static int final_caps(json_t *caps_json, const struct servin_user *user, struct 
     return 0;
 }
 
+/* The program prepared before the clone, else the filter built here. */
+static int load_seccomp(scmp_filter_ctx filter, struct servin_error *err)
+{
+    return filter ? servin_seccomp_load(filter, err) : servin_seccomp_load_prepared(err);
+}
+
 /* Load the filter while CAP_SYS_ADMIN is still effective, then drop it with the last capset. */
 static int load_seccomp_with_sys_admin(scmp_filter_ctx filter, const struct servin_caps *cur,
                                        const struct servin_caps *want, struct servin_error *err)
@@ -100,8 +106,7 @@ static int load_seccomp_with_sys_admin(scmp_filter_ctx filter, const struct serv
                                 "container process does not have CAP_SYS_ADMIN");
     if ((ret = servin_caps_set(want->effective | CAP_SYS_ADMIN_BIT, want->permitted | CAP_SYS_ADMIN_BIT,
                                want->inheritable, err)) < 0 ||
-        (ret = servin_caps_set_ambient(want->ambient, err)) < 0 ||
-        (ret = servin_seccomp_load(filter, err)) < 0)
+        (ret = servin_caps_set_ambient(want->ambient, err)) < 0 || (ret = load_seccomp(filter, err)) < 0)
         return ret;
     ret = servin_caps_set(want->effective, want->permitted, want->inheritable, err);
     if (ret < 0)
@@ -129,9 +134,11 @@ int servin_process_finalize(json_t *spec, struct servin_error *err)
                           err)) < 0 ||
         (ret = servin_rlimits_check(rlimits, err)) < 0)
         return ret;
-    if (seccomp_json && !json_is_null(seccomp_json) &&
+    bool prepared = servin_seccomp_is_prepared(seccomp_json);
+    if (!prepared && seccomp_json && !json_is_null(seccomp_json) &&
         (ret = servin_seccomp_build(seccomp_json, &filter, err)) < 0)
         return ret;
+    bool have_filter = prepared || filter;
 
     if ((ret = servin_rlimits_apply(rlimits, err)) < 0)
         return ret;
@@ -148,7 +155,7 @@ int servin_process_finalize(json_t *spec, struct servin_error *err)
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
         return servin_error_errno(err, errno, "reset the keep-capabilities flag");
 
-    bool early_seccomp = filter && !nnp && !(want.effective & CAP_SYS_ADMIN_BIT);
+    bool early_seccomp = have_filter && !nnp && !(want.effective & CAP_SYS_ADMIN_BIT);
     if (early_seccomp) {
         if ((ret = load_seccomp_with_sys_admin(filter, &cur, &want, err)) < 0)
             return ret;
@@ -161,7 +168,7 @@ int servin_process_finalize(json_t *spec, struct servin_error *err)
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return servin_error_errno(err, errno, "set no_new_privs on the container process");
 
-    if (filter && !early_seccomp && (ret = servin_seccomp_load(filter, err)) < 0)
+    if (have_filter && !early_seccomp && (ret = load_seccomp(filter, err)) < 0)
         return ret;
     return 0;
 }

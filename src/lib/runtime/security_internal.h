@@ -80,4 +80,14 @@ int servin_seccomp_build(json_t *seccomp, scmp_filter_ctx *out, struct servin_er
 int servin_seccomp_load(scmp_filter_ctx ctx, struct servin_error *err);
 void servin_seccomp_releasep(scmp_filter_ctx *ctx);
 
+/* ---- the compiled program, cached (security_seccomp_cache.c) ---- */
+
+/* Compile linux.seccomp to BPF (or take it from cache_dir, when not NULL) and keep it for this
+ * process and the children it clones; errors in the profile are reported here. */
+int servin_seccomp_prepare(json_t *seccomp, const char *cache_dir, struct servin_error *err);
+/* This very profile (the same JSON object) was prepared. */
+bool servin_seccomp_is_prepared(json_t *seccomp);
+/* Install the prepared program with seccomp(2). */
+int servin_seccomp_load_prepared(struct servin_error *err);
+
 #endif
