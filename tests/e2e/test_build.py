@@ -404,6 +404,59 @@ def test_onbuild_triggers_run_in_the_child_build_only(bb, tmp_path):
     assert not bb.json("image", "inspect", "ob:child")[0]["Config"].get("OnBuild")
 
 
+def test_config_instructions_reach_the_image_config(bb, tmp_path):
+    ctx = context(tmp_path, """FROM localhost/bb
+MAINTAINER someone@example.com
+ARG PORT=8080
+EXPOSE ${PORT} 53/udp
+VOLUME ["/data", "/logs"]
+VOLUME /cache
+USER 1000:1000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s --timeout=3s --start-period=1s --retries=4 CMD wget -q -O- localhost:${PORT} || exit 1
+ENTRYPOINT ["/bin/sh", "-c"]
+LABEL a=1 "b c"="d e"
+""")
+    build(bb, ctx, "-t", "cfg:1")
+    info = bb.json("image", "inspect", "cfg:1")[0]
+    cfg = info["Config"]
+    assert info["Author"] == "someone@example.com"
+    assert sorted(cfg["ExposedPorts"]) == ["53/udp", "8080/tcp"]
+    assert sorted(cfg["Volumes"]) == ["/cache", "/data", "/logs"]
+    assert cfg["User"] == "1000:1000"
+    assert cfg["StopSignal"] == "SIGTERM"
+    hc = cfg["Healthcheck"]
+    # Not expanded by the builder, as with Docker: the shell sees ${PORT} when the check runs.
+    assert hc["Test"] == ["CMD-SHELL", "wget -q -O- localhost:${PORT} || exit 1"]
+    assert hc["Interval"] == 5 * 10**9 and hc["Timeout"] == 3 * 10**9 and hc["Retries"] == 4
+    assert hc["StartPeriod"] == 10**9
+    assert cfg["Entrypoint"] == ["/bin/sh", "-c"]
+    assert cfg["Labels"] == {"a": "1", "b c": "d e"}
+    # HEALTHCHECK NONE turns an inherited check off.
+    child = context(tmp_path, "FROM cfg:1\nHEALTHCHECK NONE\n")
+    build(bb, child, "-t", "cfg:2")
+    assert bb.json("image", "inspect", "cfg:2")[0]["Config"]["Healthcheck"]["Test"] == ["NONE"]
+
+
+def test_pull_takes_a_newer_base_and_without_it_the_local_one_serves(bb, make_servin, busybox_rootfs,
+                                                                    registry, tmp_path):
+    ref = "%s/buildbase/bb:1" % registry.host
+    bb.ok("import", "-c", "ENV V=one", str(busybox_rootfs), ref)
+    bb.ok("push", ref)
+    other = make_servin()
+    other.ok("import", "-c", "ENV V=two", str(busybox_rootfs), ref)
+    other.ok("push", ref)
+    ctx = context(tmp_path, "FROM %s\nRUN echo $V > /v\n" % ref)
+    build(bb, ctx, "-t", "pull:1")
+    assert run_out(bb, "pull:1", "cat", "/v") == "one\n"
+    build(bb, ctx, "-t", "pull:2", "--pull")
+    assert run_out(bb, "pull:2", "cat", "/v") == "two\n"
+    # A base that is nowhere is one clear error naming it.
+    missing = context(tmp_path, "FROM %s/buildbase/nothing:1\n" % registry.host)
+    r = bb.fail("build", str(missing))
+    assert "Buildfile:1:1" in r.stderr and "buildbase/nothing" in r.stderr
+
+
 def test_secret_is_mounted_only_for_the_step_that_asks(bb, tmp_path):
     secret = tmp_path / "token"
     secret.write_text("s3cr3t")
