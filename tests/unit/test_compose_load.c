@@ -24,6 +24,11 @@ static char last_warning[1024];
 static char *put(const char *dir, const char *name, const char *text)
 {
     _cleanup_free_ char *d = xasprintf("%s/%s", root, dir);
+    for (char *slash = strchr(d + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = 0;
+        mkdir(d, 0755);
+        *slash = '/';
+    }
     mkdir(d, 0755);
     char *path = xasprintf("%s/%s", d, name);
     FILE *f = fopen(path, "w");
@@ -345,6 +350,41 @@ static void include_files(void **state)
     free(put("inc", "bad.yml", "services:\n  b:\n    image: [x]\n"));
     assert_error("inc", "include: [bad.yml]\nservices:\n  web: {image: x}\n", NULL,
                  "bad.yml:3: services.b.image: expected a string, got a sequence");
+}
+
+static void paths_of_other_files(void **state)
+{
+    free(put("paths/sub", "common.yml",
+             "services:\n"
+             "  base:\n"
+             "    build: ./app\n"
+             "    volumes: ['./data:/data', 'named:/n']\n"
+             "    env_file: vars.env\n"
+             "secrets: {s: {file: s.txt}}\n"));
+    free(put("paths/sub", "vars.env", "V=sub\n"));
+    free(put("paths/sub", "inc.yml", "services:\n  inc: {image: x, volumes: ['../here:/h']}\n"));
+    struct servin_compose_project *p = load_text("paths",
+                                                 "include: [sub/inc.yml]\n"
+                                                 "services:\n"
+                                                 "  web:\n"
+                                                 "    extends: {file: sub/common.yml, service: base}\n"
+                                                 "    volumes: ['named:/n', './mine:/mine']\n"
+                                                 "volumes: {named: {}}\n",
+                                                 NULL);
+    if (!p)
+        fail_msg("%s", last_error);
+    struct servin_compose_service *web = servin_compose_service_find(p, "web");
+    _cleanup_free_ char *ctx = xasprintf("%s/paths/sub/app", root);
+    _cleanup_free_ char *data = xasprintf("%s/paths/sub/data", root);
+    _cleanup_free_ char *mine = xasprintf("%s/paths/mine", root);
+    _cleanup_free_ char *here = xasprintf("%s/paths/sub/../here", root);
+    assert_string_equal(web->build->context, ctx);
+    assert_int_equal(web->n_volumes, 3);
+    assert_string_equal(web->volumes[0].source, data);
+    assert_string_equal(web->volumes[2].source, mine);
+    assert_string_equal(env_of(web, "V"), "sub");
+    assert_string_equal(servin_compose_service_find(p, "inc")->volumes[0].source, here);
+    servin_compose_project_free(p);
 }
 
 static void alias_bomb_is_refused(void **state)
@@ -799,6 +839,7 @@ int main(void)
         cmocka_unit_test(alias_bomb_is_refused),
         cmocka_unit_test(extends_services),
         cmocka_unit_test(include_files),
+        cmocka_unit_test(paths_of_other_files),
         cmocka_unit_test(short_and_long_syntax),
         cmocka_unit_test(order_and_cycles),
         cmocka_unit_test(errors_with_lines),

@@ -68,6 +68,9 @@ int cn_include(struct cctx *c, struct cnode *root, const char *dir, int depth);
 /* load.c: one file through every per-file step (parse, interpolate, normalize, extends, include) */
 int compose_load_tree(struct cctx *c, const char *path, const char *display, int depth, struct cnode **out);
 
+/* paths.c: relative host paths in a tree made absolute against dir */
+void cn_absolutize_paths(struct cnode *root, const char *dir);
+
 /* merge.c: override merged into base (base is changed, override consumed). */
 void cn_merge(struct cnode *base, struct cnode *override);
 

@@ -52,15 +52,17 @@ static int base_of(struct cctx *c, struct cnode *services, size_t i, const struc
         r = cn_interpolate(c, other);
     if (r == 0)
         r = cn_normalize(c, other);
+    _cleanup_free_ char *odir = xstrdup(path);
+    char *slash = strrchr(odir, '/');
+    if (slash)
+        *slash = 0;
+    if (r == 0)
+        cn_absolutize_paths(other, odir); /* the other file's paths are its own */
     struct cnode *osvcs = r == 0 ? cn_get(other, "services") : NULL;
     int bi = osvcs ? cn_index(osvcs, svc_n->s) : -1;
     if (r == 0 && bi < 0)
         r = cfail(c, svc_n, "services.%s.extends: service \"%s\" is not defined in %s", name, svc_n->s,
                   file_n->s);
-    _cleanup_free_ char *odir = xstrdup(path);
-    char *slash = strrchr(odir, '/');
-    if (slash)
-        *slash = 0;
     if (r == 0)
         r = resolve(c, osvcs, (size_t)bi, odir, depth + 1);
     if (r == 0)

@@ -199,6 +199,8 @@ int compose_load_tree(struct cctx *c, const char *path, const char *display, int
         r = cn_interpolate(c, t);
     if (r == 0)
         r = cn_normalize(c, t);
+    if (r == 0 && depth > 0)
+        cn_absolutize_paths(t, dir); /* an included file's paths are its own */
     if (r == 0)
         r = cn_extends(c, t, dir);
     if (r == 0)
