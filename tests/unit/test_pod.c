@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -344,6 +345,14 @@ static void test_cni_result_ips(void **state)
     free(ip);
     json_decref(more);
     json_decref(r);
+    /* The loopback plugin's result alone gives the pod no address. */
+    r = json_loads("{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"lo\",\"sandbox\":\"/x\"}],"
+                   "\"ips\":[{\"address\":\"127.0.0.1/8\",\"interface\":0},{\"address\":\"::1/128\","
+                   "\"interface\":0}]}",
+                   0, NULL);
+    assert_int_equal(servin_cni_result_ips(r, &ip, &more), -ENOENT);
+    json_decref(more);
+    json_decref(r);
     r = json_object();
     assert_int_equal(servin_cni_result_ips(r, &ip, &more), -ENOENT);
     json_decref(more);
@@ -495,6 +504,30 @@ static void test_pod_lifecycle(void **state)
     assert_int_not_equal(stat(memcg, &sb), 0);
     assert_int_equal(servin_pod_remove(f->store, p.id, &err), -ENOENT);
     servin_pod_clear(&p);
+
+    /* A pod whose namespace vanished (a reboot, someone's umount): stop still runs DEL, without
+     * CNI_NETNS, so the plugins release the address. */
+    cfg.name = "vanish";
+    ret = servin_pod_run(f->store, &cfg, &net, &p, &err);
+    if (ret < 0)
+        fail_msg("pod run: %s", err.msg);
+    assert_int_equal(umount2(p.netns_path, MNT_DETACH), 0);
+    int changed = -1;
+    assert_int_equal(servin_pod_reconcile(f->store, &changed, &err), 0);
+    assert_int_equal(changed, 1);
+    _cleanup_free_ char *delenv_path = xasprintf("%s/DEL.env", bin);
+    _cleanup_free_ char *delenv = read_text(delenv_path);
+    assert_non_null(strstr(delenv, "CNI_NETNS=\n"));
+    _cleanup_free_ char *want_del = xasprintf("CNI_CONTAINERID=%s", p.id);
+    assert_non_null(strstr(delenv, want_del));
+    assert_int_equal(servin_pod_get(f->store, p.id, &again, &err), 0);
+    assert_int_equal(again.state, SERVIN_POD_NOTREADY);
+    assert_string_equal(again.netns_path, "");
+    servin_pod_clear(&again);
+    assert_false(is_nsfs(p.ipc_path)); /* the others were unpinned too */
+    assert_int_equal(servin_pod_remove(f->store, p.id, &err), 0);
+    servin_pod_clear(&p);
+    cfg.name = "nginx";
 
     /* A failing plugin: its message reaches the caller and nothing is left. */
     _cleanup_free_ char *failflag = xasprintf("%s/fail", bin);

@@ -234,6 +234,15 @@ static bool is_v4(const char *ip)
     return inet_pton(AF_INET, ip, &a) == 1;
 }
 
+static bool is_loopback(const char *ip)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, ip, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 int servin_cni_result_ips(json_t *result, char **ip, json_t **more)
 {
     json_t *all = json_array();
@@ -253,6 +262,10 @@ int servin_cni_result_ips(json_t *result, char **ip, json_t **more)
             if (iface && (!sandbox || !*sandbox))
                 continue;
         }
+        /* The loopback plugin's 127.0.0.1 is no pod address. */
+        _cleanup_free_ char *bare = strip_prefix(addr);
+        if (is_loopback(bare))
+            continue;
         json_array_append_new(all, json_string_nocheck(addr));
     }
     /* Results of cniVersion 0.1.0/0.2.0. */
