@@ -121,3 +121,38 @@ def test_build_stream_shows_each_step_as_it_happens(daemon, tmp_path):
     assert first_at is not None and step2_at is not None, seen
     assert total - step2_at >= 1.5, (first_at, step2_at, total, seen)
     assert total - first_at >= 1.5
+
+
+def test_a_client_that_goes_away_stops_the_build_and_leaves_nothing(daemon, tmp_path):
+    from daemon_util import UnixHTTPConnection
+    import time
+    ctx = tmp_path / "abandoned"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM localhost/bb\nRUN echo started; sleep 2\nRUN echo 3\nRUN echo 4\n"
+                                    "RUN echo 5\nRUN echo 6\n")
+    conn = UnixHTTPConnection(daemon.sock, timeout=120)
+    conn.request("POST", "/build?t=gone:1", body=tar_of(ctx), headers={"Content-Type": "application/x-tar"})
+    r = conn.getresponse()
+    assert r.status == 200
+    while b"started" not in r.readline():
+        pass
+    conn.close()
+    # The step goes on to its end; the build stops soon after.
+    time.sleep(5)
+    root = str(daemon.servin.root)
+    with open("/proc/self/mountinfo") as f:
+        mounted = [l for l in f if root in l and "/containers/" in l]
+    containers = os.path.join(root, "containers")
+    left = os.listdir(containers) if os.path.isdir(containers) else []
+    assert not mounted and not left, (mounted, left)
+    assert daemon.servin("image", "inspect", "gone:1", check=False).returncode != 0
+    # The sleeping step finished and was cached; the build stopped at the next message it could not
+    # send (the daemon learns of the closed connection a step or so late), long before the end.
+    out = daemon.servin.ok("build", str(ctx)).stdout
+    cached = []
+    for line in out.splitlines():
+        if line.startswith("STEP "):
+            cached.append(False)
+        elif line.startswith("--> Using cache") and cached:
+            cached[-1] = True
+    assert cached[:2] == [False, True] and cached[-2:] == [False, False], out
