@@ -229,6 +229,13 @@ services:
     assert m["services"]["b"]["image"] == "other"
     assert m["name"] == "disc"
 
+    # -f - reads stdin, in the current directory's project
+    r = servin.ok("compose", "-f", "-", "config", input="services: {s: {image: from-stdin}}\n", cwd=d, env=CLEAN_ENV)
+    m = yaml.safe_load(r.stdout)
+    assert m["services"]["s"]["image"] == "from-stdin" and m["name"] == "disc"
+    r = servin.fail("compose", "-f", "-", "config", input="services: {s: {image: [x]}}\n", cwd=d, env=CLEAN_ENV)
+    assert "-:1: services.s.image: expected a string, got a sequence" in r.stderr
+
 
 BAD_FILES = [
     ("cycle", "services:\n  a: {image: x, depends_on: [b]}\n  b:\n    image: x\n    depends_on: [a]\n",

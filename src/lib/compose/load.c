@@ -327,17 +327,21 @@ int servin_compose_load(const struct servin_compose_options *o, struct servin_co
     for (char **f = files; r == 0 && f && *f; f++) {
         const char *slash = strrchr(*f, '/');
         display = cstrv_add(display, o->files && *o->files ? *f : slash ? slash + 1 : *f);
-        if (access(*f, R_OK) != 0)
+        if (strcmp(*f, "-") == 0) { /* -f -: the file is stdin, the project directory the current one */
+            free(*f);
+            *f = xstrdup("/dev/stdin");
+        } else if (access(*f, R_OK) != 0) {
             r = servin_error_errno(err, errno, "compose file %s", *f);
+        }
     }
     if (r < 0)
         goto fail;
     for (char **f = files; *f; f++) {
-        _cleanup_free_ char *abs = absolute(*f);
+        _cleanup_free_ char *abs = strcmp(*f, "/dev/stdin") == 0 ? xstrdup("-") : absolute(*f);
         p->files = cstrv_add(p->files, abs);
     }
     {
-        _cleanup_free_ char *first_dir = dir_of(p->files[0]);
+        _cleanup_free_ char *first_dir = strcmp(p->files[0], "-") == 0 ? xstrdup(".") : dir_of(p->files[0]);
         p->working_dir = absolute(o->project_dir ? o->project_dir : first_dir);
     }
     c.project_dir = p->working_dir;
