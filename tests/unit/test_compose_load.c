@@ -191,7 +191,7 @@ static void merge_rules(void **state)
              "    ports: ['8080:80']\n"
              "    expose: ['3000']\n"
              "    dns: 1.1.1.1\n"
-             "    volumes: ['data:/data', '/old:/conf']\n"
+             "    volumes: ['data:/data', '/old:/conf', '/bind:/swap', '/keep:/merged:ro']\n"
              "    healthcheck: {test: [CMD, 'true'], retries: 2}\n"
              "volumes: {data: {}}\n"));
     free(put("merge", "override.yaml",
@@ -203,7 +203,7 @@ static void merge_rules(void **state)
              "    ports: ['8080:80', '9090:90']\n"
              "    expose: ['3000', '4000']\n"
              "    dns: !reset []\n"
-             "    volumes: ['/new:/conf:ro']\n"
+             "    volumes: ['/new:/conf:ro', 'data:/swap', {target: /merged, type: bind, source: /kept}]\n"
              "    healthcheck: {test: [CMD, 'false']}\n"
              "  extra:\n"
              "    image: alpine\n"));
@@ -229,10 +229,14 @@ static void merge_rules(void **state)
     assert_string_equal(s->expose[1], "4000");
     assert_null(s->expose[2]);
     assert_null(s->dns);
-    assert_int_equal(s->n_volumes, 2);
+    assert_int_equal(s->n_volumes, 4);
     assert_string_equal(s->volumes[1].source, "/new");
     assert_string_equal(s->volumes[1].target, "/conf");
     assert_true(s->volumes[1].read_only);
+    assert_int_equal(s->volumes[2].type, SERVIN_COMPOSE_MOUNT_VOLUME); /* another kind: replaced */
+    assert_string_equal(s->volumes[2].source, "data");
+    assert_string_equal(s->volumes[3].source, "/kept"); /* same target, same kind: merged */
+    assert_true(s->volumes[3].read_only);
     assert_string_equal(s->healthcheck.test[1], "false");
     assert_null(s->healthcheck.test[2]);
     assert_int_equal(s->healthcheck.retries, 2);

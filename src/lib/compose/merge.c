@@ -1,7 +1,8 @@
 /* compose/merge.c — a later -f file merged over an earlier one, by the Compose Specification's
- * rules: mappings merge key by key; command, entrypoint and healthcheck.test are replaced; ports
- * and lists of strings append without duplicates; volumes, secrets and configs merge by target;
- * "!reset" removes a value and "!override" replaces it whole. Both trees are normalized already. */
+ * rules: mappings merge key by key; command, entrypoint and healthcheck.test are replaced; other
+ * sequences append (without exact duplicates), but entries of ports, volumes, secrets and configs
+ * that share their unique key merge; "!reset" removes a value and "!override" replaces it whole. Both trees
+ * are normalized already. */
 #include <string.h>
 
 #include "compose/compose_internal.h"
@@ -22,34 +23,52 @@ static bool same(const struct cnode *a, const struct cnode *b)
     return true;
 }
 
-/* The identity of a sequence entry for merging: volumes/secrets/configs by target (or source). */
-static const char *entry_key(const struct cnode *it)
+static const char *field(const struct cnode *m, const char *key)
+{
+    const struct cnode *v = cn_get(m, key);
+    return v && v->type == CN_SCALAR ? v->s : "";
+}
+
+/* The unique key of a sequence entry (allocated), NULL when the sequence has none: volumes,
+ * secrets and configs by target (or source), ports by {host_ip, target, published, protocol}. */
+static char *entry_key(const struct cnode *it, const char *seq)
 {
     if (it->type != CN_MAP)
         return NULL;
-    struct cnode *t = cn_get(it, "target");
-    if (t && t->type == CN_SCALAR)
-        return t->s;
-    t = cn_get(it, "source");
-    return t && t->type == CN_SCALAR ? t->s : NULL;
+    if (strcmp(seq, "ports") == 0)
+        return xasprintf("%s|%s|%s|%s", field(it, "host_ip"), field(it, "target"), field(it, "published"),
+                         field(it, "protocol"));
+    if (strcmp(seq, "volumes") && strcmp(seq, "secrets") && strcmp(seq, "configs"))
+        return NULL;
+    const char *t = field(it, "target");
+    return xstrdup(*t ? t : field(it, "source"));
 }
 
-static void merge_seq(struct cnode *base, struct cnode *over, bool by_key)
+static void merge_seq(struct cnode *base, struct cnode *over, const char *seq)
 {
     for (size_t i = 0; i < over->n; i++) {
         struct cnode *it = over->items[i];
+        over->items[i] = NULL;
+        _cleanup_free_ char *ko = entry_key(it, seq);
         bool done = false;
         for (size_t j = 0; j < base->n && !done; j++) {
-            const char *kb = by_key ? entry_key(base->items[j]) : NULL, *ko = by_key ? entry_key(it) : NULL;
-            if ((kb && ko && strcmp(kb, ko) == 0) || same(base->items[j], it)) {
-                cn_free(base->items[j]);
-                base->items[j] = it;
+            _cleanup_free_ char *kb = ko ? entry_key(base->items[j], seq) : NULL;
+            if (kb && strcmp(kb, ko) == 0) {
+                /* entries sharing a unique key merge, unless they are different kinds of mount */
+                if (strcmp(field(base->items[j], "type"), field(it, "type")) == 0) {
+                    cn_merge(base->items[j], it);
+                } else {
+                    cn_free(base->items[j]);
+                    base->items[j] = it;
+                }
+                done = true;
+            } else if (same(base->items[j], it)) {
+                cn_free(it);
                 done = true;
             }
         }
         if (!done)
             cn_seq_add(base, it);
-        over->items[i] = NULL;
     }
     over->n = 0;
 }
@@ -57,11 +76,6 @@ static void merge_seq(struct cnode *base, struct cnode *over, bool by_key)
 static bool replaced(const char *key)
 {
     return strcmp(key, "command") == 0 || strcmp(key, "entrypoint") == 0 || strcmp(key, "test") == 0;
-}
-
-static bool keyed(const char *key)
-{
-    return strcmp(key, "volumes") == 0 || strcmp(key, "secrets") == 0 || strcmp(key, "configs") == 0;
 }
 
 static void merge_value(struct cnode **slot, struct cnode *over, const char *key)
@@ -77,7 +91,7 @@ static void merge_value(struct cnode **slot, struct cnode *over, const char *key
         return;
     }
     if (base->type == CN_SEQ && over->type == CN_SEQ && !replaced(key)) {
-        merge_seq(base, over, keyed(key));
+        merge_seq(base, over, key);
         cn_free(over);
         return;
     }
