@@ -508,11 +508,15 @@ static int list(struct dreq *r)
             continue;
         bool pass = true;
         json_object_foreach (filters, key, vals) {
-            bool any = json_array_size(vals) == 0;
+            /* Docker ORs the values of one key, except labels: every label given must match. */
+            bool every_label = strcmp(key, "label") == 0;
+            bool any = json_array_size(vals) == 0 || every_label;
             size_t k;
             json_t *v;
-            json_array_foreach (vals, k, v)
-                any = any || servin_container_filter_match(store, &all[i], key, json_string_value(v));
+            json_array_foreach (vals, k, v) {
+                bool m = servin_container_filter_match(store, &all[i], key, json_string_value(v));
+                any = every_label ? any && m : any || m;
+            }
             pass = pass && any;
         }
         if (pass)

@@ -20,6 +20,10 @@ static json_t *network_json(struct servin_store *store, const struct servin_netw
 {
     json_t *j = servin_network_inspect_json(store, n);
     json_object_set_new(j, "Name", json_string(docker_name(n)));
+    /* Options are what the creator gave (none are kept); docker-compose recreates a network whose
+     * options differ from its file's, so a user network shows none, as Docker's do. */
+    if (strcmp(n->name, SERVIN_NETWORK_DEFAULT) != 0)
+        json_object_set_new(j, "Options", json_object());
     json_object_set_new(j, "ConfigFrom", json_pack("{s:s}", "Network", ""));
     json_object_set_new(j, "ConfigOnly", json_false());
     return j;

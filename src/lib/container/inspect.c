@@ -94,8 +94,8 @@ static bool label_matches(const struct servin_container *c, const char *want)
     return !eq || (json_string_value(v) && strcmp(json_string_value(v), eq + 1) == 0);
 }
 
-bool servin_container_filter_match(struct servin_store *store, const struct servin_container *c, const char *key,
-                                   const char *v)
+bool servin_container_filter_match(struct servin_store *store, const struct servin_container *c,
+                                   const char *key, const char *v)
 {
     if (strcmp(key, "status") == 0)
         return strcmp(v, servin_container_state_name(c->state)) == 0;
@@ -165,6 +165,22 @@ json_t *servin_container_inspect_json(struct servin_store *store, const struct s
     }
     if (!json_object_get(config, "Labels"))
         json_object_set_new(config, "Labels", json_object());
+    /* The create path drops unset fields; Docker's clients read these without a default. */
+    static const char *const false_keys[] = {"AttachStdin", "AttachStdout", "AttachStderr",
+                                             "Tty",         "OpenStdin",    "StdinOnce"};
+    for (size_t i = 0; i < sizeof(false_keys) / sizeof(false_keys[0]); i++)
+        if (!json_object_get(config, false_keys[i]))
+            json_object_set_new(config, false_keys[i], json_false());
+    static const char *const empty_keys[] = {"Domainname", "User", "WorkingDir"};
+    for (size_t i = 0; i < sizeof(empty_keys) / sizeof(empty_keys[0]); i++)
+        if (!json_object_get(config, empty_keys[i]))
+            json_object_set_new(config, empty_keys[i], json_string(""));
+    if (!json_object_get(config, "Image"))
+        json_object_set_new(config, "Image", json_string(c->image_ref ? c->image_ref : c->image_id));
+    static const char *const null_keys[] = {"Env", "Cmd", "Entrypoint", "Volumes", "OnBuild", "ExposedPorts"};
+    for (size_t i = 0; i < sizeof(null_keys) / sizeof(null_keys[0]); i++)
+        if (!json_object_get(config, null_keys[i]))
+            json_object_set_new(config, null_keys[i], json_null());
     json_t *host = json_deep_copy(json_object_get(c->config, "HostConfig"));
     if (!json_is_object(host))
         host = json_object();
