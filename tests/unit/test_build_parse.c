@@ -277,6 +277,38 @@ static void dockerignore_known_answers(void **state)
     assert_true(bf_glob_match("\\*", "*"));
 }
 
+static void heredoc_expansion_known_answers(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"A", "alpha", "B", "b c", NULL};
+    struct vars v = {kv};
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"$A ${B}\n", "alpha b c\n"},
+        {"'$A' \"$A\"\n", "'alpha' \"alpha\"\n"}, /* quotes are text in a here-document */
+        {"\\$A \\\\ \\n\n", "$A \\ \\n\n"},       /* the escape goes only before $ and itself */
+        {"${NOPE:-x y} $ 5$\n", "x y $ 5$\n"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = NULL;
+        struct servin_error err = {0};
+        if (bf_expand_heredoc(cases[i].in, '\\', lookup, &v, &out, &err) < 0)
+            fail_msg("%s: %s", cases[i].in, err.msg);
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("%s: got \"%s\", want \"%s\"", cases[i].in, out, cases[i].out);
+        free(out);
+    }
+    /* A backtick escape (# escape=`) works the same way. */
+    char *out = NULL;
+    struct servin_error err = {0};
+    assert_int_equal(bf_expand_heredoc("`$A \\$A", '`', lookup, &v, &out, &err), 0);
+    assert_string_equal(out, "$A \\alpha");
+    free(out);
+    assert_true(bf_expand_heredoc("${A", '\\', lookup, &v, &out, &err) < 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +317,7 @@ int main(void)
         cmocka_unit_test(heredocs),
         cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(expansion_known_answers),
+        cmocka_unit_test(heredoc_expansion_known_answers),
         cmocka_unit_test(pairs_like_env),
         cmocka_unit_test(dockerignore_known_answers),
     };
