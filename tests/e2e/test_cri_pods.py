@@ -198,6 +198,11 @@ def test_pod_lifecycle_with_network(env):
     finally:
         server.kill()
         server.wait()
+    # The HTTP/JSON gateway serves the same handlers.
+    code, body = d.gateway("/v1/runtime/sandbox/list", {"filter": {"labelSelector": {"app": "web"}}})
+    assert code == 200 and [p["id"] for p in body["items"]] == [pid], body
+    code, body = d.gateway("/v1/runtime/sandbox/status", {"podSandboxId": pid})
+    assert code == 200 and body["status"]["network"]["ip"] == st.network.ip, body
     listed = d.runtime.ListPodSandboxStats(api.ListPodSandboxStatsRequest(
         filter=api.PodSandboxStatsFilter(label_selector={"app": "web"})), timeout=30).stats
     assert [s.attributes.id for s in listed] == [pid]
@@ -251,6 +256,11 @@ def test_errors(env):
         _config("bad-port", ports=[api.PortMapping(container_port=0, host_port=1)]),
         _config("bad-cgroup", cgroup_parent="/a/../b"),
     ]
+    userns = _config("bad-userns")
+    userns.linux.security_context.namespace_options.userns_options.CopyFrom(api.UserNamespace(
+        mode=api.POD, uids=[api.IDMapping(host_id=100000, container_id=0, length=65536)],
+        gids=[api.IDMapping(host_id=100000, container_id=0, length=65536)]))
+    bad.append(userns)
     for cfg in bad:
         code, msg = code_of(d.runtime.RunPodSandbox, api.RunPodSandboxRequest(config=cfg), timeout=60)
         assert code == grpc.StatusCode.INVALID_ARGUMENT, (cfg, code, msg)

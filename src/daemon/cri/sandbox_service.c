@@ -169,12 +169,22 @@ static int run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_ms
                 json_object_set_new(extra, "run_as_group", json_integer(sc->run_as_group->value));
         }
     }
+    const Runtime__V1__NamespaceOption *nso =
+        lx && lx->security_context ? lx->security_context->namespace_options : NULL;
+    bool own_userns = nso && nso->userns_options &&
+                      nso->userns_options->mode == RUNTIME__V1__NAMESPACE_MODE__POD &&
+                      (nso->userns_options->n_uids > 0 || nso->userns_options->n_gids > 0);
     if (cfg.pid_mode == SERVIN_NS_TARGET)
         cfg.pid_mode = SERVIN_NS_CONTAINER; /* TARGET names a container: meaningless for a pod */
     int ret = 0;
     if (!labels || !annotations || (lx && !sysctls))
         ret = cri_fail(call, GRPC_INVALID_ARGUMENT,
                        "RunPodSandbox: labels, annotations and sysctls must be UTF-8");
+    else if (own_userns)
+        ret = cri_fail(
+            call, GRPC_INVALID_ARGUMENT,
+            "RunPodSandbox: a user namespace of the pod's own (userns_options mode POD) is not supported "
+            "by servin; run the pod in the host's user namespace (hostUsers: true)");
     else if (strchr(cfg.name, '\n') || (cfg.namespace && strchr(cfg.namespace, '\n')))
         ret = cri_fail(call, GRPC_INVALID_ARGUMENT, "RunPodSandbox: metadata must not hold newlines");
     cfg.extra = extra;
