@@ -72,8 +72,10 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
     size_t nl = 0;
     while (name_char(body[nl]))
         nl++;
-    if (nl == 0 || !name_start(body[0]))
-        return invalid(c, at, path, body);
+    if (nl == 0 || !name_start(body[0])) {
+        _cleanup_free_ char *whole = xasprintf("${%s}", body);
+        return invalid(c, at, path, whole);
+    }
     _cleanup_free_ char *name = xstrndup(body, nl);
     const char *op = body + nl;
     const char *val = lookup(c, name);
@@ -87,8 +89,10 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
     bool colon = *op == ':';
     char kind = colon ? op[1] : op[0];
     const char *arg = op + (colon ? 2 : 1);
-    if (kind != '-' && kind != '?' && kind != '+')
-        return invalid(c, at, path, body);
+    if (kind != '-' && kind != '?' && kind != '+') {
+        _cleanup_free_ char *whole = xasprintf("${%s}", body);
+        return invalid(c, at, path, whole);
+    }
     bool set = colon ? (val && *val) : val != NULL;
     switch (kind) {
     case '-':

@@ -251,6 +251,8 @@ static int name_project(struct cctx *c, const struct servin_compose_options *o, 
     }
     const char *env = ckv_get(c->env, "COMPOSE_PROJECT_NAME", NULL);
     const struct cnode *nn = cn_get(root, "name");
+    if (nn && nn->type != CN_SCALAR && nn->type != CN_NULL)
+        return cfail(c, nn, "name: expected a string, got %s", cn_kind(nn));
     const char *base = strrchr(p->working_dir, '/');
     const char *src = env && *env                             ? env
                       : nn && nn->type == CN_SCALAR && *nn->s ? nn->s
@@ -386,10 +388,13 @@ int servin_compose_load(const struct servin_compose_options *o, struct servin_co
         const char *at = NULL;
         r = compose_order(p, NULL, true, &order, &n, &at, err);
         free(order);
-        const struct cnode *dn = at ? cn_get(cn_get(cn_get(root, "services"), at), "depends_on") : NULL;
+        const struct cnode *sn = at ? cn_get(cn_get(root, "services"), at) : NULL;
+        const struct cnode *dn =
+            cn_get(sn, "depends_on") ? cn_get(sn, "depends_on") : cn_get(sn, "network_mode");
         if (r < 0 && dn) {
             _cleanup_free_ char *msg = xstrdup(err->msg);
-            r = cfail(&c, dn, "services.%s.depends_on: %s", at, msg);
+            r = cfail(&c, dn, "services.%s.%s: %s", at,
+                      dn == cn_get(sn, "depends_on") ? "depends_on" : "network_mode", msg);
         }
     }
     if (r < 0)
