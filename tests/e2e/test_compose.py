@@ -19,6 +19,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -260,9 +261,42 @@ def test_ps_logs_exec(stack):
     assert p in stack.servin.ok("compose", "ls").stdout
 
 
+def test_lifecycle_verbs(stack):
+    p = stack.project
+    stack.compose("pause", "worker")
+    assert stack.servin.json("inspect", "%s-worker-1" % p)[0]["State"]["Status"] == "paused"
+    stack.compose("unpause", "worker")
+    assert stack.servin.json("inspect", "%s-worker-1" % p)[0]["State"]["Status"] == "running"
+    before = stack.servin.json("inspect", "%s-worker-1" % p)[0]
+    stack.compose("restart", "-t", "2", "worker")
+    after = stack.servin.json("inspect", "%s-worker-1" % p)[0]
+    assert after["Id"] == before["Id"] and after["State"]["StartedAt"] > before["State"]["StartedAt"]
+    assert after["State"]["Status"] == "running"
+    stack.compose("kill", "-s", "KILL", "worker")
+    # kill only sends the signal (as docker compose kill): the container ends just after.
+    deadline = time.time() + 10
+    while stack.servin.json("inspect", "%s-worker-1" % p)[0]["State"]["Status"] != "exited" \
+            and time.time() < deadline:
+        time.sleep(0.1)
+    state = stack.servin.json("inspect", "%s-worker-1" % p)[0]["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 137
+    stack.compose("start", "worker")
+    assert stack.servin.json("inspect", "%s-worker-1" % p)[0]["State"]["Status"] == "running"
+    top = stack.compose("top", "web").stdout
+    assert "%s-web-1" % p in top and "httpd" in top
+    images = stack.compose("images").stdout
+    assert "%s-web-1" % p in images and "%s-web" % p in images and "localhost/bb" in images
+    # rm leaves running containers alone, and removes the stopped one-shot.
+    stack.compose("rm", "-f", "job")
+    assert "%s-job-1" % p not in stack.ids()
+
+
 def test_up_again_recreates_only_the_changed_service(stack):
     p = stack.project
+    # The one-shot removed by test_lifecycle_verbs comes back; nothing else changes.
+    r = stack.compose("up", "-d")
     before = stack.ids()
+    assert "%s-job-1" % p in before
     r = stack.compose("up", "-d")
     assert stack.ids() == before, r.stderr  # nothing changed: nothing recreated
     stack.kv_value = "two"
@@ -270,7 +304,7 @@ def test_up_again_recreates_only_the_changed_service(stack):
     stack.compose("up", "-d")
     after = stack.ids()
     assert after["%s-kv-1" % p] != before["%s-kv-1" % p]
-    for svc in ("web", "worker", "job"):
+    for svc in ("web", "worker"):
         assert after["%s-%s-1" % (p, svc)] == before["%s-%s-1" % (p, svc)], svc
     base = "http://127.0.0.1:%d" % stack.port
     deadline = time.time() + 20
@@ -336,10 +370,11 @@ def test_down_removes_everything(stack):
     assert stack.servin("image", "inspect", "%s-web" % p, check=False).returncode == 0
 
 
-def test_failed_dependency_and_foreground_abort(servin, tmp_path, busybox_rootfs_tar):
+def test_failed_dependency_and_foreground_abort(servin, tmp_path, busybox_rootfs_tar, cleanup_projects):
     servin.ok("import", "-c", 'CMD ["sh"]', busybox_rootfs_tar, IMAGE)
     proj = tmp_path / "bad"
     proj.mkdir()
+    cleanup_projects += [("bad", str(proj)), ("fg", str(proj))]
     (proj / "compose.yaml").write_text("""
 services:
   setup:
@@ -379,8 +414,126 @@ services:
     assert servin.lines("ps", "-aq") == []
 
 
+@pytest.fixture
+def cleanup_projects(servin):
+    """Projects (name, dir) to take down after the test, whatever happened."""
+    projects = []
+    yield projects
+    for name, cwd in projects:
+        servin("compose", "-p", name, "down", "-v", "-t", "1", cwd=cwd, check=False)
+    for cid in servin.lines("ps", "-aq", "--no-trunc", check=False):
+        servin("rm", "-f", cid, check=False)
+
+
 @pytest.fixture(scope="module")
 def busybox_rootfs_tar(tmp_path_factory):
     path = tmp_path_factory.mktemp("bb-rootfs") / "rootfs.tar"
     subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), str(path)], check=True)
     return str(path)
+
+
+def test_foreground_up_stops_the_stack_on_ctrl_c(servin, tmp_path, busybox_rootfs_tar, cleanup_projects):
+    servin.ok("import", "-c", 'CMD ["sh"]', busybox_rootfs_tar, IMAGE)
+    proj = tmp_path / "fg"
+    proj.mkdir()
+    cleanup_projects.append(("fgc", str(proj)))
+    (proj / "compose.yaml").write_text("""
+services:
+  one:
+    image: localhost/bb:latest
+    command: ["sh", "-c", "trap 'echo one got TERM; exit 0' TERM; echo one up; while true; do sleep 1; done"]
+    network_mode: none
+  two:
+    image: localhost/bb:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo two up; while true; do sleep 1; done"]
+    network_mode: none
+""")
+    p = servin.popen("compose", "-p", "fgc", "up", "--no-color", cwd=str(proj), text=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(p.stdout.readline, "")), daemon=True)
+    reader.start()
+    deadline = time.time() + 60
+    while time.time() < deadline and not ("one-1  | one up\n" in lines and "two-1  | two up\n" in lines):
+        time.sleep(0.1)
+    if not ("one-1  | one up\n" in lines and "two-1  | two up\n" in lines):
+        p.kill()
+        p.wait()
+    assert "one-1  | one up\n" in lines and "two-1  | two up\n" in lines, lines
+    p.send_signal(2)
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    reader.join(timeout=10)
+    out = "".join(lines)
+    assert "Gracefully stopping" in err
+    assert "one-1  | one got TERM" in out
+    assert "one-1 exited with code 0" in out
+    assert servin.lines("ps", "-q") == []
+    assert len(servin.lines("ps", "-aq")) == 2
+    servin.ok("compose", "-p", "fgc", "down", cwd=str(proj))
+    assert servin.lines("ps", "-aq") == []
+
+
+def test_configs_secrets_wait_orphans_and_rmi(servin, tmp_path, busybox_rootfs_tar, cleanup_projects):
+    servin.ok("import", "-c", 'CMD ["sh"]', busybox_rootfs_tar, IMAGE)
+    proj = tmp_path / "cs"
+    cleanup_projects.append(("cs", str(proj)))
+    (proj / "tool").mkdir(parents=True)
+    (proj / "tool" / "Buildfile").write_text("FROM localhost/bb:latest\nRUN echo built > /built\n")
+    (proj / "app.conf").write_text("setting=on\n")
+    body = """
+services:
+  app:
+    image: localhost/bb:latest
+    init: true
+    network_mode: none
+    command: ["sh", "-c", "cat /etc/app.conf /run/secrets/token > /tmp/out; exec sleep 3600"]
+    configs:
+      - source: appconf
+        target: /etc/app.conf
+    secrets: [token]
+    healthcheck:
+      test: ["CMD", "test", "-s", "/tmp/out"]
+      interval: 1s
+  tool:
+    build: ./tool
+    init: true
+    network_mode: none
+    command: ["sleep", "3600"]
+%s
+configs:
+  appconf:
+    file: ./app.conf
+secrets:
+  token:
+    environment: TOKEN
+"""
+    extra = """  extra:
+    image: localhost/bb:latest
+    init: true
+    network_mode: none
+    command: ["sleep", "3600"]
+"""
+    (proj / "compose.yaml").write_text(body % extra)
+    env = {"TOKEN": "s3cret"}
+    r = servin.ok("compose", "-p", "cs", "up", "-d", "--wait", cwd=str(proj), env=env)
+    app = servin.json("inspect", "cs-app-1")[0]
+    assert app["State"]["Health"]["Status"] == "healthy", r.stderr
+    out = servin.ok("compose", "-p", "cs", "exec", "-T", "app", "cat", "/tmp/out", cwd=str(proj), env=env).stdout
+    assert out == "setting=on\ns3cret"
+    r = servin("compose", "-p", "cs", "exec", "-T", "app", "sh", "-c", "echo x > /etc/app.conf", cwd=str(proj),
+               env=env, check=False)
+    assert r.returncode != 0  # configs are mounted read-only
+    assert servin.ok("compose", "-p", "cs", "exec", "-T", "tool", "cat", "/built", cwd=str(proj),
+                     env=env).stdout.strip() == "built"
+    # extra leaves the file: a warning, then --remove-orphans removes it.
+    (proj / "compose.yaml").write_text(body % "")
+    r = servin.ok("compose", "-p", "cs", "up", "-d", cwd=str(proj), env=env)
+    assert "orphan" in r.stderr and "cs-extra-1" in r.stderr
+    app_id = servin.json("inspect", "cs-app-1")[0]["Id"]
+    servin.ok("compose", "-p", "cs", "up", "-d", "--remove-orphans", "--force-recreate", "app", cwd=str(proj), env=env)
+    assert servin("inspect", "cs-extra-1", check=False).returncode != 0
+    assert servin.json("inspect", "cs-app-1")[0]["Id"] != app_id
+    servin.ok("compose", "-p", "cs", "down", "--rmi", "local", "-t", "1", cwd=str(proj), env=env)
+    assert servin.lines("ps", "-aq") == []
+    assert servin("image", "inspect", "cs-tool", check=False).returncode != 0
+    assert servin("image", "inspect", IMAGE, check=False).returncode == 0

@@ -151,8 +151,11 @@ static int recreate(struct servin_compose_env *env, const struct servin_compose_
     return r;
 }
 
+/* dep_recreated: a dependency with `restart: true` was recreated, so running containers restart.
+ * *recreated: a container of this service was created or recreated. */
 static int converge_service(struct servin_compose_env *env, const struct servin_compose_service *s,
-                            const struct servin_compose_up_opts *o, struct servin_error *err)
+                            const struct servin_compose_up_opts *o, bool dep_recreated, bool *recreated,
+                            struct servin_error *err)
 {
     const struct servin_compose_project *p = env->project;
     int replicas = replicas_of(s, o);
@@ -189,12 +192,19 @@ static int converge_service(struct servin_compose_env *env, const struct servin_
             int num = servin_compose_container_number(c);
             const char *old_hash = servin_compose_label(c, SERVIN_COMPOSE_LABEL_CONFIG_HASH);
             bool changed = !old_hash || strcmp(old_hash, hash) != 0;
-            if (!o->no_recreate && (o->force_recreate || changed))
+            if (!o->no_recreate && (o->force_recreate || changed)) {
                 r = recreate(env, s, c, num, o, err);
-            else if (!servin_container_is_active(c) && !o->no_start)
+                *recreated = true;
+            } else if (!servin_container_is_active(c) && !o->no_start) {
                 r = start_container(env, c, err);
-            else
+            } else if (dep_recreated && !o->no_start) {
+                progress(env, "Container", c->name, "Restarting");
+                r = servin_container_stop(env->store, c, (int)o->timeout_s, err);
+                if (r == 0)
+                    r = start_container(env, c, err);
+            } else {
                 progress(env, "Container", c->name, "Running");
+            }
         }
     }
     servin_containers_free(list, n);
@@ -204,6 +214,7 @@ static int converge_service(struct servin_compose_env *env, const struct servin_
         if (cancelled(env, err))
             return -ECANCELED;
         _cleanup_free_ char *name = servin_compose_container_name(p, s, num);
+        *recreated = true;
         progress(env, "Container", name, "Creating");
         struct servin_container c = {0};
         r = servin_compose_create_container(env, s, num, name, NULL, &c, err);
@@ -358,11 +369,19 @@ int servin_compose_up(struct servin_compose_env *env, const struct servin_compos
         r = servin_compose_ensure_resources(env, order, n, err);
     if (r == 0)
         r = orphans(env, o->remove_orphans, o->timeout_s, err);
+    _cleanup_free_ bool *recreated = xcalloc(n + 1, sizeof(bool));
     for (size_t i = 0; i < n && r == 0; i++) {
         if (!o->no_start)
             r = wait_dependencies(env, order[i], order, n, err);
+        /* depends_on `restart: true`: a recreated dependency restarts this service. */
+        bool dep_recreated = false;
+        for (size_t d = 0; d < order[i]->n_depends_on; d++)
+            for (size_t j = 0; j < i; j++)
+                if (recreated[j] && order[i]->depends_on[d].restart &&
+                    strcmp(order[j]->name, order[i]->depends_on[d].service) == 0)
+                    dep_recreated = true;
         if (r == 0)
-            r = converge_service(env, order[i], o, err);
+            r = converge_service(env, order[i], o, dep_recreated, &recreated[i], err);
     }
     if (r == 0 && o->wait && !o->no_start)
         r = wait_all(env, order, n, o->wait_timeout_s, err);

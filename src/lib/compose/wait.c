@@ -74,31 +74,43 @@ int servin_compose_wait_condition(struct servin_compose_env *env, const char *se
         ids[i] = xstrdup(list[i].id);
     servin_containers_free(list, n);
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    _cleanup_free_ bool *met = xcalloc(n, sizeof(bool));
     bool announced = false;
     for (;;) {
-        size_t met = 0;
+        size_t done = 0;
         for (size_t i = 0; ids[i]; i++) {
+            if (met[i]) {
+                done++;
+                continue;
+            }
             struct servin_container c = {0};
             r = servin_container_get(env->store, ids[i], &c, err);
             if (r == 0) {
                 r = check(&c, cond, err);
-                if (r == 1)
-                    met++;
+                if (r == 1) {
+                    met[i] = true;
+                    done++;
+                    /* As docker compose reports the dependency it waited for. */
+                    if (announced && env->progress)
+                        env->progress(env->progress_arg, "Container", c.name,
+                                      cond == SERVIN_COMPOSE_SERVICE_HEALTHY                  ? "Healthy"
+                                      : cond == SERVIN_COMPOSE_SERVICE_COMPLETED_SUCCESSFULLY ? "Exited"
+                                                                                              : "Started");
+                } else if (r == 0 && !announced && env->progress) {
+                    env->progress(env->progress_arg, "Container", c.name, "Waiting");
+                }
             }
             servin_container_clear(&c);
             if (r < 0)
                 return r;
         }
-        if (met == n)
+        if (done == n)
             return 0;
+        announced = true;
         if (env->cancel && *env->cancel)
             return servin_error_set(err, ECANCELED, "interrupted while waiting for service %s", service);
         if (deadline && now_ms() > deadline)
             return servin_error_set(err, ETIMEDOUT, "timed out waiting for service %s", service);
-        if (!announced && env->progress) {
-            env->progress(env->progress_arg, "Service", service, "Waiting");
-            announced = true;
-        }
         usleep(100 * 1000);
     }
 }
