@@ -145,9 +145,19 @@ class CRIDaemon:
         except OSError:
             return ""
 
+    def sanitizer_report(self):
+        """What AddressSanitizer/UBSan said in the daemon's log (sanitizer builds), or ""."""
+        text = self.log_text()
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if mark in text:
+                return text[text.index(mark) - 200 if text.index(mark) > 200 else 0:]
+        return ""
+
     def cleanup(self):
         self.stop()
+        report = self.sanitizer_report()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        assert not report, "the daemon's sanitizer report:\n" + report
 
 
 def code_of(call, *args, **kw):

@@ -50,6 +50,12 @@ struct h2stream {
     char *message;
     uint8_t *out;
     size_t out_len, out_off;
+    /* What the handler thread produced; the connection thread moves it into the reply fields
+     * (or drops it when the stream was answered meanwhile, at its deadline). */
+    int h_code;
+    char *h_message;
+    uint8_t *h_out;
+    size_t h_out_len;
     bool handler_running; /* the handler thread owns the call */
     bool answered;        /* a reply (or RST) went out: a late handler result is dropped */
     bool closed;          /* nghttp2 closed the stream */
@@ -75,6 +81,8 @@ static void stream_free(struct h2stream *st)
     free(st->body);
     free(st->out);
     free(st->message);
+    free(st->h_out);
+    free(st->h_message);
     free(st);
 }
 
@@ -196,27 +204,27 @@ static void *handler_thread(void *arg)
     if (cri_call_run(&call, st->entry, st->req, &resp) == 0) {
         size_t n = protobuf_c_message_get_packed_size(resp);
         if (n > CRI_MAX_MESSAGE) {
-            st->code = GRPC_RESOURCE_EXHAUSTED;
-            st->message = xasprintf("%s: the reply (%zu bytes) is larger than the %u-byte message limit",
-                                    st->path + 1, n, CRI_MAX_MESSAGE);
+            st->h_code = GRPC_RESOURCE_EXHAUSTED;
+            st->h_message = xasprintf("%s: the reply (%zu bytes) is larger than the %u-byte message limit",
+                                      st->path + 1, n, CRI_MAX_MESSAGE);
         } else {
-            st->out = xmalloc(n + 5);
-            st->out[0] = 0;
-            st->out[1] = (uint8_t)(n >> 24);
-            st->out[2] = (uint8_t)(n >> 16);
-            st->out[3] = (uint8_t)(n >> 8);
-            st->out[4] = (uint8_t)n;
-            protobuf_c_message_pack(resp, st->out + 5);
-            st->out_len = n + 5;
-            st->code = GRPC_OK;
+            st->h_out = xmalloc(n + 5);
+            st->h_out[0] = 0;
+            st->h_out[1] = (uint8_t)(n >> 24);
+            st->h_out[2] = (uint8_t)(n >> 16);
+            st->h_out[3] = (uint8_t)(n >> 8);
+            st->h_out[4] = (uint8_t)n;
+            protobuf_c_message_pack(resp, st->h_out + 5);
+            st->h_out_len = n + 5;
+            st->h_code = GRPC_OK;
         }
     } else {
-        st->code = call.code;
-        st->message = call.message;
+        st->h_code = call.code;
+        st->h_message = call.message;
         call.message = NULL;
-        if (st->code != GRPC_UNIMPLEMENTED && st->code != GRPC_NOT_FOUND)
-            log_info("CRI %s: %s: %s", st->path + 1, grpc_code_name(st->code),
-                     st->message ? st->message : "");
+        if (st->h_code != GRPC_UNIMPLEMENTED && st->h_code != GRPC_NOT_FOUND)
+            log_info("CRI %s: %s: %s", st->path + 1, grpc_code_name(st->h_code),
+                     st->h_message ? st->h_message : "");
     }
     cri_call_clear(&call);
 
@@ -253,7 +261,14 @@ static void drain_done(struct h2conn *c)
         if (st->closed) {
             stream_unlink(c, st);
             stream_free(st);
-        } else {
+        } else if (!st->answered) {
+            st->code = st->h_code;
+            free(st->message);
+            st->message = st->h_message;
+            st->h_message = NULL;
+            st->out = st->h_out;
+            st->out_len = st->h_out_len;
+            st->h_out = NULL;
             reply(c, st);
         }
     }

@@ -216,7 +216,7 @@ struct jctx {
 
 static int bad(struct jctx *j, const char *path, const char *what)
 {
-    snprintf(j->why, j->why_len, "%s: %s", path, what);
+    snprintf(j->why, j->why_len, "%s: %s", *path ? path : "the body", what);
     return -1;
 }
 
