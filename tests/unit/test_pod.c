@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "pod/pod_internal.h"
+#include "servin/cgroup.h"
 #include "servin/cleanup.h"
 #include "servin/cni.h"
 #include "servin/fs.h"
@@ -551,6 +552,55 @@ static void test_pod_lifecycle(void **state)
     json_decref(sysctls);
 }
 
+/* The pod cgroup on a v2 tree of plain files (the host here is v1): created under the converted
+ * parent with the controllers enabled above it, known as Servin's, removed with the pod; one that
+ * existed before (kubelet's) stays. */
+static void test_pod_cgroup_v2(void **state)
+{
+    struct fixture *f = *state;
+    struct servin_error err = {0};
+    _cleanup_free_ char *root = xasprintf("%s/cg2", f->root);
+    assert_int_equal(servin_mkdir_p(root, 0755, &err), 0);
+    _cleanup_free_ char *ctrl = xasprintf("%s/cgroup.controllers", root);
+    const char *ctrls = "cpuset cpu io memory pids\n";
+    assert_int_equal(servin_write_file_atomic(ctrl, ctrls, strlen(ctrls), 0644, &err), 0);
+    _cleanup_free_ char *sub = xasprintf("%s/cgroup.subtree_control", root);
+    assert_int_equal(servin_write_file_atomic(sub, "", 0, 0644, &err), 0);
+    struct servin_cgroup_system *sys = NULL;
+    assert_int_equal(servin_cgroup_system_open(root, SERVIN_CGROUP_V2, SERVIN_CGROUP_PLAIN_FILES, &sys, &err),
+                     0);
+
+    struct servin_pod p = {0};
+    pod_new_id(p.id);
+    p.cgroup_path = servin_pod_cgroup_parent_path("kubepods-besteffort-pod1.slice");
+    p.cgroup = json_null();
+    assert_int_equal(pod_cgroup_create_in(sys, &p, &err), 0);
+    assert_true(p.cgroup_created);
+    _cleanup_free_ char *dir =
+        xasprintf("%s/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice", root);
+    struct stat sb;
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_string_equal(json_string_value(json_object_get(p.cgroup, "mode")), "v2");
+    _cleanup_free_ char *parent_sub = xasprintf("%s/kubepods.slice/cgroup.subtree_control", root);
+    _cleanup_free_ char *enabled = read_text(parent_sub);
+    assert_non_null(strstr(enabled, "memory"));
+    assert_int_equal(pod_cgroup_remove(&p, &err), 0);
+    assert_int_not_equal(stat(dir, &sb), 0);
+    assert_true(json_is_null(p.cgroup));
+
+    /* Kubelet's own pod cgroup, there before the pod: used, not removed. */
+    _cleanup_free_ char *kubelet = xasprintf("%s/kubepods/podk", root);
+    assert_int_equal(servin_mkdir_p(kubelet, 0755, &err), 0);
+    free(p.cgroup_path);
+    p.cgroup_path = xstrdup("/kubepods/podk");
+    assert_int_equal(pod_cgroup_create_in(sys, &p, &err), 0);
+    assert_false(p.cgroup_created);
+    assert_int_equal(pod_cgroup_remove(&p, &err), 0);
+    assert_int_equal(stat(kubelet, &sb), 0);
+    servin_pod_clear(&p);
+    servin_cgroup_system_free(sys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_cni_parse),
         cmocka_unit_test_setup_teardown(test_cni_load_order, setup, teardown),
         cmocka_unit_test(test_cni_result_ips),
+        cmocka_unit_test_setup_teardown(test_pod_cgroup_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pod_lifecycle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

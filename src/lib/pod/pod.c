@@ -186,12 +186,9 @@ static void fill_record(const struct servin_pod_config *cfg, struct servin_pod *
     p->config = json_pack("{s:O?}", "extra", cfg->extra);
 }
 
-static int cgroup_create(struct servin_pod *p, struct servin_error *err)
+int pod_cgroup_create_in(const struct servin_cgroup_system *sys, struct servin_pod *p,
+                         struct servin_error *err)
 {
-    struct servin_cgroup_system *sys = NULL;
-    int ret = servin_cgroup_system_detect(&sys, err);
-    if (ret < 0)
-        return ret;
     struct servin_cgroup *cg = NULL;
     bool existed = false;
     if (servin_cgroup_open(sys, p->cgroup_path, p->id, &cg, err) == 0) {
@@ -203,8 +200,7 @@ static int cgroup_create(struct servin_pod *p, struct servin_error *err)
         servin_cgroup_free(cg);
         cg = NULL;
     }
-    ret = servin_cgroup_create(sys, p->cgroup_path, p->id, &cg, err);
-    servin_cgroup_system_free(sys);
+    int ret = servin_cgroup_create(sys, p->cgroup_path, p->id, &cg, err);
     if (ret < 0)
         return servin_error_wrap(err, "create the pod cgroup %s", p->cgroup_path);
     json_decref(p->cgroup);
@@ -214,7 +210,18 @@ static int cgroup_create(struct servin_pod *p, struct servin_error *err)
     return 0;
 }
 
-static int cgroup_remove(struct servin_pod *p, struct servin_error *err)
+static int cgroup_create(struct servin_pod *p, struct servin_error *err)
+{
+    struct servin_cgroup_system *sys = NULL;
+    int ret = servin_cgroup_system_detect(&sys, err);
+    if (ret < 0)
+        return ret;
+    ret = pod_cgroup_create_in(sys, p, err);
+    servin_cgroup_system_free(sys);
+    return ret;
+}
+
+int pod_cgroup_remove(struct servin_pod *p, struct servin_error *err)
 {
     if (!p->cgroup_created || !json_is_object(p->cgroup))
         return 0;
@@ -362,7 +369,7 @@ fail:
         log_warn("undo pod %.12s: %s", p.id, undo.msg);
     if (ns)
         pod_ns_release(store, &p);
-    if (cgroup && cgroup_remove(&p, &undo) < 0)
+    if (cgroup && pod_cgroup_remove(&p, &undo) < 0)
         log_warn("undo pod %.12s: %s", p.id, undo.msg);
     remove_dirs(store, p.id);
     pod_record_delete(store, p.id, &undo);
@@ -402,7 +409,7 @@ int servin_pod_remove(struct servin_store *store, const char *id, struct servin_
     int ret = servin_pod_get(store, id, &p, err);
     if (ret < 0)
         return ret;
-    if ((ret = stop_loaded(store, &p, err)) < 0 || (ret = cgroup_remove(&p, err)) < 0) {
+    if ((ret = stop_loaded(store, &p, err)) < 0 || (ret = pod_cgroup_remove(&p, err)) < 0) {
         servin_error_wrap(err, "remove pod sandbox %.12s", p.id);
         servin_pod_clear(&p);
         return ret;

@@ -32,6 +32,13 @@ int pod_sysctls_check(json_t *sysctls, bool host_network, bool host_ipc, struct 
 int pod_files_write(struct servin_store *store, const struct servin_pod *p, struct servin_error *err);
 int pod_dns_check(json_t *dns, struct servin_error *err);
 
+/* Create the pod cgroup (p->cgroup_path) in that layout: fills p->cgroup and p->cgroup_created. */
+struct servin_cgroup_system;
+int pod_cgroup_create_in(const struct servin_cgroup_system *sys, struct servin_pod *p,
+                         struct servin_error *err);
+/* Kill what is left in it and remove it, if Servin created it. */
+int pod_cgroup_remove(struct servin_pod *p, struct servin_error *err);
+
 /* eth0 counters in a netns. */
 int pod_netdev_stats(const char *netns, const char *ifname, struct servin_pod_stats *st,
                      struct servin_error *err);
