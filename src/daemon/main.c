@@ -128,6 +128,22 @@ int cmd_daemon(struct cli_ctx *ctx, int argc, char **argv)
      * daemons of other stores never collide). "none" or cri.enabled: false turn it off. */
     _cleanup_free_ char *cri_path = NULL;
     struct servin_config *cfg = ctx->config;
+    /* cri.listen_address ($SERVIN_CRI_LISTEN): the TCP port, "127.0.0.1:PORT" (loopback only). */
+    if (!cri_port && cfg && cfg->cri.listen_address && *cfg->cri.listen_address) {
+        const char *a = cfg->cri.listen_address;
+        if (strncmp(a, "tcp://", 6) == 0)
+            a += 6;
+        const char *colon = strrchr(a, ':');
+        char *end = NULL;
+        long v = colon ? strtol(colon + 1, &end, 10) : 0;
+        bool loopback = colon && ((colon - a == 9 && strncmp(a, "127.0.0.1", 9) == 0) ||
+                                  (colon - a == 9 && strncmp(a, "localhost", 9) == 0) || colon == a);
+        if (!colon || !end || *end || v <= 0 || v > 65535 || !loopback)
+            return cli_failf(
+                "cri.listen_address \"%s\": use 127.0.0.1:PORT (the CRI is served on loopback only)",
+                cfg->cri.listen_address);
+        cri_port = (int)v;
+    }
     bool cri_on = cri_socket || cri_port || !cfg || cfg->cri.enabled;
     if (cri_socket && (strcmp(cri_socket, "none") == 0 || !*cri_socket))
         cri_on = cri_port != 0;

@@ -8,7 +8,7 @@ import os
 import socket
 import time
 
-from cri_client import CRIDaemon, api, code_of, cri, grpc, health  # noqa: F401
+from cri_client import CRIDaemon, api, api_grpc, code_of, cri, grpc, health  # noqa: F401
 
 
 def test_version(cri):
@@ -241,11 +241,30 @@ def test_cri_status_and_test_commands(cri):
     assert "is `servin daemon` running?" in r.stderr
 
 
-def test_default_cri_socket_is_in_the_stores_run_dir():
-    d = CRIDaemon(cri_socket=False).start()
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_default_cri_socket_is_in_the_stores_run_dir_and_tcp_is_loopback():
+    port = free_port()
+    d = CRIDaemon(cri_socket=False, extra=["--cri-port", str(port)]).start()
     try:
         assert os.path.exists(os.path.join(d.servin.root, "run", "cri.sock"))
         r = d.servin.ok("cri", "test")
         assert "all checks passed" in r.stdout, r.stdout
+        with grpc.insecure_channel("127.0.0.1:%d" % port) as ch:
+            v = api_grpc.RuntimeServiceStub(ch).Version(api.VersionRequest(), timeout=10)
+            assert v.runtime_name == "servin"
     finally:
         d.cleanup()
+    # cri.listen_address ($SERVIN_CRI_LISTEN) must be loopback.
+    bad = CRIDaemon()
+    try:
+        r = bad.servin.fail("daemon", "-H", "unix://" + bad.docker_sock, env={"SERVIN_CRI_LISTEN": "0.0.0.0:%d" % port})
+        assert "loopback" in r.stderr
+    finally:
+        bad.cleanup()
