@@ -61,5 +61,10 @@ int servin_content_put_file(struct servin_store *store, const char *path, const 
 /* Read a whole blob, checking its digest (for manifests and configs, which are small). */
 int servin_content_read(struct servin_store *store, const char *digest, char **data, size_t *len,
                         struct servin_error *err);
+/* The same without hashing it again, for reading what a stored config or manifest says (on the
+ * path of every `run`): a blob only enters the store once its digest matched. What is sent
+ * elsewhere (push, save) goes through servin_content_read. */
+int servin_content_read_stored(struct servin_store *store, const char *digest, char **data, size_t *len,
+                               struct servin_error *err);
 
 #endif

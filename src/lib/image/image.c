@@ -496,7 +496,7 @@ static int read_json_blob(struct servin_store *store, const char *digest, json_t
 {
     _cleanup_free_ char *data = NULL;
     size_t len = 0;
-    int ret = servin_content_read(store, digest, &data, &len, err);
+    int ret = servin_content_read_stored(store, digest, &data, &len, err);
     if (ret < 0)
         return ret;
     json_error_t jerr;
