@@ -37,6 +37,11 @@ def bb(servin, busybox_rootfs):
     assert mounts_under(str(servin.root)) == []
     containers = os.path.join(str(servin.root), "containers")
     assert not os.path.isdir(containers) or os.listdir(containers) == []
+    # No step's network namespace or container lock outlives it.
+    netns = os.path.join(str(servin.root), "run", "netns")
+    assert not os.path.isdir(netns) or os.listdir(netns) == []
+    locks = os.path.join(str(servin.root), "locks")
+    assert not os.path.isdir(locks) or [l for l in os.listdir(locks) if l.startswith("container-")] == []
 
 
 def closed_port():
