@@ -93,6 +93,12 @@ int servin_container_save_state(struct servin_store *store, const struct servin_
 /* Write back c->config (e.g. after a resource update; rewrite the spec too). */
 int servin_container_save_config(struct servin_store *store, const struct servin_container *c,
                                  struct servin_error *err);
+/* Docker's update: Memory, MemorySwap, MemoryReservation, NanoCpus, CpuShares, CpuQuota, CpuPeriod,
+ * CpusetCpus, CpusetMems, PidsLimit, BlkioWeight and RestartPolicy from changes (a Docker
+ * Resources object; fields left 0 or null keep their value) into the record and the spec, and onto
+ * the cgroup when the container runs. EINVAL names a bad or unsupported field. */
+int servin_container_update(struct servin_store *store, struct servin_container *c, json_t *changes,
+                            struct servin_error *err);
 int servin_container_rename(struct servin_store *store, const char *text, const char *new_name,
                             struct servin_error *err);
 /* Delete the row, the bundle dir and the run dir (the rootfs must be unmounted already). */

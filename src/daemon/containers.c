@@ -705,11 +705,6 @@ static int logs(struct dreq *r)
         logs_stream, j, logs_job_free);
 }
 
-static int not_yet(struct dreq *r)
-{
-    return dreply_not_implemented(r);
-}
-
 const struct droute daemon_container_routes[] = {
     {"POST", "/containers/create", create, 0},
     {"GET", "/containers/json", list, 0},
@@ -727,12 +722,6 @@ const struct droute daemon_container_routes[] = {
     {"GET", "/containers/*/logs", logs, 0},
     {"GET", "/containers/*/top", top, 0},
     {"GET", "/containers/*/changes", changes, 0},
-    {"GET", "/containers/*/export", not_yet, 0},
-    {"GET", "/containers/*/stats", not_yet, 0},
-    {"GET", "/containers/*/archive", not_yet, 0},
-    {"PUT", "/containers/*/archive", not_yet, DROUTE_BODY_FILE},
-    {"HEAD", "/containers/*/archive", not_yet, 0},
-    {"POST", "/containers/*/update", not_yet, 0},
     {"DELETE", "/containers/*", remove_container, 0},
     {NULL, NULL, NULL, 0},
 };

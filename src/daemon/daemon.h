@@ -66,6 +66,8 @@ extern const struct droute daemon_container_routes[];
 extern const struct droute daemon_exec_routes[];
 extern const struct droute daemon_volume_routes[];
 extern const struct droute daemon_network_routes[];
+extern const struct droute daemon_archive_routes[];
+extern const struct droute daemon_stats_routes[];
 /* POST /build (build.c), routed with the image endpoints. */
 int daemon_build(struct dreq *r);
 
@@ -97,6 +99,8 @@ bool dreq_version_at_least(struct dreq *r, const char *version);
 int dreply_json(struct dreq *r, unsigned status, json_t *body); /* steals body */
 int dreply_text(struct dreq *r, unsigned status, const char *content_type, const char *text, size_t len);
 int dreply_empty(struct dreq *r, unsigned status);
+/* One more header on the reply chosen so far. */
+void dreply_add_header(struct dreq *r, const char *name, const char *value);
 /* {"message": "..."} with the given status. */
 int dreply_error(struct dreq *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The status that fits err->code (ENOENT 404, EEXIST/EBUSY 409, EINVAL 400, ENOSYS 501, else 500). */

@@ -18,8 +18,8 @@
 #include "servin/version.h"
 
 static const struct droute *const route_tables[] = {
-    daemon_system_routes, daemon_image_routes,  daemon_container_routes,
-    daemon_exec_routes,   daemon_volume_routes, daemon_network_routes,
+    daemon_system_routes, daemon_image_routes,   daemon_container_routes, daemon_exec_routes,
+    daemon_volume_routes, daemon_network_routes, daemon_archive_routes,   daemon_stats_routes,
 };
 
 /* ---- routing ---- */
@@ -362,6 +362,12 @@ int dreply_json(struct dreq *r, unsigned status, json_t *body)
 int dreply_empty(struct dreq *r, unsigned status)
 {
     return set_response(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT));
+}
+
+void dreply_add_header(struct dreq *r, const char *name, const char *value)
+{
+    if (r->response)
+        MHD_add_response_header(r->response, name, value);
 }
 
 int dreply_error(struct dreq *r, unsigned status, const char *fmt, ...)

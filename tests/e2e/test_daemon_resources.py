@@ -186,3 +186,110 @@ def test_resource_events(daemon):
     out = daemon.docker("events", "--since", since, "--until", until, "--filter", "network=evnet",
                         "--format", "{{.Action}}").stdout.split()
     assert out == ["create", "connect", "disconnect", "destroy"], out
+
+
+def test_stats_update_cp_export(daemon, tmp_path):
+    cid = daemon.docker("run", "-d", "--name", "busy", IMAGE, "sh", "-c",
+                        "mkdir -p /dir/sub && echo in-container > /dir/f && echo deep > /dir/sub/g; "
+                        "while :; do :; done").stdout.strip()
+    try:
+        time.sleep(0.5)
+        line = daemon.docker("stats", "--no-stream", "--format",
+                             "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "busy").stdout.strip()
+        name, cpu, mem, pids = line.split("|")
+        assert name == "busy" and cpu.endswith("%") and float(cpu[:-1]) > 5, line
+        used, limit = mem.split(" / ")
+        assert used.endswith("iB") and limit.endswith("iB") and pids == "1", line
+        # Update: the record, the inspect shape and the live cgroup (docker stats shows the new limit).
+        daemon.docker("update", "--memory", "64m", "--memory-swap", "128m", "--cpus", "0.5",
+                      "--pids-limit", "50", "--restart", "on-failure:3", "busy")
+        hc = json.loads(daemon.docker("inspect", "busy").stdout)[0]["HostConfig"]
+        assert (hc["Memory"], hc["NanoCpus"], hc["PidsLimit"]) == (64 << 20, 500000000, 50), hc
+        assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}, hc
+        mem = daemon.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", "busy").stdout.strip()
+        assert mem.endswith("/ 64MiB"), mem
+        r = daemon.docker("update", "--memory", "1m", "busy", check=False)
+        assert r.returncode != 0 and "6MB" in r.stderr
+        # The API's one-shot sample, in Docker's shape.
+        s = daemon.get_json("/containers/busy/stats?stream=false&one-shot=true")
+        assert s["id"] == cid and s["name"] == "/busy"
+        assert s["cpu_stats"]["cpu_usage"]["total_usage"] > 0 and s["cpu_stats"]["online_cpus"] >= 1
+        assert s["cpu_stats"]["system_cpu_usage"] > 0 and s["memory_stats"]["limit"] == 64 << 20
+        assert s["pids_stats"]["current"] == 1 and "eth0" in s["networks"]
+        assert "io_service_bytes_recursive" in s["blkio_stats"] and s["read"] and s["preread"]
+        # docker cp both ways, a file, a directory, a directory's contents, and a tar on stdout.
+        host = tmp_path / "host.txt"
+        host.write_text("from-host\n")
+        daemon.docker("cp", str(host), "busy:/dir/")
+        assert daemon.docker("exec", "busy", "cat", "/dir/host.txt").stdout == "from-host\n"
+        daemon.docker("cp", "busy:/dir", str(tmp_path / "copy1"))
+        assert (tmp_path / "copy1" / "sub" / "g").read_text() == "deep\n"
+        assert (tmp_path / "copy1" / "host.txt").read_text() == "from-host\n"
+        (tmp_path / "copy2").mkdir()
+        daemon.docker("cp", "busy:/dir/.", str(tmp_path / "copy2"))
+        assert (tmp_path / "copy2" / "f").read_text() == "in-container\n"
+        tar = subprocess.run([DOCKER, "-H", daemon.host, "cp", "busy:/dir/f", "-"], capture_output=True,
+                             check=True).stdout
+        assert b"in-container" in tar
+        r = daemon.docker("cp", "busy:/nope", str(tmp_path / "x"), check=False)
+        assert r.returncode != 0 and "Could not find the file /nope" in r.stderr
+        r = daemon.docker("cp", str(host), "busy:/dir/f/x", check=False)
+        assert r.returncode != 0
+        r = daemon.request("HEAD", "/containers/busy/archive?path=/dir")
+        assert r.status == 200
+        import base64
+        st = json.loads(base64.b64decode(r.headers["X-Docker-Container-Path-Stat"]))
+        assert st["name"] == "dir" and st["mode"] & (1 << 31) and st["mode"] & 0o777 == 0o755, st
+        # export: the whole root filesystem.
+        out = subprocess.run([DOCKER, "-H", daemon.host, "export", "busy"], capture_output=True, check=True).stdout
+        names = subprocess.run(["tar", "t"], input=out, capture_output=True, check=True).stdout.decode().split()
+        assert "bin/busybox" in names and "dir/host.txt" in names, names[:20]
+    finally:
+        daemon.docker("rm", "-f", "busy")
+
+
+def test_docker_py_shapes(daemon):
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.host, version="1.43")
+    vol = client.volumes.create("pyvol", labels={"k": "v"})
+    assert vol.name == "pyvol" and client.volumes.get("pyvol").attrs["Labels"] == {"k": "v"}
+    assert [v.name for v in client.volumes.list(filters={"label": "k=v"})] == ["pyvol"]
+    net = client.networks.create("pynet", driver="bridge", labels={"k": "v"})
+    assert client.networks.get(net.id).name == "pynet"
+    assert [n.name for n in client.networks.list(names=["pynet"])] == ["pynet"]
+    c = client.containers.run(IMAGE, ["sleep", "300"], detach=True, name="pyc", network="pynet",
+                              volumes={"pyvol": {"bind": "/v", "mode": "rw"}})
+    try:
+        net.reload()
+        assert c.id in net.attrs["Containers"]
+        s = c.stats(stream=False)
+        assert s["memory_stats"]["usage"] > 0 and "cpu_stats" in s and "precpu_stats" in s
+        assert s["precpu_stats"]["cpu_usage"]["total_usage"] > 0
+        stream = c.stats(stream=True, decode=True)
+        first, second = next(stream), next(stream)
+        assert second["precpu_stats"]["cpu_usage"]["total_usage"] == first["cpu_stats"]["cpu_usage"]["total_usage"]
+        stream.close()
+        c.update(mem_limit="32m")
+        c.reload()
+        assert c.attrs["HostConfig"]["Memory"] == 32 << 20
+        ok, (st, ) = True, [c.get_archive("/v")[1]]
+        assert ok and st["name"] == "v"
+        assert c.put_archive("/v", _tar_of("put.txt", b"put-by-py\n"))
+        assert c.exec_run(["cat", "/v/put.txt"]).output == b"put-by-py\n"
+    finally:
+        c.remove(force=True)
+    net.remove()
+    vol.remove()
+    assert client.volumes.list(filters={"name": "pyvol"}) == []
+    client.close()
+
+
+def _tar_of(name, data):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
