@@ -54,6 +54,10 @@ int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *optstring
  * "table " prints a header row; "\t" and "\n" escapes work. Values come from a JSON object. */
 int cli_format_render(const char *tmpl, json_t *obj, FILE *out, struct servin_error *err);
 void cli_format_table_header(const char *tmpl, FILE *out);
+/* What every inspect command prints for the objects it found: the JSON array (no format, or
+ * "json"), else format rendered for each item, one line each. 0, or the exit code of a template
+ * that failed (reported). */
+int cli_print_inspect(json_t *items, const char *format);
 /* Print rows as aligned columns: call cli_table_add for each row (tab-separated cells), then flush. */
 struct cli_table;
 struct cli_table *cli_table_new(void);

@@ -387,22 +387,9 @@ int cmd_image_inspect(struct cli_ctx *ctx, int argc, char **argv)
         }
         json_array_append_new(all, j);
     }
-    if (format && strcmp(format, "json") != 0) {
-        size_t i;
-        json_t *j;
-        json_array_foreach (all, i, j) {
-            struct servin_error err = {0};
-            if (cli_format_render(format, j, stdout, &err) < 0) {
-                code = cli_fail(&err);
-                break;
-            }
-        }
-    } else {
-        json_dumpf(all, stdout, JSON_INDENT(4));
-        fputc('\n', stdout);
-    }
+    int r = cli_print_inspect(all, format);
     json_decref(all);
-    return code;
+    return r ? r : code;
 }
 
 /* ---- history ---- */

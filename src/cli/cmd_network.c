@@ -237,29 +237,17 @@ int cmd_network_inspect(struct cli_ctx *ctx, int argc, char **argv)
         struct servin_error err = {0};
         struct servin_network n = {0};
         if (servin_network_get(store, argv[i], &n, &err) < 0) {
-            code = cli_fail(&err);
+            /* Docker exits 1 when an object is missing, after printing the ones it found. */
+            cli_fail(&err);
+            code = 1;
             continue;
         }
         json_array_append_new(all, servin_network_inspect_json(store, &n));
         servin_network_clear(&n);
     }
-    size_t i;
-    json_t *v;
-    if (format) {
-        json_array_foreach (all, i, v) {
-            struct servin_error err = {0};
-            if (cli_format_render(format, v, stdout, &err) < 0) {
-                code = cli_fail(&err);
-                break;
-            }
-            fputc('\n', stdout);
-        }
-    } else {
-        json_dumpf(all, stdout, JSON_INDENT(4));
-        fputc('\n', stdout);
-    }
+    int r = cli_print_inspect(all, format);
     json_decref(all);
-    return code;
+    return r ? r : code;
 }
 
 int cmd_network_rm(struct cli_ctx *ctx, int argc, char **argv)

@@ -382,19 +382,8 @@ int cmd_container_inspect(struct cli_ctx *ctx, int argc, char **argv)
         cli_failf("No such container: %s", json_string_value(j));
         code = 1;
     }
-    if (format && strcmp(format, "json") != 0) {
-        json_array_foreach (all, i, j) {
-            struct servin_error err = {0};
-            if (cli_format_render(format, j, stdout, &err) < 0) {
-                code = cli_fail(&err);
-                break;
-            }
-        }
-    } else {
-        json_dumpf(all, stdout, JSON_INDENT(4));
-        fputc('\n', stdout);
-    }
+    int r = cli_print_inspect(all, format);
     json_decref(all);
     json_decref(missing);
-    return code;
+    return r ? r : code;
 }

@@ -159,3 +159,23 @@ void cli_format_table_header(const char *tmpl, FILE *out)
     }
     fputc('\n', out);
 }
+
+int cli_print_inspect(json_t *items, const char *format)
+{
+    /* As Docker's inspect: no format or "json" prints the array, even an empty one when every
+     * name failed; a template is rendered for each item, a line each, and stops at the first
+     * that fails. */
+    if (!format || strcmp(format, "json") == 0) {
+        json_dumpf(items, stdout, JSON_INDENT(4));
+        fputc('\n', stdout);
+        return 0;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach (items, i, item) {
+        struct servin_error err = {0};
+        if (cli_format_render(format, item, stdout, &err) < 0)
+            return cli_fail(&err);
+    }
+    return 0;
+}
