@@ -20,6 +20,7 @@ import pytest
 from cri_client import CRIDaemon, api, code_of, grpc
 
 CNI_BIN = "/usr/lib/cni"
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(CNI_BIN, "bridge")),
                                 reason="containernetworking-plugins is needed (scripts/install-deps)")
@@ -326,3 +327,46 @@ def test_list_filters_restart_and_20_concurrent(env):
     # No veth of ours is left on the bridge (the bridge itself stays, as CNI's bridge plugin leaves it).
     assert _sh("ip", "-o", "link", "show", "master", net.bridge).strip() == ""
     assert not [l for l in open("/proc/mounts") if "/pods/" in l and d.tmp in l]
+
+
+def test_containers_of_a_pod_see_it_and_go_with_it(env):
+    """A container in a networked pod has the pod's IP, hostname and DNS; StopPodSandbox stops it,
+    RemovePodSandbox removes it, and its process is gone."""
+    d, net, cg = env
+    image = "localhost/podbb:latest"
+    rootfs = os.path.join(d.tmp, "bb-rootfs.tar")
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), rootfs], check=True)
+    d.servin.ok("import", "-c", 'CMD ["sh"]', rootfs, image)
+    dns = api.DNSConfig(servers=["10.96.0.10"], searches=["ns1.svc"], options=["ndots:2"])
+    cfg = _config("withctr", hostname="withctr-0", dns=dns, cgroup_parent="/%s/podctr" % cg)
+    cfg.log_directory = os.path.join(d.tmp, "podlogs")
+    pid = _run(d, cfg)
+    ip = _status(d, pid).status.network.ip
+    cc = api.ContainerConfig(metadata=api.ContainerMetadata(name="sleeper"), image=api.ImageSpec(image=image),
+                             command=["sh", "-c", "sleep 1000"], log_path="sleeper/0.log")
+    cid = d.runtime.CreateContainer(api.CreateContainerRequest(pod_sandbox_id=pid, config=cc, sandbox_config=cfg),
+                                    timeout=60).container_id
+    d.runtime.StartContainer(api.StartContainerRequest(container_id=cid), timeout=60)
+
+    def exec_(*argv):
+        r = d.runtime.ExecSync(api.ExecSyncRequest(container_id=cid, cmd=list(argv), timeout=10), timeout=60)
+        assert r.exit_code == 0, r
+        return r.stdout.decode()
+
+    assert exec_("hostname").strip() == "withctr-0"
+    assert ip in exec_("ip", "-o", "addr", "show", "eth0")
+    assert exec_("cat", "/etc/resolv.conf") == "nameserver 10.96.0.10\nsearch ns1.svc\noptions ndots:2\n"
+    assert "%s\twithctr-0" % ip in exec_("cat", "/etc/hosts")
+    ctr_pid = json.loads(d.runtime.ContainerStatus(api.ContainerStatusRequest(container_id=cid, verbose=True),
+                                                   timeout=30).info["info"])["pid"]
+    assert ctr_pid > 0 and os.path.exists("/proc/%d" % ctr_pid)
+
+    d.runtime.StopPodSandbox(api.StopPodSandboxRequest(pod_sandbox_id=pid), timeout=60)
+    st = d.runtime.ContainerStatus(api.ContainerStatusRequest(container_id=cid), timeout=30).status
+    assert st.state == api.CONTAINER_EXITED
+    assert not os.path.exists("/proc/%d" % ctr_pid)
+    d.runtime.RemovePodSandbox(api.RemovePodSandboxRequest(pod_sandbox_id=pid), timeout=60)
+    assert code_of(d.runtime.ContainerStatus, api.ContainerStatusRequest(container_id=cid), timeout=30)[0] == \
+        grpc.StatusCode.NOT_FOUND
+    assert _leftovers(pid) == [] and _leftovers(cid) == []
+    assert not os.path.isdir("/sys/fs/cgroup/memory/%s/podctr" % cg)
