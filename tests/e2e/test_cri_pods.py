@@ -361,6 +361,10 @@ def test_containers_of_a_pod_see_it_and_go_with_it(env):
                                                    timeout=30).info["info"])["pid"]
     assert ctr_pid > 0 and os.path.exists("/proc/%d" % ctr_pid)
 
+    stats = d.runtime.PodSandboxStats(api.PodSandboxStatsRequest(pod_sandbox_id=pid), timeout=30).stats
+    assert [c.attributes.id for c in stats.linux.containers] == [cid]
+    assert stats.linux.memory.usage_bytes.value > 0 and stats.linux.process.process_count.value >= 1
+
     d.runtime.StopPodSandbox(api.StopPodSandboxRequest(pod_sandbox_id=pid), timeout=60)
     st = d.runtime.ContainerStatus(api.ContainerStatusRequest(container_id=cid), timeout=30).status
     assert st.state == api.CONTAINER_EXITED

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "container_internal.h"
 #include "cri_service.h"
 #include "servin/cleanup.h"
 #include "servin/cri_container.h"
@@ -418,6 +419,18 @@ static Runtime__V1__PodSandboxStats *pod_stats(struct cri_call *call, struct ser
         lx->network->default_interface = i;
         cri_append(call, &lx->network->base, "interfaces", i);
     }
+    /* The running containers' own stats, as kubelet's summary wants them with the pod's. */
+    Runtime__V1__ContainerStatsFilter cf = RUNTIME__V1__CONTAINER_STATS_FILTER__INIT;
+    cf.pod_sandbox_id = (char *)p->id;
+    Runtime__V1__ListContainerStatsRequest creq = RUNTIME__V1__LIST_CONTAINER_STATS_REQUEST__INIT;
+    creq.filter = &cf;
+    ProtobufCMessage *cresp = NULL;
+    if (cri_list_container_stats(call, &creq.base, &cresp) == 0 && cresp) {
+        const Runtime__V1__ListContainerStatsResponse *r = (const void *)cresp;
+        for (size_t i = 0; i < r->n_stats; i++)
+            cri_append(call, &lx->base, "containers", r->stats[i]);
+    } else
+        call->code = GRPC_OK; /* a pod without container stats still has its own */
     return s;
 }
 
