@@ -190,6 +190,9 @@ int bf_cache_get(struct servin_store *store, const char *key, struct bf_state *o
     }
     json_decref(root);
     if (!ok) {
+        /* Its layers were collected (the build holds the gc lock shared, so no collection runs
+         * now): the entry can never hit again. */
+        unlink(path);
         bf_state_clear(&s);
         return 0;
     }
