@@ -264,3 +264,30 @@ def test_bad_files_give_one_error_with_the_line(servin, tmp_path):
     write(d, "compose.yaml", "services:\n  web:\n    image: x\n    develop: {watch: []}\n")
     r = servin.ok("compose", "config", "-q", cwd=d, env=CLEAN_ENV)
     assert r.stderr.count("services.web.develop is not supported") == 1
+
+
+SERVICE_KEYS = """image build command entrypoint environment env_file ports expose volumes tmpfs networks
+network_mode depends_on healthcheck restart deploy labels user init stop_grace_period ulimits extra_hosts
+dns logging pull_policy profiles configs secrets shm_size cpus sysctls extends""".split()
+ODD_VALUES = ["[[1]]", "{a: {b: [1]}}", "[{a: [1]}]", "{'': 1}"]
+ODD_FILES = [
+    "services: {s: {image: '${A:-${B'}}\n", "services: {s: {image: '${}'}}\n", "services: [1]\n",
+    "services: {s: {<<: 1, image: x}}\n", "? [a]\n: 1\nservices: {s: {image: x}}\n", "include: [{path: [[1]]}]\n",
+    "services: {s: {image: x}}\nnetworks: {a: {ipam: {config: [{subnet: []}]}}}\n",
+    "services: {s: {image: x}}\nvolumes: {a: {external: {name: []}}}\n",
+    "services: {s: {image: x}}\nsecrets: {a: {file: x, external: true}}\n",
+    "services:\n  s:\n    image: x\n    ports: ['a:b:c:d', '::::', '1-2:3']\n",
+    "services:\n  s:\n    image: x\n    volumes: [':', 'a:b:c:d', '/x:/y:zz']\n",
+]
+
+
+def test_odd_shapes_never_crash(servin, tmp_path):
+    """Every key given values of the wrong shape: a clean load or one error line, never a crash."""
+    d = str(tmp_path / "odd")
+    cases = ["services:\n  s:\n    image: x\n    %s: %s\n" % (k, v) for k in SERVICE_KEYS for v in ODD_VALUES]
+    for text in cases + ODD_FILES:
+        write(d, "compose.yaml", text)
+        r = servin("compose", "config", "-q", check=False, cwd=d, env=CLEAN_ENV)
+        errors = [l for l in r.stderr.splitlines() if l.startswith("servin: ")]
+        assert (r.returncode == 0 and not errors) or (r.returncode == 125 and len(errors) == 1), (text, r.stderr)
+        assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, (text, r.stderr)

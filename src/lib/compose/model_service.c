@@ -168,7 +168,7 @@ static int k_port_item(struct cctx *c, const struct cnode *it, const char *path,
         _cleanup_free_ char *sub = xasprintf("%s.%s", path, k);
         int r = 0;
         if (strcmp(k, "target") == 0) {
-            long long t;
+            long long t = 0;
             r = cn_int(c, x, sub, 1, &t);
             if (r == 0 && t > 65535)
                 r = cfail(c, x, "%s: port %lld out of range", sub, t);
@@ -370,7 +370,7 @@ static int k_networks(KEY_ARGS)
             } else if (strcmp(k, "ipv6_address") == 0) {
                 r = cn_str(c, x, sub, &n->ipv6_address);
             } else if (strcmp(k, "priority") == 0) {
-                long long p;
+                long long p = 0;
                 r = cn_int(c, x, sub, -1000000, &p);
                 n->priority = (int)p;
             } else if (compose_key_listed(compose_unsupported_service_network_keys, k)) {
@@ -467,7 +467,7 @@ static int k_healthcheck(KEY_ARGS)
         } else if (strcmp(k, "start_interval") == 0) {
             r = cn_duration(c, x, sub, &h->start_interval_ns);
         } else if (strcmp(k, "retries") == 0) {
-            long long n;
+            long long n = 0;
             r = cn_int(c, x, sub, 0, &n);
             h->retries = (int)n;
         } else if (strcmp(k, "disable") == 0) {
@@ -515,7 +515,7 @@ static int k_resources(struct cctx *c, const struct cnode *v, const char *path,
                           x->type == CN_SCALAR ? "\"" : "", x->type == CN_SCALAR ? x->s : cn_kind(x),
                           x->type == CN_SCALAR ? "\"" : "");
         } else if (strcmp(k, "pids") == 0 && limits) {
-            long long n;
+            long long n = 0;
             r = cn_int(c, x, sub, -1, &n);
             s->deploy.pids_limit = n;
         } else if (strcmp(k, "cpus") == 0 || strcmp(k, "devices") == 0 ||
@@ -542,7 +542,7 @@ static int k_deploy(KEY_ARGS)
         _cleanup_free_ char *sub = xasprintf("%s.%s", path, k);
         int r = 0;
         if (strcmp(k, "replicas") == 0) {
-            long long n;
+            long long n = 0;
             r = cn_int(c, x, sub, 0, &n);
             s->deploy.replicas = (int)n;
         } else if (strcmp(k, "resources") == 0) {
@@ -573,7 +573,7 @@ static int k_deploy(KEY_ARGS)
 
 static int k_scale(KEY_ARGS)
 {
-    long long n;
+    long long n = 0;
     int r = cn_int(c, v, path, 0, &n);
     if (r == 0 && s->deploy.replicas < 0)
         s->deploy.replicas = (int)n;
@@ -624,7 +624,7 @@ STRV_KEY(k_profiles, profiles)
 
 static int k_init(KEY_ARGS)
 {
-    bool b;
+    bool b = false;
     int r = cn_bool(c, v, path, &b);
     s->init = b;
     return r;
@@ -658,7 +658,7 @@ static int k_ulimits(KEY_ARGS)
         for (size_t j = 0; j < m->n; j++) {
             const char *k = m->keys[j]->s;
             _cleanup_free_ char *sub = xasprintf("%s.%s.%s", path, u->name, k);
-            long long n;
+            long long n = 0;
             int r;
             if (strcmp(k, "soft") == 0 || strcmp(k, "hard") == 0) {
                 r = cn_int(c, m->items[j], sub, -1, &n);
@@ -778,7 +778,7 @@ static int k_cpus(KEY_ARGS)
 
 static int k_pids_limit(KEY_ARGS)
 {
-    long long n;
+    long long n = 0;
     int r = cn_int(c, v, path, -1, &n);
     s->deploy.pids_limit = n;
     return r;
