@@ -172,6 +172,12 @@ struct servin_compose_down_opts {
 int servin_compose_down(struct servin_compose_env *env, const struct servin_compose_down_opts *opts,
                         struct servin_error *err);
 
+/* Stop the containers, dependents before their dependencies: level by level down the depends_on
+ * graph, all containers of one level at once (signalled, then waited for); entries with an empty
+ * id are skipped. timeout_s < 0: each container's own. */
+int servin_compose_stop_containers(struct servin_compose_env *env, struct servin_container *list, size_t n,
+                                   long timeout_s, struct servin_error *err);
+
 /* Docker Compose's stop order: dependents before their dependencies (the reverse of start order);
  * containers of services not in the model last. Containers are modified in place. */
 void servin_compose_sort_for_stop(const struct servin_compose_project *p, struct servin_container *list,

@@ -200,6 +200,13 @@ int servin_container_start(struct servin_store *store, struct servin_container *
 /* Stop (StopSignal, then SIGKILL after timeout_s; < 0 = the container's StopTimeout or 10). */
 int servin_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
                           struct servin_error *err);
+/* The two halves of stop, so that many containers can be stopped at once (compose down): begin
+ * sends the StopSignal (nothing for a container that does not run); finish waits up to timeout_s
+ * (< 0: its own), then kills. */
+int servin_container_stop_begin(struct servin_store *store, struct servin_container *c,
+                                struct servin_error *err);
+int servin_container_stop_finish(struct servin_store *store, struct servin_container *c, int timeout_s,
+                                 struct servin_error *err);
 /* Send sig to the container's init (EBUSY when it is not running); it will not be restarted. */
 int servin_container_kill(struct servin_store *store, struct servin_container *c, int sig, struct servin_error *err);
 /* The same; volumes: also the container's anonymous volumes that no other container uses (rm -v). */

@@ -152,18 +152,17 @@ static int run_verb(struct compose_cli *cc, int argc, char **argv, enum verb ver
                 skip = true;
         }
     }
+    if (verb == V_STOP || verb == V_RESTART) {
+        skip = true;
+        if (servin_compose_stop_containers(&s.env, list, n, timeout, &err) < 0)
+            code = cli_fail(&err);
+    }
     for (size_t i = 0; i < n && !skip; i++) {
         struct servin_container *ct = &list[i];
         int r = 0;
         switch (verb) {
         case V_STOP:
         case V_RESTART:
-            if (servin_container_is_active(ct)) {
-                progress(&s, ct->name, "Stopping");
-                r = servin_container_stop(s.env.store, ct, (int)timeout, &err);
-                if (r == 0)
-                    progress(&s, ct->name, "Stopped");
-            }
             break;
         case V_PAUSE:
         case V_UNPAUSE:

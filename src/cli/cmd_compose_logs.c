@@ -197,19 +197,12 @@ static int report_exit(struct compose_session *s, struct streamer *st)
 
 static void stop_all(struct compose_session *s, struct servin_container *list, size_t n)
 {
-    servin_compose_sort_for_stop(s->project, list, n);
-    for (size_t i = 0; i < n; i++) {
-        struct servin_error err = {0};
-        struct servin_container c = {0};
-        if (servin_container_get(s->env.store, list[i].id, &c, &err) == 0 && servin_container_is_active(&c)) {
-            s->env.progress(s->env.progress_arg, "Container", c.name, "Stopping");
-            if (servin_container_stop(s->env.store, &c, -1, &err) < 0)
-                cli_fail(&err);
-            else
-                s->env.progress(s->env.progress_arg, "Container", c.name, "Stopped");
-        }
-        servin_container_clear(&c);
-    }
+    struct servin_error err = {0};
+    for (size_t i = 0; i < n; i++)
+        servin_container_reconcile(s->env.store, &list[i], &err);
+    servin_error_clear(&err);
+    if (servin_compose_stop_containers(&s->env, list, n, -1, &err) < 0)
+        cli_fail(&err);
 }
 
 int compose_attach_foreground(struct compose_session *s, struct servin_container *list, size_t n,

@@ -55,6 +55,71 @@ void servin_compose_sort_for_stop(const struct servin_compose_project *p, struct
     sort_n = 0;
 }
 
+/* How deep a service sits in depends_on: 0 without dependencies; services unknown to the model
+ * above every other, so that they stop first. */
+static int level_of(const struct servin_compose_project *p, const char *name, int depth)
+{
+    const struct servin_compose_service *s = name ? servin_compose_service_find(p, name) : NULL;
+    if (!s)
+        return 1 << 20;
+    int level = 0;
+    for (size_t i = 0; i < s->n_depends_on && depth < 64; i++) {
+        int l = level_of(p, s->depends_on[i].service, depth + 1);
+        if (l < (1 << 20) && l + 1 > level)
+            level = l + 1;
+    }
+    return level;
+}
+
+int servin_compose_stop_containers(struct servin_compose_env *env, struct servin_container *list, size_t n,
+                                   long timeout_s, struct servin_error *err)
+{
+    _cleanup_free_ int *levels = xcalloc(n + 1, sizeof(int));
+    int top = -1;
+    for (size_t i = 0; i < n; i++) {
+        levels[i] = level_of(env->project, servin_compose_label(&list[i], SERVIN_COMPOSE_LABEL_SERVICE), 0);
+        if (levels[i] > top)
+            top = levels[i];
+    }
+    int first = 0;
+    struct servin_error first_err = {0};
+    /* Level by level from the top: every container of a level is signalled, then all are waited for. */
+    while (top >= 0) {
+        int next = -1;
+        for (size_t i = 0; i < n; i++) {
+            if (levels[i] != top || !list[i].id[0] || !servin_container_is_active(&list[i]))
+                continue;
+            progress(env, "Container", list[i].name, "Stopping");
+            int r = servin_container_stop_begin(env->store, &list[i], err);
+            if (r < 0 && !first) {
+                first = r;
+                first_err = *err;
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (levels[i] < top && levels[i] > next)
+                next = levels[i];
+            if (levels[i] != top || !list[i].id[0] || !servin_container_is_active(&list[i]))
+                continue;
+            int r = servin_container_stop_finish(env->store, &list[i], (int)timeout_s, err);
+            if (r < 0) {
+                if (!first) {
+                    first = r;
+                    first_err = *err;
+                }
+                continue;
+            }
+            progress(env, "Container", list[i].name, "Stopped");
+        }
+        top = next;
+    }
+    if (first) {
+        *err = first_err;
+        return first;
+    }
+    return 0;
+}
+
 static void report_image(void *ctx, const char *action, const char *what)
 {
     struct servin_compose_env *env = ctx;
@@ -87,22 +152,14 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
     struct servin_error first_err = {0};
     /* Stop everything first (dependents before what they depend on), then remove. */
     for (size_t i = 0; i < n; i++) {
-        struct servin_container *c = &list[i];
-        const char *svc = servin_compose_label(c, SERVIN_COMPOSE_LABEL_SERVICE);
-        if (!is_known_service(p, svc) && !o->remove_orphans) {
-            c->id[0] = '\0';
-            continue;
-        }
-        if (!servin_container_is_active(c))
-            continue;
-        progress(env, "Container", c->name, "Stopping");
-        r = servin_container_stop(env->store, c, (int)o->timeout_s, err);
-        if (r < 0 && !first) {
-            first = r;
-            servin_error_wrap(err, "stop container %s", c->name);
-            first_err = *err;
-        }
-        progress(env, "Container", c->name, "Stopped");
+        const char *svc = servin_compose_label(&list[i], SERVIN_COMPOSE_LABEL_SERVICE);
+        if (!is_known_service(p, svc) && !o->remove_orphans)
+            list[i].id[0] = '\0';
+    }
+    r = servin_compose_stop_containers(env, list, n, o->timeout_s, err);
+    if (r < 0) {
+        first = r;
+        first_err = *err;
     }
     for (size_t i = 0; i < n; i++) {
         struct servin_container *c = &list[i];

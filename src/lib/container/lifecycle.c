@@ -163,14 +163,12 @@ static int signal_container(struct servin_store *store, const struct servin_cont
     return r;
 }
 
-int servin_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
-                          struct servin_error *err)
+int servin_container_stop_begin(struct servin_store *store, struct servin_container *c,
+                                struct servin_error *err)
 {
     int r = servin_container_reconcile(store, c, err);
     if (r < 0 || !servin_container_is_active(c))
         return r;
-    if (timeout_s < 0)
-        timeout_s = stop_timeout_of(c);
     servin_container_mark_stopped(store, c);
     bool paused = c->state == SERVIN_CONTAINER_PAUSED;
     r = signal_container(store, c, stop_signal_of(c), false, err);
@@ -182,11 +180,20 @@ int servin_container_stop(struct servin_store *store, struct servin_container *c
         struct servin_error ignored = {0};
         servin_oci_resume(oci_root, c->id, &ignored);
     }
-    r = servin_container_wait_stopped(store, c, timeout_s < 0 ? -1 : (long)timeout_s * 1000, err);
+    return 0;
+}
+
+int servin_container_stop_finish(struct servin_store *store, struct servin_container *c, int timeout_s,
+                                 struct servin_error *err)
+{
+    if (timeout_s < 0)
+        timeout_s = stop_timeout_of(c);
+    int r = servin_container_wait_stopped(store, c, timeout_s < 0 ? -1 : (long)timeout_s * 1000, err);
     if (r == 0)
         servin_event_container(store, c, "stop", NULL);
     if (r != -ETIMEDOUT)
         return r;
+    servin_error_clear(err);
     r = signal_container(store, c, SIGKILL, true, err);
     if (r < 0)
         return servin_error_wrap(err, "kill container %s", c->name);
@@ -196,6 +203,18 @@ int servin_container_stop(struct servin_store *store, struct servin_container *c
     if (r == 0)
         servin_event_container(store, c, "stop", NULL);
     return r;
+}
+
+int servin_container_stop(struct servin_store *store, struct servin_container *c, int timeout_s,
+                          struct servin_error *err)
+{
+    int r = servin_container_reconcile(store, c, err);
+    if (r < 0 || !servin_container_is_active(c))
+        return r;
+    r = servin_container_stop_begin(store, c, err);
+    if (r < 0)
+        return r;
+    return servin_container_stop_finish(store, c, timeout_s, err);
 }
 
 int servin_container_remove(struct servin_store *store, struct servin_container *c, bool force,
@@ -317,8 +336,11 @@ int servin_container_start(struct servin_store *store, struct servin_container *
     json_t *log_cfg = json_object_get(host, "LogConfig");
     json_t *policy = json_object_get(host, "RestartPolicy");
     _cleanup_free_ char *seccomp_cache = servin_container_seccomp_cache(store);
-    struct servin_monitor_opts mo = {
-        .id = c->id, .bundle = bundle, .oci_root = oci_root, .run_dir = run_dir, .seccomp_cache_dir = seccomp_cache};
+    struct servin_monitor_opts mo = {.id = c->id,
+                                     .bundle = bundle,
+                                     .oci_root = oci_root,
+                                     .run_dir = run_dir,
+                                     .seccomp_cache_dir = seccomp_cache};
     _cleanup_close_ int lock_fd = -1;
     __attribute__((cleanup(health_config_clear))) struct servin_health_config health = {0};
     int r;
