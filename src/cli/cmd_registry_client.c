@@ -33,23 +33,34 @@ static char *short_path(const struct servin_ref *ref)
     return xstrdup(ref->path);
 }
 
-int cmd_registry_push(struct cli_ctx *ctx, int argc, char **argv)
+/* push and pull take the same arguments: [-q] IMAGE [REGISTRY]. -1 to go on, else the exit code. */
+static int parse_transfer(struct cli_ctx *ctx, int argc, char **argv, bool *quiet, const char **image,
+                          const char **registry)
 {
     static const struct option longopts[] = {
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0}};
-    bool quiet = false;
     int c;
     while ((c = cli_getopt(ctx, argc, argv, "qh", longopts)) != -1) {
         if (c == 'h')
             return 0;
         if (c != 'q')
             return CLI_EXIT_USAGE;
-        quiet = true;
+        *quiet = true;
     }
     if (argc - optind < 1 || argc - optind > 2)
         return cli_usage_error(ctx, "\"%s\" requires 1 or 2 arguments.", ctx->cmd->path);
-    const char *image = argv[optind];
-    const char *registry = argc - optind == 2 ? argv[optind + 1] : NULL;
+    *image = argv[optind];
+    *registry = argc - optind == 2 ? argv[optind + 1] : NULL;
+    return -1;
+}
+
+int cmd_registry_push(struct cli_ctx *ctx, int argc, char **argv)
+{
+    bool quiet = false;
+    const char *image = NULL, *registry = NULL;
+    int code = parse_transfer(ctx, argc, argv, &quiet, &image, &registry);
+    if (code >= 0)
+        return code;
     struct servin_error err = {0};
     struct servin_ref ref = {0};
     if (servin_ref_parse(image, &ref, &err) < 0) {
@@ -89,21 +100,11 @@ int cmd_registry_push(struct cli_ctx *ctx, int argc, char **argv)
 
 int cmd_registry_pull(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0}};
     bool quiet = false;
-    int c;
-    while ((c = cli_getopt(ctx, argc, argv, "qh", longopts)) != -1) {
-        if (c == 'h')
-            return 0;
-        if (c != 'q')
-            return CLI_EXIT_USAGE;
-        quiet = true;
-    }
-    if (argc - optind < 1 || argc - optind > 2)
-        return cli_usage_error(ctx, "\"%s\" requires 1 or 2 arguments.", ctx->cmd->path);
-    const char *image = argv[optind];
-    const char *registry = argc - optind == 2 ? argv[optind + 1] : NULL;
+    const char *image = NULL, *registry = NULL;
+    int code = parse_transfer(ctx, argc, argv, &quiet, &image, &registry);
+    if (code >= 0)
+        return code;
     _cleanup_free_ char *source = NULL;
     /* "host:port/..." or "host.domain/..." already names a registry. */
     const char *slash = strchr(image, '/');
