@@ -87,21 +87,23 @@ static int read_pem(const char *path, const char *what, char **out, struct servi
     return 0;
 }
 
-static int listen_tcp(const struct daemon_listen_opts *o, const char *hostport, int *out, struct daemon_tls *tls,
-                      struct servin_error *err)
+static int listen_tcp(const struct daemon_listen_opts *o, const char *hostport, int *out,
+                      struct daemon_tls *tls, struct servin_error *err)
 {
     _cleanup_free_ char *host = NULL;
     const char *port;
     if (hostport[0] == '[') {
         const char *close_br = strchr(hostport, ']');
         if (!close_br || close_br[1] != ':')
-            return servin_error_set(err, EINVAL, "invalid tcp address %s: use tcp://127.0.0.1:PORT", hostport);
+            return servin_error_set(err, EINVAL, "invalid tcp address %s: use tcp://127.0.0.1:PORT",
+                                    hostport);
         host = xstrndup(hostport + 1, (size_t)(close_br - hostport - 1));
         port = close_br + 2;
     } else {
         const char *colon = strrchr(hostport, ':');
         if (!colon)
-            return servin_error_set(err, EINVAL, "invalid tcp address %s: use tcp://127.0.0.1:PORT", hostport);
+            return servin_error_set(err, EINVAL, "invalid tcp address %s: use tcp://127.0.0.1:PORT",
+                                    hostport);
         host = xstrndup(hostport, (size_t)(colon - hostport));
         port = colon + 1;
     }
@@ -112,25 +114,27 @@ static int listen_tcp(const struct daemon_listen_opts *o, const char *hostport, 
         host = xstrdup("127.0.0.1");
     }
     if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
-        return servin_error_set(err, EINVAL, "invalid tcp address %s: a numeric loopback address and port are needed",
-                                hostport);
-    bool loopback = (ai->ai_family == AF_INET &&
-                     (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127) ||
-                    (ai->ai_family == AF_INET6 &&
-                     IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr));
+        return servin_error_set(
+            err, EINVAL, "invalid tcp address %s: a numeric loopback address and port are needed", hostport);
+    bool loopback =
+        (ai->ai_family == AF_INET &&
+         (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127) ||
+        (ai->ai_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr));
     if (!loopback) {
         freeaddrinfo(ai);
-        return servin_error_set(err, EPERM,
-                                "refusing to listen on %s: the API gives root on this machine, so TCP is served "
-                                "only on a loopback address",
-                                hostport);
+        return servin_error_set(
+            err, EPERM,
+            "refusing to listen on %s: the API gives root on this machine, so TCP is served "
+            "only on a loopback address",
+            hostport);
     }
     if (!o->tlsverify) {
         freeaddrinfo(ai);
-        return servin_error_set(err, EPERM,
-                                "refusing to listen on tcp://%s without --tlsverify (with --tlscacert, --tlscert "
-                                "and --tlskey): anyone on the machine could drive the daemon",
-                                hostport);
+        return servin_error_set(
+            err, EPERM,
+            "refusing to listen on tcp://%s without --tlsverify (with --tlscacert, --tlscert "
+            "and --tlskey): anyone on the machine could drive the daemon",
+            hostport);
     }
     int r = read_pem(o->tlscert, "tlscert", &tls->cert, err);
     if (r == 0)
@@ -158,6 +162,41 @@ static int listen_tcp(const struct daemon_listen_opts *o, const char *hostport, 
     return 0;
 }
 
+/* systemd socket activation (sd_listen_fds(3)'s protocol): the sockets start at fd 3, LISTEN_FDS
+ * counts them and LISTEN_PID names the process they are for. "fd://" takes the first, "fd://N" fd
+ * N. The variables are cleared so that the processes the daemon starts do not take them too. */
+static int listen_activated(const char *which, int *out, struct servin_error *err)
+{
+    const char *n = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+    if (!n || atoi(n) < 1)
+        return servin_error_set(err, EINVAL,
+                                "--host fd:// needs a socket from systemd (LISTEN_FDS is not set)");
+    if (!pid || atol(pid) != (long)getpid())
+        return servin_error_set(
+            err, EINVAL, "--host fd://: the passed sockets are for process %s, not this one (LISTEN_PID)",
+            pid ? pid : "(unset)");
+    int count = atoi(n);
+    int fd = 3;
+    if (*which) {
+        char *end = NULL;
+        long v = strtol(which, &end, 10);
+        if (*end || v < 3 || v >= 3 + count)
+            return servin_error_set(err, EINVAL, "--host fd://%s: not one of the %d passed sockets (3..%d)",
+                                    which, count, 2 + count);
+        fd = (int)v;
+    }
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+        return servin_error_set(err, EINVAL, "--host fd://: descriptor %d is not a listening socket", fd);
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDNAMES");
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    *out = fd;
+    return 0;
+}
+
 int daemon_listen(const struct daemon_listen_opts *o, int *fd, char **unix_path, struct daemon_tls *tls,
                   struct servin_error *err)
 {
@@ -170,17 +209,10 @@ int daemon_listen(const struct daemon_listen_opts *o, int *fd, char **unix_path,
     }
     if (strncmp(o->host, "tcp://", 6) == 0)
         return listen_tcp(o, o->host + 6, fd, tls, err);
-    if (strncmp(o->host, "fd://", 5) == 0) {
-        /* systemd socket activation: the first passed socket (LISTEN_FDS). */
-        const char *n = getenv("LISTEN_FDS");
-        if (!n || atoi(n) < 1)
-            return servin_error_set(err, EINVAL, "--host fd:// needs a socket from systemd (LISTEN_FDS is not set)");
-        *fd = 3;
-        fcntl(3, F_SETFD, FD_CLOEXEC);
-        return 0;
-    }
-    return servin_error_set(err, EINVAL, "invalid --host %s: use unix:///path/servin.sock or tcp://127.0.0.1:PORT",
-                            o->host);
+    if (strncmp(o->host, "fd://", 5) == 0)
+        return listen_activated(o->host + 5, fd, err);
+    return servin_error_set(
+        err, EINVAL, "invalid --host %s: use unix:///path/servin.sock or tcp://127.0.0.1:PORT", o->host);
 }
 
 int daemon_tls_check(struct MHD_Connection *conn)

@@ -3,6 +3,7 @@ over the unix socket and by the real docker CLI."""
 
 import os
 import socket
+import sys
 import stat
 import subprocess
 import threading
@@ -148,3 +149,72 @@ def test_docker_version_and_info(daemon):
     assert r.stdout.strip() == "1.43 0.1.0"
     r = daemon.docker("info", "--format", "{{.DockerRootDir}} {{.Containers}}")
     assert r.stdout.strip() == "%s 0" % daemon.servin.root
+
+
+def test_socket_activation_fd(servin_bin):
+    """--host fd:// takes a listening socket passed as systemd does (fd 3, LISTEN_FDS, LISTEN_PID),
+    as servin.socket + servin.service run it; a socket meant for another process is refused."""
+    tmp = short_tmp()
+    servin = Servin(tmp)
+    path = os.path.join(tmp, "act.sock")
+    lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lsock.bind(path)
+    lsock.listen(16)
+    fd = lsock.fileno()
+
+    # A small launcher puts the socket at fd 3 and names its own pid, which exec hands to the daemon.
+    launcher = ("import os, sys; os.dup2(%d, 3); os.environ.setdefault('LISTEN_PID', str(os.getpid())); "
+                "os.execv(sys.argv[1], sys.argv[1:])" % fd)
+
+    def activated(*args):
+        return [sys.executable, "-c", launcher] + servin.argv(list(args))
+
+    env = dict(servin.env, LISTEN_FDS="1")
+    p = subprocess.Popen(activated("daemon", "-H", "fd://"), env=env, pass_fds=(fd,), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        d = Daemon(servin, tmp)
+        d.sock = path
+        d.host = "unix://" + path
+        # Asked at once: the connection waits in the socket's queue until the daemon takes it.
+        r = d.request("GET", "/_ping", timeout=30)
+        assert r.status == 200 and r.body == b"OK"
+        assert d.get_json("/v1.43/version")["ApiVersion"] == "1.43"
+        if DOCKER:
+            assert d.docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip() == "1.43"
+        p.terminate()
+        assert p.wait(20) == 0
+        # The socket file belongs to whoever made it (systemd): the daemon leaves it in place.
+        assert os.path.exists(path)
+        # LISTEN_PID names another process: refused with one clear line.
+        r = subprocess.run(activated("daemon", "-H", "fd://"), env=dict(env, LISTEN_PID="1"), pass_fds=(fd,),
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode != 0 and "LISTEN_PID" in r.stderr, r.stderr
+        r = subprocess.run(servin.argv(["daemon", "-H", "fd://"]), env=servin.env, capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode != 0 and "LISTEN_FDS" in r.stderr, r.stderr
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        lsock.close()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_systemd_units_name_the_socket_and_fd_host():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    unit_dir = os.path.join(repo, "contrib", "systemd")
+    sock = open(os.path.join(unit_dir, "servin.socket")).read()
+    svc = open(os.path.join(unit_dir, "servin.service")).read()
+    assert "ListenStream=/run/servin/servin.sock" in sock and "SocketMode=0660" in sock
+    assert "daemon --host fd://" in svc and "Requires=servin.socket" in svc
+    if shutil_which("systemd-analyze"):
+        r = subprocess.run(["systemd-analyze", "verify", os.path.join(unit_dir, "servin.socket")],
+                           capture_output=True, text=True)
+        assert "servin.socket" not in r.stderr or r.returncode == 0, r.stderr
+
+
+def shutil_which(name):
+    import shutil
+    return shutil.which(name)
