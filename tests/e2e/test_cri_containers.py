@@ -63,6 +63,7 @@ def env(tmp_path_factory):
     d.servin.ok("import", "-c", 'CMD ["sh"]', rootfs, IMAGE)
     d.start(env={"SERVIN_CNI_CONF_DIR": conf_dir, "SERVIN_CNI_BIN_DIR": CNI_BIN})
     e.d = d
+    e.conf_dir = conf_dir
     e.rt = d.runtime
     e.logdir = os.path.join(d.tmp, "logs")
     os.makedirs(e.logdir)
@@ -309,10 +310,10 @@ class WebSocket:
             out += b
         return out
 
-    def recv_all(self):
-        """{channel: bytes} until the server closes."""
+    def recv_all(self, until=None):
+        """{channel: [bytes]} until the server closes (or the time `until` passes)."""
         got = {}
-        while True:
+        while until is None or time.time() < until:
             try:
                 h = self._read(2)
             except (EOFError, OSError):
@@ -327,6 +328,7 @@ class WebSocket:
                 return got
             if op == 2 and data:
                 got.setdefault(data[0], []).append(data[1:])
+        return got
 
 
 def test_exec_through_the_streaming_server(env):
@@ -369,6 +371,60 @@ def test_port_forward_reaches_the_pod_localhost(env):
     assert b"hello-from-server" in b"".join(got[0][1:])
     code, _ = code_of(env.rt.PortForward, api.PortForwardRequest(pod_sandbox_id="f" * 64, port=[1]), timeout=30)
     assert code == grpc.StatusCode.NOT_FOUND
+
+
+def test_attach_streams_the_container_output(env):
+    url = env.rt.Attach(api.AttachRequest(container_id=env.client, stdout=True, stderr=True), timeout=30).url
+    ws = WebSocket(url)
+    assert ws.status == 101, ws.head
+    got = ws.recv_all(until=time.time() + 1.5)  # what 1.5 s of a live container print
+    out, err = b"".join(got.get(1, [])), b"".join(got.get(2, []))
+    assert re.search(rb"line\d+\n", out) and re.search(rb"err\d+\n", err), got
+    ws.sock.close()
+    # Detaching does not stop the container.
+    assert _status(env, env.client).status.state == api.CONTAINER_RUNNING
+
+
+def test_image_by_id_and_a_pod_that_shares_pids(env):
+    image_id = env.d.image.ImageStatus(api.ImageStatusRequest(image=api.ImageSpec(image=IMAGE)), timeout=30).image.id
+    assert image_id
+    cfg = api.PodSandboxConfig(
+        metadata=api.PodSandboxMetadata(name="shared", namespace="e2e", uid="uid2-" + env.marker, attempt=0),
+        hostname="shared", log_directory=env.logdir,
+        linux=api.LinuxPodSandboxConfig(security_context=api.LinuxSandboxSecurityContext(
+            namespace_options=api.NamespaceOption(network=api.POD, pid=api.POD, ipc=api.POD))))
+    pod = env.rt.RunPodSandbox(api.RunPodSandboxRequest(config=cfg), timeout=60).pod_sandbox_id
+    try:
+        ids = []
+        for name, argv in (("first", ["sleep", "3601"]), ("second", ["sleep", "3602"])):
+            c = api.ContainerConfig(metadata=api.ContainerMetadata(name=name), image=api.ImageSpec(image=image_id),
+                                    command=argv, log_path="shared/%s.log" % name,
+                                    linux=api.LinuxContainerConfig(security_context=api.LinuxContainerSecurityContext(
+                                        namespace_options=api.NamespaceOption(network=api.POD, pid=api.POD,
+                                                                              ipc=api.POD))))
+            cid = env.rt.CreateContainer(api.CreateContainerRequest(pod_sandbox_id=pod, config=c, sandbox_config=cfg),
+                                         timeout=60).container_id
+            env.rt.StartContainer(api.StartContainerRequest(container_id=cid), timeout=60)
+            ids.append(cid)
+        assert _status(env, ids[0]).status.image_ref == image_id
+        # The second container sees the first one's process: one PID namespace for the pod.
+        r = _exec(env, ids[1], ["ps", "-o", "args"])
+        assert b"sleep 3601" in r.stdout and b"sleep 3602" in r.stdout
+        # In the other pod (PIDs per container), the client sees only its own.
+        assert b"httpd" not in _exec(env, env.client, ["ps", "-o", "args"]).stdout
+    finally:
+        env.rt.StopPodSandbox(api.StopPodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+        env.rt.RemovePodSandbox(api.RemovePodSandboxRequest(pod_sandbox_id=pod), timeout=60)
+
+
+def test_containers_survive_a_daemon_restart(env):
+    env.d.stop()
+    env.d.start(env={"SERVIN_CNI_CONF_DIR": env.conf_dir, "SERVIN_CNI_BIN_DIR": CNI_BIN})
+    env.rt = env.d.runtime
+    s = _status(env, env.server).status
+    assert s.state == api.CONTAINER_RUNNING and s.labels["role"] == "server"
+    r = _exec(env, env.client, ["wget", "-qO-", "http://127.0.0.1:8080/"])
+    assert r.stdout == b"hello-from-server\n"
 
 
 def _cgroup_dirs(pid):

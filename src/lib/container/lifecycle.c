@@ -160,6 +160,18 @@ static int signal_container(struct servin_store *store, const struct servin_cont
         servin_error_clear(err);
         return 0;
     }
+    if (r < 0) {
+        /* The container may have ended meanwhile (e.g. with the PID namespace it shared), its
+         * monitor removing the cgroup under our feet: then there is nothing left to signal. */
+        struct servin_container now = {0};
+        struct servin_error ignored = {0};
+        if (servin_container_get(store, c->id, &now, &ignored) == 0 &&
+            servin_container_reconcile(store, &now, &ignored) == 0 && !servin_container_is_active(&now)) {
+            servin_error_clear(err);
+            r = 0;
+        }
+        servin_container_clear(&now);
+    }
     return r;
 }
 
