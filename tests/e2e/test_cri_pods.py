@@ -80,6 +80,13 @@ def env():
     d = CRIDaemon(tmp=tmp, extra=["--cni-conf-dir", net.conf_dir, "--cni-bin-dir", CNI_BIN])
     d.start()
     yield d, net, cg
+    # A failed test may have left pods: remove them so that no mount, rule or cgroup outlives the run.
+    try:
+        d.connect()
+        for p in d.runtime.ListPodSandbox(api.ListPodSandboxRequest(), timeout=30).items:
+            d.runtime.RemovePodSandbox(api.RemovePodSandboxRequest(pod_sandbox_id=p.id), timeout=60)
+    except grpc.RpcError:
+        pass
     d.stop()
     net.cleanup()
     for ctrl in ("memory", "cpu,cpuacct", "pids", "cpuset", "blkio", "devices", "freezer"):
