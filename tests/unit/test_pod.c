@@ -513,6 +513,10 @@ static void test_pod_lifecycle(void **state)
     if (ret < 0)
         fail_msg("pod run: %s", err.msg);
     assert_int_equal(umount2(p.netns_path, MNT_DETACH), 0);
+    /* Seen at once as not ready, before anything settles it. */
+    assert_int_equal(servin_pod_get(f->store, p.id, &again, &err), 0);
+    assert_int_equal(again.state, SERVIN_POD_NOTREADY);
+    servin_pod_clear(&again);
     int changed = -1;
     assert_int_equal(servin_pod_reconcile(f->store, &changed, &err), 0);
     assert_int_equal(changed, 1);

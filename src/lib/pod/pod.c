@@ -422,7 +422,8 @@ int servin_pod_remove(struct servin_store *store, const char *id, struct servin_
 
 int servin_pod_reconcile(struct servin_store *store, int *changed, struct servin_error *err)
 {
-    struct servin_pod_filter f = {.state = SERVIN_POD_READY};
+    /* Loading already reports such pods NOTREADY; their rows and networks are settled here. */
+    struct servin_pod_filter f = {.state = -1};
     struct servin_pod *list = NULL;
     size_t n = 0;
     if (changed)
