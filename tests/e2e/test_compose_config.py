@@ -278,6 +278,7 @@ ODD_FILES = [
     "services: {s: {image: x}}\nsecrets: {a: {file: x, external: true}}\n",
     "services:\n  s:\n    image: x\n    ports: ['a:b:c:d', '::::', '1-2:3']\n",
     "services:\n  s:\n    image: x\n    volumes: [':', 'a:b:c:d', '/x:/y:zz']\n",
+    "services:\n  s:\n    image: x\n    networks: null\n    depends_on: {}\n    ports: null\n",
 ]
 
 

@@ -172,6 +172,7 @@ static void add_default_network(struct servin_compose_project *p)
     for (size_t i = 0; i < p->n_services; i++) {
         struct servin_compose_service *s = &p->services[i];
         if (!s->network_mode && !s->n_networks) {
+            free(s->networks); /* "networks: {}" left an empty array */
             s->networks = xcalloc(2, sizeof(*s->networks));
             s->networks[0].name = xstrdup("default");
             s->n_networks = 1;
