@@ -358,6 +358,12 @@ def test_exec_through_the_streaming_server(env):
     ws = WebSocket(url, "v4.channel.k8s.io")
     got = ws.recv_all()
     assert b"".join(got[1]) == b"v4\n" and json.loads(b"".join(got[3]))["status"] == "Success"
+    # With a terminal: the output comes through the pty (stdout only, with its CRLF).
+    url = env.rt.Exec(api.ExecRequest(container_id=env.client, cmd=["sh", "-c", "tty; echo hi"], tty=True,
+                                      stdout=True), timeout=30).url
+    got = WebSocket(url).recv_all(until=time.time() + 20)
+    out = b"".join(got.get(1, []))
+    assert b"/dev/pts/" in out and b"hi\r\n" in out, got
 
 
 def test_port_forward_reaches_the_pod_localhost(env):
