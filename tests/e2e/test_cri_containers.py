@@ -209,6 +209,28 @@ def test_update_resources(env):
     assert r.stdout.split() == [str(limit).encode(), b"256"]
 
 
+def test_kubelet_style_mounts(env):
+    # kubelet bind-mounts files (termination log, its own /etc/hosts) and directories, some read-only.
+    term = os.path.join(env.d.tmp, "termination-log")
+    open(term, "w").close()
+    data = os.path.join(env.d.tmp, "data")
+    os.makedirs(data, exist_ok=True)
+    with open(os.path.join(data, "f"), "w") as f:
+        f.write("from-host\n")
+    cid = env.create("mounts", ["sh", "-c", "echo done > /dev/termination-log; cat /data/f; touch /data/x; sleep 3600"],
+                     mounts=[api.Mount(container_path="/dev/termination-log", host_path=term),
+                             api.Mount(container_path="/data", host_path=data, readonly=True)])
+    env.rt.StartContainer(api.StartContainerRequest(container_id=cid), timeout=60)
+    _wait(lambda: open(term).read() == "done\n", what="the termination log")
+    r = _exec(env, cid, ["cat", "/data/f"])
+    assert r.stdout == b"from-host\n"
+    assert _exec(env, cid, ["touch", "/data/y"]).exit_code != 0  # read-only
+    mounts = {m.container_path: m for m in _status(env, cid).status.mounts}
+    assert mounts["/data"].readonly and mounts["/data"].host_path == data
+    env.rt.StopContainer(api.StopContainerRequest(container_id=cid, timeout=0), timeout=60)
+    env.rt.RemoveContainer(api.RemoveContainerRequest(container_id=cid), timeout=60)
+
+
 def test_exit_code_stop_with_timeout_and_remove(env):
     quick = env.create("quick", ["sh", "-c", "echo bye; exit 7"])
     env.rt.StartContainer(api.StartContainerRequest(container_id=quick), timeout=60)
