@@ -705,7 +705,8 @@ static void project_names_and_env_files(void **state)
     /* the directory's name, normalised */
     free(put("My.Proj-1", "compose.yaml", "services: {web: {image: \"${IMG}\"}}\n"));
     free(put("My.Proj-1", ".env",
-             "# comment\nIMG=from-dotenv\nexport QUOTED=\"a\\nb\"\nLIT='$IMG'\nREF=${IMG}-x\n"));
+             "# comment\nIMG=from-dotenv\nexport QUOTED=\"a\\nb\" # it's "
+             "\"x\"\nLIT='$IMG'\nREF=${IMG}-x\nBARE=v # c\n"));
     struct servin_compose_project *p = load("My.Proj-1", NULL, NULL);
     assert_non_null(p);
     assert_string_equal(p->name, "myproj-1");
@@ -713,6 +714,7 @@ static void project_names_and_env_files(void **state)
     assert_string_equal(servin_compose_project_getenv(p, "QUOTED"), "a\nb");
     assert_string_equal(servin_compose_project_getenv(p, "LIT"), "$IMG");
     assert_string_equal(servin_compose_project_getenv(p, "REF"), "from-dotenv-x");
+    assert_string_equal(servin_compose_project_getenv(p, "BARE"), "v");
     servin_compose_project_free(p);
     /* the process environment wins over .env; COMPOSE_PROJECT_NAME over the directory */
     char *env[] = {"IMG=from-env", "COMPOSE_PROJECT_NAME=Other", NULL};

@@ -81,23 +81,24 @@ static char *trim(char *s)
     return s;
 }
 
-/* The value after "=": quoted ('literal' or "with \n escapes"), or bare up to a " #" comment. */
+/* The value after "=": quoted ('literal' or "with \n escapes", anything after the closing quote
+ * ignored), or bare up to a " #" comment. */
 static int parse_value(const char *v, char **out, bool *literal)
 {
     *literal = false;
-    if (*v == '\'' || *v == '"') {
-        char q = *v;
-        const char *end = strrchr(v + 1, q);
+    if (*v == '\'') {
+        const char *end = strchr(v + 1, '\'');
         if (!end)
             return -1;
-        if (q == '\'') {
-            *literal = true;
-            *out = xstrndup(v + 1, (size_t)(end - v - 1));
-            return 0;
-        }
-        char *o = xmalloc((size_t)(end - v) + 1), *w = o;
-        for (const char *p = v + 1; p < end; p++) {
-            if (*p == '\\' && p + 1 < end) {
+        *literal = true;
+        *out = xstrndup(v + 1, (size_t)(end - v - 1));
+        return 0;
+    }
+    if (*v == '"') {
+        char *o = xmalloc(strlen(v) + 1), *w = o;
+        const char *p = v + 1;
+        for (; *p && *p != '"'; p++) {
+            if (*p == '\\' && p[1]) {
                 p++;
                 *w++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p;
             } else {
@@ -105,6 +106,10 @@ static int parse_value(const char *v, char **out, bool *literal)
             }
         }
         *w = 0;
+        if (*p != '"') {
+            free(o);
+            return -1;
+        }
         *out = o;
         return 0;
     }
