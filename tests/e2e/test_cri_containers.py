@@ -336,6 +336,8 @@ class WebSocket:
         """{channel: [bytes]} until the server closes (or the time `until` passes)."""
         got = {}
         while until is None or time.time() < until:
+            if until is not None:
+                self.sock.settimeout(max(0.05, until - time.time()))
             try:
                 h = self._read(2)
             except (EOFError, OSError):
@@ -411,6 +413,23 @@ def test_attach_streams_the_container_output(env):
     ws.sock.close()
     # Detaching does not stop the container.
     assert _status(env, env.client).status.state == api.CONTAINER_RUNNING
+
+
+def test_attach_with_stdin(env):
+    cid = env.create("cat", ["sh", "-c", "while read l; do echo got:$l; done"], stdin=True)
+    env.rt.StartContainer(api.StartContainerRequest(container_id=cid), timeout=60)
+    url = env.rt.Attach(api.AttachRequest(container_id=cid, stdin=True, stdout=True, stderr=True), timeout=30).url
+    ws = WebSocket(url)
+    assert ws.status == 101, ws.head
+    ws.send(0, b"ping\n")
+    deadline = time.time() + 20
+    out = b""
+    while b"got:ping\n" not in out and time.time() < deadline:
+        out += b"".join(ws.recv_all(until=time.time() + 0.5).get(1, []))
+    assert b"got:ping\n" in out
+    ws.sock.close()
+    env.rt.StopContainer(api.StopContainerRequest(container_id=cid, timeout=0), timeout=60)
+    env.rt.RemoveContainer(api.RemoveContainerRequest(container_id=cid), timeout=60)
 
 
 def test_image_by_id_and_a_pod_that_shares_pids(env):
