@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,12 +125,17 @@ static int spawn_streamers(struct compose_session *s, struct servin_container *l
             read_one(s, &list[i], pre[i], o, false);
             continue;
         }
+        pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0) {
             read_one(s, &list[i], pre[i], o, false);
             continue;
         }
         if (pid == 0) {
+            /* A streamer never outlives us (we may be killed without a chance to reap it). */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent)
+                _exit(0);
             /* Ctrl-C is for the parent: it stops the containers, and the stream ends with them. */
             signal(SIGINT, ignore_sigint ? SIG_IGN : SIG_DFL);
             signal(SIGTERM, SIG_DFL);

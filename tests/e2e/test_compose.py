@@ -254,6 +254,20 @@ def test_ps_logs_exec(stack):
     assert "job-1  | job done" in logs
     assert "kv-1   | kv ready" in logs
     assert stack.compose("exec", "-T", "kv", "cat", "/www/key").stdout.strip() == "kv=one"
+    # logs -f follows a running container until stopped; killing it ends its followers too.
+    f = stack.servin.popen("--root", stack.servin.root, "compose", "-p", p, "logs", "-f", "--no-color", "worker",
+                           root=False, cwd=stack.dir, text=True)
+    first = f.stdout.readline()
+    assert first == "worker-1  | worker up\n"
+    children = subprocess.run(["pgrep", "-P", str(f.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) == 1
+    f.kill()
+    f.wait()
+    deadline = time.time() + 5
+    while os.path.exists("/proc/%s" % children[0]) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists("/proc/%s/status" % children[0]) or \
+        "zombie" in open("/proc/%s/status" % children[0]).read()
     out = stack.compose("exec", "-T", "-e", "X=42", "-w", "/data", "kv", "sh", "-c", "echo $X; pwd; cat seed").stdout
     assert out.split() == ["42", "/data", "seeded"]
     r = stack.compose("exec", "-T", "kv", "sh", "-c", "exit 3", check=False)
@@ -485,8 +499,7 @@ services:
   app:
     image: localhost/bb:latest
     init: true
-    network_mode: none
-    command: ["sh", "-c", "cat /etc/app.conf /run/secrets/token > /tmp/out; exec sleep 3600"]
+    command: ["sh", "-c", "cat /etc/app.conf /run/secrets/token > /tmp/out; exec httpd -f -p 8080 -h /tmp"]
     configs:
       - source: appconf
         target: /etc/app.conf
@@ -494,6 +507,11 @@ services:
     healthcheck:
       test: ["CMD", "test", "-s", "/tmp/out"]
       interval: 1s
+  side:
+    image: localhost/bb:latest
+    init: true
+    network_mode: "service:app"
+    command: ["sleep", "3600"]
   tool:
     build: ./tool
     init: true
@@ -506,7 +524,12 @@ configs:
 secrets:
   token:
     environment: TOKEN
-"""
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: SUBNET
+""".replace("SUBNET", unique_subnet()[0])
     extra = """  extra:
     image: localhost/bb:latest
     init: true
@@ -523,6 +546,9 @@ secrets:
     r = servin("compose", "-p", "cs", "exec", "-T", "app", "sh", "-c", "echo x > /etc/app.conf", cwd=str(proj),
                env=env, check=False)
     assert r.returncode != 0  # configs are mounted read-only
+    # side shares app's network namespace: app's server is on its loopback.
+    assert servin.ok("compose", "-p", "cs", "exec", "-T", "side", "wget", "-q", "-O-", "http://127.0.0.1:8080/out",
+                     cwd=str(proj), env=env).stdout == "setting=on\ns3cret"
     assert servin.ok("compose", "-p", "cs", "exec", "-T", "tool", "cat", "/built", cwd=str(proj),
                      env=env).stdout.strip() == "built"
     # extra leaves the file: a warning, then --remove-orphans removes it.
@@ -537,3 +563,44 @@ secrets:
     assert servin.lines("ps", "-aq") == []
     assert servin("image", "inspect", "cs-tool", check=False).returncode != 0
     assert servin("image", "inspect", IMAGE, check=False).returncode == 0
+
+
+def test_pull_build_push_through_a_registry(servin, tmp_path, busybox_rootfs_tar, pushed, registry, cleanup_projects):
+    servin.ok("import", "-c", 'CMD ["sh"]', busybox_rootfs_tar, IMAGE)
+    proj = tmp_path / "reg"
+    (proj / "made").mkdir(parents=True)
+    cleanup_projects.append(("reg", str(proj)))
+    (proj / "made" / "Buildfile").write_text("FROM localhost/bb:latest\nRUN echo made > /made\n")
+    ref = pushed["busybox"].ref
+    made = "%s/compose/made:1" % registry.host
+    (proj / "compose.yaml").write_text("""
+services:
+  pulled:
+    image: %s
+    command: ["sh", "-c", "echo pulled ok"]
+    network_mode: none
+  made:
+    build: ./made
+    image: %s
+    command: ["cat", "/made"]
+    network_mode: none
+""" % (ref, made))
+    r = servin.ok("compose", "-p", "reg", "pull", cwd=str(proj))
+    assert "Image %s  Pulled" % ref in r.stderr
+    assert "made" in r.stderr  # cannot be pulled yet, but it can be built: a warning
+    assert servin("image", "inspect", ref, check=False).returncode == 0
+    servin.ok("compose", "-p", "reg", "build", cwd=str(proj))
+    servin.ok("compose", "-p", "reg", "push", cwd=str(proj))
+    status, _, body = registry.get("/v2/compose/made/tags/list")
+    assert status == 200 and "1" in json.loads(body)["tags"]
+    servin.ok("compose", "-p", "reg", "up", "-d", cwd=str(proj))
+    deadline = time.time() + 20
+    logs = ""
+    while time.time() < deadline and not ("pulled-1  | pulled ok" in logs and "made-1    | made" in logs):
+        logs = servin.ok("compose", "-p", "reg", "logs", "--no-color", cwd=str(proj)).stdout
+        time.sleep(0.2)
+    assert "pulled-1  | pulled ok" in logs and "made-1    | made" in logs
+    servin.ok("compose", "-p", "reg", "down", "--rmi", "all", cwd=str(proj))
+    assert servin("image", "inspect", ref, check=False).returncode != 0
+    assert servin("image", "inspect", made, check=False).returncode != 0
+    assert servin.lines("ps", "-aq") == []
