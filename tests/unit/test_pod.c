@@ -475,6 +475,17 @@ static void test_pod_lifecycle(void **state)
     assert_non_null(ns);
     free(ns);
 
+    /* CHECK runs the chain with the stored result as prevResult. */
+    struct servin_cni_net *cnet = NULL;
+    assert_int_equal(servin_cni_net_from_json(p.cni_net, &cnet, &err), 0);
+    struct servin_cni_runtime crt = {.container_id = p.id, .netns = p.netns_path};
+    assert_int_equal(servin_cni_check(cnet, &crt, p.cni_result, &err), 0);
+    servin_cni_net_free(cnet);
+    _cleanup_free_ char *checkp = xasprintf("%s/CHECK.stdin", bin);
+    json_t *check_conf = json_load_file(checkp, 0, NULL);
+    assert_true(json_equal(json_object_get(check_conf, "prevResult"), p.cni_result));
+    json_decref(check_conf);
+
     struct servin_pod_stats st;
     assert_int_equal(servin_pod_stats(f->store, &p, &st, &err), 0);
     assert_true(st.has_cgroup);
