@@ -127,6 +127,23 @@ static int recv_fd(int sock)
     return -1;
 }
 
+static volatile sig_atomic_t winch_seen;
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    winch_seen = 1;
+}
+
+/* The size of our terminal (stdin, else stdout: `servin daemon` gives an exec without -i a pty as
+ * stdout only) onto the container's pty. */
+static void copy_window_size(int master)
+{
+    struct winsize ws;
+    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl(master, TIOCSWINSZ, &ws);
+}
+
 /* The proxy runs in a child process, not a thread: the runtime forks to enter the container, and a
  * fork taken while another thread holds an allocator lock deadlocks the child. */
 static _Noreturn void pty_proxy_main(struct pty_proxy *p)
@@ -138,14 +155,20 @@ static _Noreturn void pty_proxy_main(struct pty_proxy *p)
     close(conn);
     if (p->master < 0)
         _exit(0);
-    struct winsize ws;
-    if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-        ioctl(p->master, TIOCSWINSZ, &ws);
+    /* A resize of our terminal (SIGWINCH, sent to its foreground group) follows into the container. */
+    struct sigaction sa = {.sa_handler = on_winch};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGWINCH, &sa, NULL);
+    copy_window_size(p->master);
     char buf[8192];
     bool in_open = p->stdin_on;
     for (;;) {
         struct pollfd fds[2] = {{.fd = p->master, .events = POLLIN},
                                 {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
+        if (winch_seen) {
+            winch_seen = 0;
+            copy_window_size(p->master);
+        }
         if (poll(fds, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -153,10 +176,14 @@ static _Noreturn void pty_proxy_main(struct pty_proxy *p)
         }
         if (fds[0].revents) {
             ssize_t n = read(p->master, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n <= 0)
                 break; /* EIO: every slave fd is closed, the process ended */
             for (ssize_t off = 0; off < n;) {
                 ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
+                if (w < 0 && errno == EINTR)
+                    continue;
                 if (w <= 0)
                     break;
                 off += w;
@@ -164,6 +191,8 @@ static _Noreturn void pty_proxy_main(struct pty_proxy *p)
         }
         if (in_open && fds[1].revents) {
             ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n <= 0)
                 in_open = false;
             else if (write(p->master, buf, (size_t)n) < 0)

@@ -18,8 +18,10 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -69,7 +71,8 @@ static void relay(int client, int out_r, int *in_wp, bool want_in, const char *e
     if (in_open && early_len && daemon_write_all(in_w, early, early_len) < 0)
         in_open = false;
     for (;;) {
-        struct pollfd p[2] = {{.fd = out_r, .events = POLLIN}, {.fd = client, .events = in_open ? POLLIN : 0}};
+        struct pollfd p[2] = {{.fd = out_r, .events = POLLIN},
+                              {.fd = client, .events = in_open ? POLLIN : 0}};
         if (daemon_stopping())
             return;
         if (poll(p, 2, 500) < 0) {
@@ -179,8 +182,9 @@ static int attach(struct dreq *r)
     }
     bool tty = json_is_true(json_object_get(json_object_get(c.config, "Config"), "Tty"));
     servin_container_clear(&c);
-    return dreply_hijack(r, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                         attach_main, j, attach_job_free);
+    return dreply_hijack(
+        r, tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+        attach_main, j, attach_job_free);
 }
 
 /* ---- exec ---- */
@@ -192,6 +196,7 @@ struct exec_entry {
     bool running, done;
     int exit_code;
     pid_t pid;
+    int pty; /* the master of the pty a tty exec runs on, while it runs (-1 otherwise) */
 };
 
 static pthread_mutex_t exec_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -255,6 +260,7 @@ static int exec_create(struct dreq *r)
     random_hex(e->id);
     e->container = xstrdup(c.id);
     e->config = body;
+    e->pty = -1;
     servin_container_clear(&c);
     pthread_mutex_lock(&exec_lock);
     execs = xreallocarray(execs, n_execs + 1, sizeof(*execs));
@@ -267,7 +273,8 @@ static int exec_create(struct dreq *r)
 static char **exec_argv(const char *root, const struct exec_entry *e, bool tty, bool in)
 {
     json_t *cfg = e->config;
-    size_t n = 0, cap = 16 + 2 * json_array_size(json_object_get(cfg, "Env")) + json_array_size(json_object_get(cfg, "Cmd"));
+    size_t n = 0, cap = 16 + 2 * json_array_size(json_object_get(cfg, "Env")) +
+                        json_array_size(json_object_get(cfg, "Cmd"));
     char **argv = xcalloc(cap, sizeof(char *));
     char self[4096];
     ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -325,10 +332,63 @@ static pid_t spawn(char **argv, int in_fd, int out_fd, int err_fd)
     return pid;
 }
 
+/* A tty exec runs `servin exec -t` on a pty of ours: the child is a session leader whose
+ * controlling terminal is the pty's slave (opened after setsid, without O_NOCTTY), so a resize of
+ * the master reaches it as SIGWINCH and it passes the size on to the container's own pty. */
+static pid_t spawn_on_pty(char **argv, const char *slave, int in_fd)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, slave, O_RDWR, 0);
+    posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawnattr_init(&attr);
+    sigset_t none, pipe_only;
+    sigemptyset(&none);
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &pipe_only);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], &fa, &attr, argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return pid;
+}
+
+/* A pty pair whose slave passes bytes through untouched (the container's own pty does the terminal
+ * work); the master in *master, the slave's path in slave. */
+static int open_pty(int *master, char *slave, size_t len, unsigned short rows, unsigned short cols)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0)
+        return -1;
+    struct termios t;
+    int s = -1;
+    if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, len) != 0 ||
+        (s = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || tcgetattr(s, &t) < 0) {
+        if (s >= 0)
+            close(s);
+        close(m);
+        return -1;
+    }
+    cfmakeraw(&t);
+    tcsetattr(s, TCSANOW, &t);
+    struct winsize ws = {.ws_row = rows ? rows : 24, .ws_col = cols ? cols : 80};
+    ioctl(m, TIOCSWINSZ, &ws);
+    close(s);
+    *master = m;
+    return 0;
+}
+
 struct exec_job {
     char *root;
     char id[65];
     bool tty, in, out, err_stream;
+    unsigned short rows, cols; /* ConsoleSize of the start (or create) body; 0 = none given */
 };
 
 static void exec_job_free(void *p)
@@ -345,12 +405,14 @@ static void exec_finish(const char *id, int status)
     if (e) {
         e->running = false;
         e->done = true;
-        e->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        e->exit_code =
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }
     pthread_mutex_unlock(&exec_lock);
 }
 
-static pid_t exec_spawn(struct exec_job *j, int in_fd, int out_fd, int err_fd)
+/* With a pty master (a tty exec): stdout and stderr go to its slave, stdin is in_fd. */
+static pid_t exec_spawn(struct exec_job *j, int in_fd, int out_fd, int err_fd, int pty, const char *slave)
 {
     pthread_mutex_lock(&exec_lock);
     struct exec_entry *e = exec_find(j->id);
@@ -358,18 +420,30 @@ static pid_t exec_spawn(struct exec_job *j, int in_fd, int out_fd, int err_fd)
     pthread_mutex_unlock(&exec_lock);
     if (!argv)
         return -1;
-    pid_t pid = spawn(argv, in_fd, out_fd, err_fd);
+    pid_t pid = pty >= 0 ? spawn_on_pty(argv, slave, in_fd) : spawn(argv, in_fd, out_fd, err_fd);
     strv_free(argv);
     pthread_mutex_lock(&exec_lock);
     e = exec_find(j->id);
-    if (e && pid > 0)
+    if (e && pid > 0) {
         e->pid = pid;
+        e->pty = pty;
+    }
     pthread_mutex_unlock(&exec_lock);
     return pid;
 }
 
+static void exec_forget_pty(const char *id)
+{
+    pthread_mutex_lock(&exec_lock);
+    struct exec_entry *e = exec_find(id);
+    if (e)
+        e->pty = -1;
+    pthread_mutex_unlock(&exec_lock);
+}
+
 /* Without a tty the two output pipes become stdcopy frames on the client socket. */
-static void relay_frames(int client, int out_r, int err_r, int in_w, bool want_in, const char *early, size_t early_len)
+static void relay_frames(int client, int out_r, int err_r, int in_w, bool want_in, const char *early,
+                         size_t early_len)
 {
     char buf[32768];
     unsigned char hdr[8];
@@ -442,23 +516,38 @@ static void exec_main(void *arg, int sock, const char *early, size_t early_len)
         exec_finish(j->id, 126 << 8);
         goto out;
     }
-    pid_t pid = exec_spawn(j, j->in ? in[0] : null, out[1], j->tty ? out[1] : errp[1]);
+    int pty = -1;
+    char slave[64];
+    if (j->tty && open_pty(&pty, slave, sizeof(slave), j->rows, j->cols) < 0) {
+        const char *msg = "servin: exec: cannot allocate a pty\n";
+        daemon_write_all(sock, msg, strlen(msg));
+        exec_finish(j->id, 126 << 8);
+        goto out;
+    }
+    pid_t pid = exec_spawn(j, j->in ? in[0] : null, out[1], j->tty ? out[1] : errp[1], pty, slave);
     close(in[0]);
     close(out[1]);
     close(errp[1]);
     in[0] = out[1] = errp[1] = -1;
     if (pid < 0) {
+        if (pty >= 0)
+            close(pty);
         exec_finish(j->id, 126 << 8);
         goto out;
     }
     if (j->tty) {
+        /* Output comes from the pty (EIO once the process and its output are done); input still goes
+         * through the stdin pipe, so that the client's half-close is the process's end of input. */
+        close(out[0]);
         close(errp[0]);
-        errp[0] = -1;
+        out[0] = errp[0] = -1;
         if (!j->in) {
             close(in[1]);
             in[1] = -1;
         }
-        relay(sock, out[0], &in[1], j->in, early, early_len, false);
+        relay(sock, pty, &in[1], j->in, early, early_len, false);
+        exec_forget_pty(j->id);
+        close(pty);
     } else {
         relay_frames(sock, out[0], errp[0], in[1], j->in, early, early_len);
         out[0] = errp[0] = in[1] = -1;
@@ -484,7 +573,7 @@ static void *detached_exec(void *arg)
 {
     struct exec_job *j = arg;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    pid_t pid = exec_spawn(j, null, null, null);
+    pid_t pid = exec_spawn(j, null, null, null, -1, NULL);
     if (null >= 0)
         close(null);
     int status = 126 << 8;
@@ -509,8 +598,18 @@ static int exec_start(struct dreq *r)
     if (e && !busy) {
         e->running = true;
         snprintf(j->id, sizeof(j->id), "%s", e->id);
-        j->tty = json_is_true(json_object_get(body, "Tty")) || json_is_true(json_object_get(e->config, "Tty"));
+        j->tty =
+            json_is_true(json_object_get(body, "Tty")) || json_is_true(json_object_get(e->config, "Tty"));
         j->in = json_is_true(json_object_get(e->config, "AttachStdin"));
+        json_t *size = json_object_get(body, "ConsoleSize");
+        if (!json_is_array(size))
+            size = json_object_get(e->config, "ConsoleSize");
+        json_int_t rows = json_integer_value(json_array_get(size, 0)),
+                   cols = json_integer_value(json_array_get(size, 1));
+        if (rows > 0 && rows < 65536 && cols > 0 && cols < 65536) {
+            j->rows = (unsigned short)rows;
+            j->cols = (unsigned short)cols;
+        }
     }
     pthread_mutex_unlock(&exec_lock);
     bool detach = json_is_true(json_object_get(body, "Detach"));
@@ -536,8 +635,9 @@ static int exec_start(struct dreq *r)
         }
         return dreply_empty(r, 200);
     }
-    return dreply_hijack(r, j->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
-                         exec_main, j, exec_job_free);
+    return dreply_hijack(
+        r, j->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream",
+        exec_main, j, exec_job_free);
 }
 
 static int exec_inspect(struct dreq *r)
@@ -550,9 +650,9 @@ static int exec_inspect(struct dreq *r)
         json_t *args = json_deep_copy(cmd);
         json_array_remove(args, 0);
         const char *user = json_string_value(json_object_get(e->config, "User"));
-        out = json_pack("{s:s,s:b,s:o,s:{s:b,s:O,s:o,s:b,s:s},s:b,s:b,s:b,s:s,s:i,s:b,s:s}", "ID", e->id, "Running",
-                        e->running, "ExitCode", e->done ? json_integer(e->exit_code) : json_null(), "ProcessConfig",
-                        "tty", json_is_true(json_object_get(e->config, "Tty")), "entrypoint",
+        out = json_pack("{s:s,s:b,s:o,s:{s:b,s:O,s:o,s:b,s:s},s:b,s:b,s:b,s:s,s:i,s:b,s:s}", "ID", e->id,
+                        "Running", e->running, "ExitCode", e->done ? json_integer(e->exit_code) : json_null(),
+                        "ProcessConfig", "tty", json_is_true(json_object_get(e->config, "Tty")), "entrypoint",
                         json_array_get(cmd, 0), "arguments", args, "privileged",
                         json_is_true(json_object_get(e->config, "Privileged")), "user", user ? user : "",
                         "OpenStdin", json_is_true(json_object_get(e->config, "AttachStdin")), "OpenStderr",
@@ -566,14 +666,27 @@ static int exec_inspect(struct dreq *r)
     return dreply_json(r, 200, out);
 }
 
-/* The exec's pty belongs to its `servin exec` child, which sizes it once from its own stdin: a
- * later resize has nothing to reach. Accepted so that clients carry on. */
+/* The size goes onto the pty the exec's `servin exec -t` child runs on; the child passes it to the
+ * container's pty (see spawn_on_pty). An exec without a tty, or not running, has nothing to size. */
 static int exec_resize(struct dreq *r)
 {
+    long long h = dreq_query_int(r, "h", -1), w = dreq_query_int(r, "w", -1);
+    if (h <= 0 || w <= 0 || h > 65535 || w > 65535)
+        return dreply_error(r, 400, "resize needs h and w between 1 and 65535");
     pthread_mutex_lock(&exec_lock);
-    bool found = exec_find(r->params[0]) != NULL;
+    struct exec_entry *e = exec_find(r->params[0]);
+    bool found = e != NULL;
+    int rc = 0;
+    if (e && e->pty >= 0) {
+        struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+        rc = ioctl(e->pty, TIOCSWINSZ, &ws);
+    }
     pthread_mutex_unlock(&exec_lock);
-    return found ? dreply_empty(r, 200) : dreply_error(r, 404, "No such exec instance: %s", r->params[0]);
+    if (!found)
+        return dreply_error(r, 404, "No such exec instance: %s", r->params[0]);
+    if (rc < 0)
+        return dreply_error(r, 500, "resize exec %s: %s", r->params[0], strerror(errno));
+    return dreply_empty(r, 200);
 }
 
 void daemon_exec_cleanup(void)
@@ -595,10 +708,7 @@ void daemon_exec_cleanup(void)
 }
 
 const struct droute daemon_exec_routes[] = {
-    {"POST", "/containers/*/attach", attach, 0},
-    {"POST", "/containers/*/exec", exec_create, 0},
-    {"POST", "/exec/*/start", exec_start, 0},
-    {"POST", "/exec/*/resize", exec_resize, 0},
-    {"GET", "/exec/*/json", exec_inspect, 0},
-    {NULL, NULL, NULL, 0},
+    {"POST", "/containers/*/attach", attach, 0}, {"POST", "/containers/*/exec", exec_create, 0},
+    {"POST", "/exec/*/start", exec_start, 0},    {"POST", "/exec/*/resize", exec_resize, 0},
+    {"GET", "/exec/*/json", exec_inspect, 0},    {NULL, NULL, NULL, 0},
 };

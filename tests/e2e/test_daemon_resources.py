@@ -293,3 +293,60 @@ def _tar_of(name, data):
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+def test_exec_tty_size_and_resize(daemon):
+    import fcntl
+    import pty
+    import socket
+    import struct
+    import termios
+    daemon.docker("run", "-d", "--name", "ttyc", IMAGE, "sleep", "300")
+    try:
+        # docker exec -it from a terminal of 40x120: the container's pty has that size.
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        env = dict(os.environ, DOCKER_HOST=daemon.host, DOCKER_CONFIG=daemon.docker_config)
+        p = subprocess.Popen([DOCKER, "exec", "-it", "ttyc", "stty", "size"], stdin=slave, stdout=slave,
+                             stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        out = b""
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(30) == 0, out
+        os.close(master)
+        assert b"40 120" in out, out
+        # A resize while the exec runs reaches the process's terminal.
+        r = daemon.request("POST", "/v1.43/containers/ttyc/exec",
+                           {"Cmd": ["sh", "-c", "sleep 2; stty size"], "Tty": True, "AttachStdout": True})
+        assert r.status == 201, r
+        eid = r.json()["Id"]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(daemon.sock)
+        body = b'{"Tty": true}'
+        s.sendall(b"POST /v1.43/exec/%s/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (eid.encode(), len(body), body))
+        s.settimeout(30)
+        data = s.recv(4096)
+        assert data.startswith(b"HTTP/1.1 101"), data
+        time.sleep(0.5)
+        assert daemon.request("POST", "/v1.43/exec/%s/resize?h=33&w=101" % eid).status == 200
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        assert b"33 101" in data, data
+        assert daemon.request("POST", "/v1.43/exec/%s/resize?h=0&w=1" % eid).status == 400
+        assert daemon.request("POST", "/v1.43/exec/nope/resize?h=10&w=10").status == 404
+        assert daemon.get_json("/v1.43/exec/%s/json" % eid)["ExitCode"] == 0
+    finally:
+        daemon.docker("rm", "-f", "ttyc")
