@@ -1,13 +1,16 @@
 /* compose.h — the Compose Specification model: compose files found, parsed, interpolated, merged and
  * validated into one resolved project of plain C structs (what `servin compose` orchestrates).
  *
- * Everything in the model is already resolved: variables interpolated, -f files merged, profiles
- * applied (disabled services are absent), short syntaxes expanded to their long form, relative
- * host paths made absolute against the project directory, env_file contents folded into
- * `environment`, named volumes/networks given their real names (`<project>_<key>` unless `name:`
- * or `external:` says otherwise), and every service without networks/network_mode attached to
- * the implicit `default` network (declared as `<project>_default`). Unset optional numbers are -1;
- * unset strings NULL; string lists are NULL-terminated (strv) or NULL when empty. */
+ * Everything in the model is already resolved: variables interpolated, -f files merged, extends
+ * and include applied, profiles applied (disabled services are absent), short syntaxes expanded to
+ * their long form, relative host paths made absolute (against the project directory, or the
+ * extended/included file's own), env_file contents folded into `environment` (a bare `FOO` takes
+ * the project's value; still NULL when unset), named volumes/networks given their real names
+ * (`<project>_<key>` unless `name:` or `external:` says otherwise), and every service without
+ * networks/network_mode attached to the implicit `default` network (declared as
+ * `<project>_default`). Build args without a value stay NULL (the caller takes them from
+ * servin_compose_project_getenv). Unset optional numbers are -1; unset strings NULL; string lists
+ * are NULL-terminated (strv) or NULL when empty. A dependency cycle fails the load. */
 #ifndef SERVIN_COMPOSE_H
 #define SERVIN_COMPOSE_H
 
