@@ -500,6 +500,8 @@ services:
     image: localhost/bb:latest
     init: true
     command: ["sh", "-c", "cat /etc/app.conf /run/secrets/token > /tmp/out; exec httpd -f -p 8080 -h /tmp"]
+    volumes:
+      - /cache
     configs:
       - source: appconf
         target: /etc/app.conf
@@ -556,11 +558,17 @@ networks:
     r = servin.ok("compose", "-p", "cs", "up", "-d", cwd=str(proj), env=env)
     assert "orphan" in r.stderr and "cs-extra-1" in r.stderr
     app_id = servin.json("inspect", "cs-app-1")[0]["Id"]
+    servin.ok("compose", "-p", "cs", "exec", "-T", "app", "sh", "-c", "echo kept > /cache/k", cwd=str(proj), env=env)
     servin.ok("compose", "-p", "cs", "up", "-d", "--remove-orphans", "--force-recreate", "app", cwd=str(proj), env=env)
     assert servin("inspect", "cs-extra-1", check=False).returncode != 0
     assert servin.json("inspect", "cs-app-1")[0]["Id"] != app_id
-    servin.ok("compose", "-p", "cs", "down", "--rmi", "local", "-t", "1", cwd=str(proj), env=env)
+    # The recreated container took over the anonymous volume of the old one.
+    assert servin.ok("compose", "-p", "cs", "exec", "-T", "app", "cat", "/cache/k", cwd=str(proj),
+                     env=env).stdout == "kept\n"
+    assert len(servin.lines("volume", "ls", "-q")) == 1
+    servin.ok("compose", "-p", "cs", "down", "-v", "--rmi", "local", "-t", "1", cwd=str(proj), env=env)
     assert servin.lines("ps", "-aq") == []
+    assert servin.lines("volume", "ls", "-q") == []
     assert servin("image", "inspect", "cs-tool", check=False).returncode != 0
     assert servin("image", "inspect", IMAGE, check=False).returncode == 0
 

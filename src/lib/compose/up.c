@@ -125,9 +125,15 @@ static int recreate(struct servin_compose_env *env, const struct servin_compose_
             json_t *m, *mine;
             json_array_foreach (mounts, i, m) {
                 bool taken = false;
-                json_array_foreach (all, j, mine)
-                    taken =
-                        taken || json_equal(json_object_get(mine, "Target"), json_object_get(m, "Target"));
+                json_array_foreach (all, j, mine) {
+                    if (!json_equal(json_object_get(mine, "Target"), json_object_get(m, "Target")))
+                        continue;
+                    /* An anonymous volume of the service's own at that place is the one taken over. */
+                    const char *type = json_string_value(json_object_get(mine, "Type"));
+                    if (type && strcmp(type, "volume") == 0 && !json_object_get(mine, "Source"))
+                        json_object_set(mine, "Source", json_object_get(m, "Source"));
+                    taken = true;
+                }
                 if (!taken)
                     json_array_append(all, m);
             }
