@@ -23,5 +23,8 @@ int compose_apply_keys(struct cctx *c, const struct cnode *n, const char *path,
                        const struct compose_key *keys, const char *const *unsupported,
                        struct servin_compose_service *s);
 char *compose_host_path(struct cctx *c, const char *p);
+/* model_mounts.c */
+int compose_key_ports(KEY_ARGS);
+int compose_key_volumes(KEY_ARGS);
 
 #endif
