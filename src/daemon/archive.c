@@ -122,14 +122,8 @@ static int open_root(struct dreq *r, struct servin_store **store, struct servin_
                      struct servin_container_root *root)
 {
     struct servin_error err = {0};
-    *store = dreq_store(r, &err);
-    if (!*store)
-        return dreply_servin_error(r, &err), -1;
-    if (servin_container_get(*store, r->params[0], c, &err) < 0) {
-        if (err.code == ENOENT)
-            return dreply_error(r, 404, "No such container: %s", r->params[0]), -1;
-        return dreply_servin_error(r, &err), -1;
-    }
+    if (dreq_container(r, r->params[0], c, store) < 0)
+        return -1;
     if (servin_container_root_open(*store, c, root, &err) < 0) {
         servin_container_clear(c);
         return dreply_servin_error(r, &err), -1;

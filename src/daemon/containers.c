@@ -15,21 +15,6 @@
 #include "servin/timefmt.h"
 #include "servin/volume.h"
 
-/* The container named by the path (id, prefix or name), or a 404 reply. */
-static int get_container(struct dreq *r, struct servin_container *c, struct servin_store **store)
-{
-    struct servin_error err = {0};
-    *store = dreq_store(r, &err);
-    if (!*store)
-        return dreply_servin_error(r, &err), -1;
-    if (servin_container_get(*store, r->params[0], c, &err) < 0) {
-        if (err.code == ENOENT)
-            return dreply_error(r, 404, "No such container: %s", r->params[0]), -1;
-        return dreply_servin_error(r, &err), -1;
-    }
-    return 0;
-}
-
 /* ---- create ---- */
 
 static bool is_zero(json_t *v)
@@ -217,7 +202,7 @@ static int start(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     servin_container_reconcile(store, &c, &err);
@@ -247,7 +232,7 @@ static int stop(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     servin_container_reconcile(store, &c, &err);
@@ -264,7 +249,7 @@ static int restart(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     int exit_code = 0;
@@ -284,7 +269,7 @@ static int kill_container(struct dreq *r)
         return dreply_error(r, 400, "invalid signal: %s", s);
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     int rc = servin_container_kill(store, &c, sig, &err);
@@ -298,7 +283,7 @@ static int pause_common(struct dreq *r, bool pause)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     int rc = servin_container_pause(store, &c, pause, &err);
@@ -320,7 +305,7 @@ static int remove_container(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     int rc = servin_container_remove(store, &c, dreq_query_bool(r, "force", false), &err);
@@ -419,7 +404,7 @@ static int wait_container(struct dreq *r)
         cond = "not-running";
     if (strcmp(cond, "not-running") != 0 && strcmp(cond, "next-exit") != 0 && strcmp(cond, "removed") != 0)
         return dreply_error(r, 400, "invalid condition \"%s\": use not-running, next-exit or removed", cond);
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     servin_container_reconcile(store, &c, &err);
@@ -531,7 +516,7 @@ static int inspect(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     json_t *j = servin_container_inspect_json(store, &c);
     servin_container_clear(&c);
@@ -542,7 +527,7 @@ static int top(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     json_t *out = NULL;
@@ -558,7 +543,7 @@ static int changes(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct servin_error err = {0};
     char **list = NULL;
@@ -582,7 +567,7 @@ static int resize(struct dreq *r)
     long long h = dreq_query_int(r, "h", -1), w = dreq_query_int(r, "w", -1);
     if (h <= 0 || w <= 0 || h > 65535 || w > 65535)
         return dreply_error(r, 400, "resize needs h and w between 1 and 65535");
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, c.id);
     struct servin_error err = {0};
@@ -672,7 +657,7 @@ static int logs(struct dreq *r)
 {
     struct servin_container c = {0};
     struct servin_store *store;
-    if (get_container(r, &c, &store) < 0)
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
         return 0;
     struct logs_job *j = xcalloc(1, sizeof(*j));
     j->want_stdout = dreq_query_bool(r, "stdout", false);

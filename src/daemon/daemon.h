@@ -92,6 +92,10 @@ json_t *dreq_query_all(struct dreq *r, const char *name);
 int dreq_json_body(struct dreq *r, json_t **out, struct servin_error *err);
 /* The per-request store (opened on first use). NULL with err filled on failure. */
 struct servin_store *dreq_store(struct dreq *r, struct servin_error *err);
+/* The container named text (id, prefix or name) into c, and the request's store into *store (may
+ * be NULL); else a 404 "No such container" (or the store's error) is the reply and -1 returned. */
+struct servin_container;
+int dreq_container(struct dreq *r, const char *text, struct servin_container *c, struct servin_store **store);
 /* The API version the client asked for is at least "1.xx". */
 bool dreq_version_at_least(struct dreq *r, const char *version);
 

@@ -115,9 +115,31 @@ static void relay(int client, int out_r, int *in_wp, bool want_in, const char *e
 struct attach_job {
     char *id;
     char *run_dir;
-    bool want_stdin;
+    char *log_path; /* logs=1: what the container wrote so far comes first */
+    bool want_stdin, tty, stream;
     bool waiting; /* registered as pending */
 };
+
+struct replay_ctx {
+    int sock;
+    bool tty;
+};
+
+static int replay_line(void *ctx, int stream, const char *text, size_t len)
+{
+    struct replay_ctx *rc = ctx;
+    unsigned char hdr[8] = {(unsigned char)stream,
+                            0,
+                            0,
+                            0,
+                            (unsigned char)(len >> 24),
+                            (unsigned char)(len >> 16),
+                            (unsigned char)(len >> 8),
+                            (unsigned char)len};
+    if (!rc->tty && daemon_write_all(rc->sock, hdr, 8) < 0)
+        return -1;
+    return daemon_write_all(rc->sock, text, len);
+}
 
 static void attach_job_free(void *p)
 {
@@ -126,6 +148,7 @@ static void attach_job_free(void *p)
         pending_add(j->id, -1);
     free(j->id);
     free(j->run_dir);
+    free(j->log_path);
     free(j);
 }
 
@@ -134,6 +157,14 @@ static void attach_main(void *arg, int sock, const char *early, size_t early_len
     struct attach_job *j = arg;
     struct servin_error err = {0};
     int fd = -1;
+    if (j->log_path) {
+        struct replay_ctx rc = {.sock = sock, .tty = j->tty};
+        struct servin_log_read_opts o = {.tail = -1, .run_dir = j->run_dir};
+        servin_log_read(j->log_path, &o, replay_line, &rc, &err);
+        servin_error_clear(&err);
+    }
+    if (!j->stream)
+        return;
     /* Before the start the monitor is not there yet: wait for its socket (a minute at most). */
     for (int i = 0; i < 6000; i++) {
         servin_error_clear(&err);
@@ -156,13 +187,10 @@ static void attach_main(void *arg, int sock, const char *early, size_t early_len
 static int attach(struct dreq *r)
 {
     struct servin_error err = {0};
-    struct servin_store *store = dreq_store(r, &err);
+    struct servin_store *store;
     struct servin_container c = {0};
-    if (!store)
-        return dreply_servin_error(r, &err);
-    if (servin_container_get(store, r->params[0], &c, &err) < 0)
-        return err.code == ENOENT ? dreply_error(r, 404, "No such container: %s", r->params[0])
-                                  : dreply_servin_error(r, &err);
+    if (dreq_container(r, r->params[0], &c, &store) < 0)
+        return 0;
     servin_container_reconcile(store, &c, &err);
     bool active = servin_container_is_active(&c);
     if (!active && c.state != SERVIN_CONTAINER_CREATED) {
@@ -176,7 +204,17 @@ static int attach(struct dreq *r)
     j->id = xstrdup(c.id);
     j->run_dir = servin_container_run_dir(store, c.id);
     j->want_stdin = dreq_query_bool(r, "stdin", false);
-    if (!active) {
+    j->stream = dreq_query_bool(r, "stream", false);
+    j->tty = json_is_true(json_object_get(json_object_get(c.config, "Config"), "Tty"));
+    if (dreq_query_bool(r, "logs", false))
+        j->log_path = servin_container_log_path(store, &c);
+    if (!j->stream && !j->log_path) {
+        /* Docker: with neither stream nor logs there is nothing to attach to. */
+        servin_container_clear(&c);
+        attach_job_free(j);
+        return dreply_error(r, 400, "attach: choose stream=1 or logs=1 (or both)");
+    }
+    if (!active && j->stream) {
         j->waiting = true;
         pending_add(j->id, 1);
     }
@@ -242,10 +280,9 @@ static int exec_create(struct dreq *r)
             return dreply_error(r, 400, "invalid Cmd: expected a list of strings");
         }
     struct servin_container c = {0};
-    if (servin_container_get(store, r->params[0], &c, &err) < 0) {
+    if (dreq_container(r, r->params[0], &c, NULL) < 0) {
         json_decref(body);
-        return err.code == ENOENT ? dreply_error(r, 404, "No such container: %s", r->params[0])
-                                  : dreply_servin_error(r, &err);
+        return 0;
     }
     servin_container_reconcile(store, &c, &err);
     if (c.state != SERVIN_CONTAINER_RUNNING) {

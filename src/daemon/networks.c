@@ -252,9 +252,8 @@ static int connect_common(struct dreq *r, bool connect)
         ret = dreply_error(r, 400, "a container is required (Container)");
         goto out;
     }
-    if (servin_container_get(store, cid, &c, &err) < 0) {
-        ret = err.code == ENOENT ? dreply_error(r, 404, "No such container: %s", cid)
-                                 : dreply_servin_error(r, &err);
+    if (dreq_container(r, cid, &c, NULL) < 0) {
+        ret = 0;
         goto out;
     }
     int rc;

@@ -77,16 +77,9 @@ fail:
 
 static int stats(struct dreq *r)
 {
-    struct servin_error err = {0};
-    struct servin_store *store = dreq_store(r, &err);
     struct servin_container c = {0};
-    if (!store)
-        return dreply_servin_error(r, &err);
-    if (servin_container_get(store, r->params[0], &c, &err) < 0) {
-        if (err.code == ENOENT)
-            return dreply_error(r, 404, "No such container: %s", r->params[0]);
-        return dreply_servin_error(r, &err);
-    }
+    if (dreq_container(r, r->params[0], &c, NULL) < 0)
+        return 0;
     struct stats_job *j = xcalloc(1, sizeof(*j));
     j->root = xstrdup(r->d->root ? r->d->root : SERVIN_DEFAULT_ROOT);
     j->id = xstrdup(c.id);
@@ -113,9 +106,8 @@ static int update(struct dreq *r)
         ret = dreply_error(r, 400, "the request body must be a JSON object (Memory, NanoCpus, ...)");
         goto out;
     }
-    if (servin_container_get(store, r->params[0], &c, &err) < 0) {
-        ret = err.code == ENOENT ? dreply_error(r, 404, "No such container: %s", r->params[0])
-                                 : dreply_servin_error(r, &err);
+    if (dreq_container(r, r->params[0], &c, NULL) < 0) {
+        ret = 0;
         goto out;
     }
     if (servin_container_update(store, &c, body, &err) < 0) {

@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "servin/cleanup.h"
+#include "servin/container.h"
 #include "servin/timefmt.h"
 
 int daemon_write_all(int fd, const void *buf, size_t len)
@@ -28,8 +29,14 @@ int daemon_write_all(int fd, const void *buf, size_t len)
 
 int daemon_write_frame(FILE *out, int stream, const char *buf, size_t len)
 {
-    unsigned char hdr[8] = {(unsigned char)stream, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
-                            (unsigned char)(len >> 8), (unsigned char)len};
+    unsigned char hdr[8] = {(unsigned char)stream,
+                            0,
+                            0,
+                            0,
+                            (unsigned char)(len >> 24),
+                            (unsigned char)(len >> 16),
+                            (unsigned char)(len >> 8),
+                            (unsigned char)len};
     if (fwrite(hdr, 1, 8, out) != 8 || (len && fwrite(buf, 1, len, out) != len))
         return -1;
     return fflush(out) == 0 ? 0 : -1;
@@ -85,5 +92,21 @@ int daemon_parse_filters(const char *text, json_t **out, struct servin_error *er
         json_object_set_new(*out, key, list);
     }
     json_decref(in);
+    return 0;
+}
+
+int dreq_container(struct dreq *r, const char *text, struct servin_container *c, struct servin_store **store)
+{
+    struct servin_error err = {0};
+    struct servin_store *s = dreq_store(r, &err);
+    if (store)
+        *store = s;
+    if (!s)
+        return dreply_servin_error(r, &err), -1;
+    if (servin_container_get(s, text, c, &err) < 0) {
+        if (err.code == ENOENT)
+            return dreply_error(r, 404, "No such container: %s", text), -1;
+        return dreply_servin_error(r, &err), -1;
+    }
     return 0;
 }

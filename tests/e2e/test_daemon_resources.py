@@ -181,6 +181,7 @@ def test_resource_events(daemon):
                  ("network", "disconnect"), ("network", "destroy"), ("image", "tag"), ("image", "untag")]:
         assert want in seen, (want, seen)
     out = daemon.docker("events", "--since", since, "--until", until, "--filter", "type=volume",
+                        "--filter", "volume=evvol",
                         "--format", "{{.Type}} {{.Action}} {{.Actor.ID}}").stdout.splitlines()
     assert out == ["volume create evvol", "volume destroy evvol"], out
     out = daemon.docker("events", "--since", since, "--until", until, "--filter", "network=evnet",
@@ -350,3 +351,32 @@ def test_exec_tty_size_and_resize(daemon):
         assert daemon.get_json("/v1.43/exec/%s/json" % eid)["ExitCode"] == 0
     finally:
         daemon.docker("rm", "-f", "ttyc")
+
+
+def test_attach_with_logs_replays_output(daemon):
+    import socket
+    daemon.docker("run", "-d", "--name", "att", IMAGE, "sh", "-c", "echo before-attach; sleep 300")
+    try:
+        deadline = time.time() + 10
+        while "before-attach" not in daemon.docker("logs", "att").stdout and time.time() < deadline:
+            time.sleep(0.1)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(daemon.sock)
+        s.sendall(b"POST /v1.43/containers/att/attach?logs=1&stream=0&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\n"
+                  b"Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n")
+        s.settimeout(20)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        # One stdcopy frame on stdout, then the end (stream=0).
+        assert body == b"\x01\x00\x00\x00\x00\x00\x00\x0ebefore-attach\n", body
+        r = daemon.request("POST", "/v1.43/containers/att/attach?stdout=1")
+        assert r.status == 400
+    finally:
+        daemon.docker("rm", "-f", "att")
