@@ -272,6 +272,24 @@ def test_errors(env):
     for cfg in bad:
         code, msg = code_of(d.runtime.RunPodSandbox, api.RunPodSandboxRequest(config=cfg), timeout=60)
         assert code == grpc.StatusCode.INVALID_ARGUMENT, (cfg, code, msg)
+    # No usable CNI config on the node: not the request's fault (FAILED_PRECONDITION), NetworkReady false.
+    conf = os.path.join(net.conf_dir, "10-servin-e2e.conflist")
+    os.rename(conf, conf + ".off")
+    try:
+        code, msg = code_of(d.runtime.RunPodSandbox, api.RunPodSandboxRequest(config=_config("nonet")), timeout=60)
+        assert code == grpc.StatusCode.FAILED_PRECONDITION and "no CNI network config" in msg, msg
+        conds = {c.type: c for c in d.runtime.Status(api.StatusRequest(), timeout=30).status.conditions}
+        assert not conds["NetworkReady"].status and conds["NetworkReady"].reason == "NetworkPluginNotReady"
+        with open(os.path.join(net.conf_dir, "00-broken.conf"), "w") as f:
+            f.write("{not json")
+        code, msg = code_of(d.runtime.RunPodSandbox, api.RunPodSandboxRequest(config=_config("nonet")), timeout=60)
+        assert code == grpc.StatusCode.FAILED_PRECONDITION and "00-broken.conf" in msg, msg
+    finally:
+        if os.path.exists(os.path.join(net.conf_dir, "00-broken.conf")):
+            os.unlink(os.path.join(net.conf_dir, "00-broken.conf"))
+        os.rename(conf + ".off", conf)
+    conds = {c.type: c for c in d.runtime.Status(api.StatusRequest(), timeout=30).status.conditions}
+    assert conds["NetworkReady"].status
     # The same name, namespace, uid and attempt twice.
     pid = _run(d, _config("twice"))
     code, msg = code_of(d.runtime.RunPodSandbox, api.RunPodSandboxRequest(config=_config("twice")), timeout=60)
@@ -279,7 +297,7 @@ def test_errors(env):
     d.runtime.RemovePodSandbox(api.RemovePodSandboxRequest(pod_sandbox_id=pid), timeout=60)
     # Nothing was left by the refused ones.
     items = d.runtime.ListPodSandbox(api.ListPodSandboxRequest(), timeout=30).items
-    assert not [p for p in items if p.metadata.name.startswith("bad-") or p.metadata.name == "twice"]
+    assert not [p for p in items if p.metadata.name.startswith("bad-") or p.metadata.name in ("twice", "nonet")]
 
 
 def test_list_filters_restart_and_20_concurrent(env):
