@@ -543,6 +543,7 @@ networks:
     r = servin.ok("compose", "-p", "cs", "up", "-d", "--wait", cwd=str(proj), env=env)
     app = servin.json("inspect", "cs-app-1")[0]
     assert app["State"]["Health"]["Status"] == "healthy", r.stderr
+    assert os.path.isfile(os.path.join(servin.root, "compose", "cs", "secrets", "token"))
     out = servin.ok("compose", "-p", "cs", "exec", "-T", "app", "cat", "/tmp/out", cwd=str(proj), env=env).stdout
     assert out == "setting=on\ns3cret"
     r = servin("compose", "-p", "cs", "exec", "-T", "app", "sh", "-c", "echo x > /etc/app.conf", cwd=str(proj),
@@ -569,6 +570,7 @@ networks:
     servin.ok("compose", "-p", "cs", "down", "-v", "--rmi", "local", "-t", "1", cwd=str(proj), env=env)
     assert servin.lines("ps", "-aq") == []
     assert servin.lines("volume", "ls", "-q") == []
+    assert not os.path.exists(os.path.join(servin.root, "compose", "cs"))  # the secret's content
     assert servin("image", "inspect", "cs-tool", check=False).returncode != 0
     assert servin("image", "inspect", IMAGE, check=False).returncode == 0
 

@@ -6,6 +6,7 @@
 
 #include "servin/cleanup.h"
 #include "servin/compose_stack.h"
+#include "servin/fs.h"
 #include "servin/image.h"
 #include "servin/network.h"
 #include "servin/volume.h"
@@ -252,6 +253,10 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
             servin_error_clear(err);
         }
     }
+    /* What configs and secrets given as content were written to (service_spec.c). */
+    _cleanup_free_ char *files = servin_store_path(env->store, "compose/%s", p->name);
+    struct servin_error ignored = {0};
+    servin_rm_rf(files, &ignored);
     if (first) {
         *err = first_err;
         return first;
