@@ -241,6 +241,19 @@ def test_exit_code_stop_with_timeout_and_remove(env):
     assert code == grpc.StatusCode.FAILED_PRECONDITION
     # A process that ignores SIGTERM is killed once the grace period is over.
     stubborn = env.create("stubborn", ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"])
+    # The same name (metadata name and attempt) twice in a pod is refused.
+    code, _ = code_of(env.rt.CreateContainer, api.CreateContainerRequest(
+        pod_sandbox_id=env.pod, config=_container_config("stubborn", ["true"])), timeout=30)
+    assert code == grpc.StatusCode.ALREADY_EXISTS
+    # A stop signal of the config's own: SIGINT ends a shell that ignores SIGTERM at once.
+    polite = env.create("polite", ["sh", "-c", "trap 'exit 0' INT; trap '' TERM; while true; do sleep 0.1; done"],
+                        stop_signal=api.SIGINT)
+    env.rt.StartContainer(api.StartContainerRequest(container_id=polite), timeout=60)
+    assert _status(env, polite).status.stop_signal == api.SIGINT
+    start = time.time()
+    env.rt.StopContainer(api.StopContainerRequest(container_id=polite, timeout=30), timeout=60)
+    assert time.time() - start < 10
+    env.rt.RemoveContainer(api.RemoveContainerRequest(container_id=polite), timeout=60)
     env.rt.StartContainer(api.StartContainerRequest(container_id=stubborn), timeout=60)
     start = time.time()
     env.rt.StopContainer(api.StopContainerRequest(container_id=stubborn, timeout=1), timeout=60)

@@ -172,7 +172,8 @@ static void config_translation(void **state)
     int ret;
     json_t *c = translate(
         "{\"metadata\":{\"name\":\"app\",\"attempt\":2},\"image\":{\"image\":\"busybox\"},"
-        "\"command\":[\"/bin/sh\"],\"args\":[\"-c\",\"sleep 1\"],\"working_dir\":\"/w\","
+        "\"command\":[\"/bin/sh\"],\"stop_signal\":\"SIGINT\",\"args\":[\"-c\",\"sleep "
+        "1\"],\"working_dir\":\"/w\","
         "\"envs\":[{\"key\":\"A\",\"value\":\"1\"}],\"labels\":{\"l\":\"v\"},\"annotations\":{\"a\":\"b\"},"
         "\"log_path\":\"app/2.log\",\"mounts\":[{\"container_path\":\"/data\",\"host_path\":\"/"
         "srv\",\"readonly\":true,"
@@ -193,6 +194,7 @@ static void config_translation(void **state)
     assert_string_equal(json_string_value(json_array_get(at(c, "Config.Entrypoint"), 0)), "/bin/sh");
     assert_string_equal(json_string_value(json_array_get(at(c, "Config.Cmd"), 1)), "sleep 1");
     assert_string_equal(s_at(c, "Config.WorkingDir"), "/w");
+    assert_string_equal(s_at(c, "Config.StopSignal"), "SIGINT");
     assert_true(has_string(at(c, "Config.Env"), "A=1"));
     assert_string_equal(s_at(c, "Config.User"), "1000:100");
     assert_string_equal(s_at(c, "Config.Hostname"), "web-host");

@@ -350,6 +350,11 @@ static int container_status(struct cri_call *call, const ProtobufCMessage *req_m
             s->message = cri_printf(call, "the container exited with %d before it ran", c.exit_code);
         }
     }
+    const char *stop = json_string_value(json_object_get(json_object_get(c.config, "Config"), "StopSignal"));
+    const ProtobufCEnumValue *sig =
+        stop ? protobuf_c_enum_descriptor_get_value_by_name(&runtime__v1__signal__descriptor, stop) : NULL;
+    if (sig)
+        s->stop_signal = (Runtime__V1__Signal)sig->value;
     s->image = image_spec(call, &c);
     s->image_ref = cri_strdup(call, c.image_id);
     s->image_id = cri_strdup(call, c.image_id);

@@ -473,6 +473,10 @@ int servin_cri_container_config(json_t *cri, const struct servin_cri_pod_ref *po
         _cleanup_free_ char *e = xasprintf("%s=%s", k, json_is_string(val) ? json_string_value(val) : "");
         json_array_append_new(env, json_string(e));
     }
+    /* stop_signal: the enum's value names are the signals' ("SIGINT"); RUNTIME_DEFAULT keeps the image's. */
+    const char *stop = text(cri, "stop_signal");
+    if (stop && strncmp(stop, "SIG", 3) == 0)
+        set_str(cfg, "StopSignal", stop);
     json_object_set_new(cfg, "Tty", json_boolean(flag(cri, "tty")));
     json_object_set_new(cfg, "OpenStdin", json_boolean(flag(cri, "stdin")));
     json_object_set_new(cfg, "StdinOnce", json_boolean(flag(cri, "stdin_once")));
