@@ -796,6 +796,15 @@ static void discovery_order(void **state)
     assert_string_equal(p->services[0].user, "over");
     assert_string_equal(p->name, "elsewhere"); /* --project-directory names it */
     servin_compose_project_free(p);
+    /* ... also from the .env of the directory we start in */
+    _cleanup_free_ char *dotenv_text = xasprintf("COMPOSE_FILE=%s/disc/compose.yaml\n", root);
+    free(put("fromdotenv", ".env", dotenv_text));
+    struct servin_compose_options o3 = {0};
+    p = load_opts("fromdotenv", NULL, NULL, &o3);
+    assert_non_null(p);
+    assert_string_equal(p->services[0].image, "compose-yaml");
+    assert_null(p->services[0].user);
+    servin_compose_project_free(p);
     assert_null(load("nothing-here", NULL, NULL));
     assert_non_null(strstr(last_error, "no compose file found"));
 }

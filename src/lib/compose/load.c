@@ -318,15 +318,25 @@ int servin_compose_load(const struct servin_compose_options *o, struct servin_co
     struct cnode *root = NULL;
     int r = 0;
 
-    /* the files: -f, else COMPOSE_FILE, else the first default name in the project dir or cwd */
+    /* the files: -f, else COMPOSE_FILE (of the environment, or of the .env where we start), else
+     * the first default name in the project dir or cwd */
+    const char *compose_file = ckv_get(&osenv, "COMPOSE_FILE", NULL);
+    struct servin_compose_kvlist start_env = {0};
+    if (!(o->files && *o->files) && !(compose_file && *compose_file) && !(o->env_files && *o->env_files)) {
+        _cleanup_free_ char *dotenv = xasprintf("%s/.env", o->project_dir ? o->project_dir : ".");
+        if (access(dotenv, F_OK) == 0 && compose_read_env_file(&c, dotenv, &start_env, &osenv) == 0)
+            compose_file = ckv_get(&start_env, "COMPOSE_FILE", NULL);
+        servin_error_clear(err); /* a bad .env is reported when it is read for real */
+    }
     if (o->files && *o->files) {
         for (char *const *f = o->files; *f; f++)
             files = cstrv_add(files, *f);
-    } else if (ckv_get(&osenv, "COMPOSE_FILE", NULL) && *ckv_get(&osenv, "COMPOSE_FILE", NULL)) {
-        files = split_list(ckv_get(&osenv, "COMPOSE_FILE", NULL), ':');
+    } else if (compose_file && *compose_file) {
+        files = split_list(compose_file, ':');
     } else {
         r = discover(&c, o->project_dir ? o->project_dir : ".", &files);
     }
+    ckv_free(&start_env);
     for (char **f = files; r == 0 && f && *f; f++) {
         const char *slash = strrchr(*f, '/');
         display = cstrv_add(display, o->files && *o->files ? *f : slash ? slash + 1 : *f);
