@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "servin/archive.h"
 #include "servin/cleanup.h"
+#include "servin/events.h"
 #include "servin/image.h"
 #include "servin/reference.h"
 #include "servin/registry.h"
@@ -92,11 +93,12 @@ static int list(struct dreq *r)
             if (!json_array_size(digests))
                 json_array_append_new(digests, json_string("<none>@<none>"));
         }
-        json_array_append_new(out, json_pack("{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:{},s:i}", "Id", imgs[i].id,
-                                             "ParentId", "", "RepoTags", tags, "RepoDigests", digests, "Created",
-                                             (json_int_t)(created < 0 ? imgs[i].added : created), "Size",
-                                             (json_int_t)imgs[i].size, "VirtualSize", (json_int_t)imgs[i].size,
-                                             "SharedSize", (json_int_t)-1, "Labels", "Containers", -1));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:{},s:i}", "Id", imgs[i].id,
+                                        "ParentId", "", "RepoTags", tags, "RepoDigests", digests, "Created",
+                                        (json_int_t)(created < 0 ? imgs[i].added : created), "Size",
+                                        (json_int_t)imgs[i].size, "VirtualSize", (json_int_t)imgs[i].size,
+                                        "SharedSize", (json_int_t)-1, "Labels", "Containers", -1));
     }
     servin_image_summaries_free(imgs, n);
     json_decref(filters);
@@ -139,10 +141,11 @@ static int history(struct dreq *r)
         const char *comment = json_string_value(json_object_get(e, "comment"));
         bool top = k == json_array_size(entries) - 1;
         long long t = created ? servin_time_parse_rfc3339(created) : 0;
-        json_array_append_new(out, json_pack("{s:s,s:I,s:s,s:o,s:O,s:s}", "Id", top ? id : "<missing>", "Created",
-                                             (json_int_t)(t < 0 ? 0 : t), "CreatedBy", by ? by : "", "Tags",
-                                             top ? familiar_list(s.tags) : json_null(), "Size",
-                                             json_object_get(e, "Size"), "Comment", comment ? comment : ""));
+        json_array_append_new(out,
+                              json_pack("{s:s,s:I,s:s,s:o,s:O,s:s}", "Id", top ? id : "<missing>", "Created",
+                                        (json_int_t)(t < 0 ? 0 : t), "CreatedBy", by ? by : "", "Tags",
+                                        top ? familiar_list(s.tags) : json_null(), "Size",
+                                        json_object_get(e, "Size"), "Comment", comment ? comment : ""));
     }
     servin_image_summary_clear(&s);
     json_decref(entries);
@@ -194,7 +197,8 @@ static int remove_image(struct dreq *r)
     if (!store)
         return dreply_servin_error(r, &err);
     json_t *out = json_array();
-    if (servin_image_remove(store, r->params[0], dreq_query_bool(r, "force", false), collect, out, &err) < 0) {
+    if (servin_image_remove(store, r->params[0], dreq_query_bool(r, "force", false), collect, out, &err) <
+        0) {
         json_decref(out);
         if (err.code == ENOENT)
             return dreply_error(r, 404, "No such image: %s", r->params[0]);
@@ -219,14 +223,15 @@ static int prune(struct dreq *r)
         json_decref(deleted);
         return dreply_servin_error(r, &err);
     }
-    return dreply_json(r, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed",
-                                         (json_int_t)reclaimed));
+    return dreply_json(
+        r, 200, json_pack("{s:o,s:I}", "ImagesDeleted", deleted, "SpaceReclaimed", (json_int_t)reclaimed));
 }
 
 static int search(struct dreq *r)
 {
-    return dreply_error(r, 501, "image search is not supported by servin: registries are reached by name "
-                                "(servin pull HOST/REPO:TAG); the v2 registry API has no search");
+    return dreply_error(r, 501,
+                        "image search is not supported by servin: registries are reached by name "
+                        "(servin pull HOST/REPO:TAG); the v2 registry API has no search");
 }
 
 /* ---- pull and push: JSON progress streams ---- */
@@ -325,9 +330,10 @@ static void pull_stream(void *arg, FILE *out)
     if (rc < 0)
         return stream_error(out, err.msg);
     fprintf(out, "{\"status\":\"Digest: %s\"}\n", res.manifest_digest);
-    json_t *m = json_pack("{s:s+}", "status", res.up_to_date ? "Status: Image is up to date for " :
-                                                                "Status: Downloaded newer image for ",
-                          res.familiar ? res.familiar : j->ref);
+    json_t *m =
+        json_pack("{s:s+}", "status",
+                  res.up_to_date ? "Status: Image is up to date for " : "Status: Downloaded newer image for ",
+                  res.familiar ? res.familiar : j->ref);
     json_dumpf(m, out, JSON_COMPACT);
     fputc('\n', out);
     json_decref(m);
@@ -350,18 +356,61 @@ static char *registry_of(const char *ref_text)
     return d;
 }
 
+/* fromSrc: `docker import` — a rootfs tarball as the body ("-") or at an http(s) URL, made into a
+ * one-layer image as `servin import` makes it; one JSON message with the new image's id. */
+static int import_image(struct dreq *r, const char *src)
+{
+    struct servin_error err = {0};
+    struct servin_store *store = dreq_store(r, &err);
+    if (!store)
+        return dreply_servin_error(r, &err);
+    bool from_body = strcmp(src, "-") == 0;
+    if (!from_body && strncmp(src, "http://", 7) != 0 && strncmp(src, "https://", 8) != 0)
+        return dreply_error(r, 400, "fromSrc must be - (the request body) or an http(s) URL: %s", src);
+    if (from_body && r->body_fd < 0)
+        return dreply_error(r, 400, "fromSrc=- needs the tarball as the request body");
+    const char *repo = dreq_query(r, "repo"), *tagq = dreq_query(r, "tag");
+    _cleanup_free_ char *tag = NULL;
+    if (repo && *repo)
+        tag = tagq && *tagq ? xasprintf("%s:%s", repo, tagq) : xstrdup(repo);
+    json_t *changes = dreq_query_all(r, "changes");
+    size_t n = json_array_size(changes);
+    const char **list = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        list[i] = json_string_value(json_array_get(changes, i));
+    const char *message = dreq_query(r, "message");
+    const char *platform = dreq_query(r, "platform");
+    struct servin_import_opts o = {.changes = list,
+                                   .n_changes = n,
+                                   .message = message && *message ? message : NULL,
+                                   .platform = platform && *platform ? platform : NULL,
+                                   .tag = tag};
+    char id[SERVIN_DIGEST_MAX];
+    int rc = from_body ? servin_image_import_fd(store, r->body_fd, &o, id, &err)
+                       : servin_image_import_url(store, src, &o, id, &err);
+    free(list);
+    json_decref(changes);
+    if (rc < 0)
+        return dreply_servin_error(r, &err);
+    json_t *attrs = tag ? json_pack("{s:s}", "name", tag) : NULL;
+    servin_event_emit(store, "image", "import", id, attrs);
+    return dreply_json(r, 200, json_pack("{s:s}", "status", id));
+}
+
 static int create(struct dreq *r)
 {
     const char *from = dreq_query(r, "fromImage");
     if (!from || !*from) {
-        if (dreq_query(r, "fromSrc"))
-            return dreply_error(r, 501, "image import through the API is not supported yet: use servin import");
-        return dreply_error(r, 400, "fromImage is required");
+        const char *src = dreq_query(r, "fromSrc");
+        if (src && *src)
+            return import_image(r, src);
+        return dreply_error(r, 400, "fromImage or fromSrc is required");
     }
     const char *tagq = dreq_query(r, "tag");
     struct registry_job *j = xcalloc(1, sizeof(*j));
     if (tagq && *tagq)
-        j->ref = strncmp(tagq, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tagq) : xasprintf("%s:%s", from, tagq);
+        j->ref = strncmp(tagq, "sha256:", 7) == 0 ? xasprintf("%s@%s", from, tagq)
+                                                  : xasprintf("%s:%s", from, tagq);
     else
         j->ref = xstrdup(from);
     struct servin_ref ref = {0};
@@ -409,7 +458,8 @@ static int push(struct dreq *r)
     char id[SERVIN_DIGEST_MAX];
     struct servin_store *store;
     const char *tagq = dreq_query(r, "tag");
-    _cleanup_free_ char *text = tagq && *tagq ? xasprintf("%s:%s", r->params[0], tagq) : xstrdup(r->params[0]);
+    _cleanup_free_ char *text =
+        tagq && *tagq ? xasprintf("%s:%s", r->params[0], tagq) : xstrdup(r->params[0]);
     if (resolve(r, text, id, &store) < 0)
         return 0;
     struct registry_job *j = xcalloc(1, sizeof(*j));
@@ -497,7 +547,8 @@ struct load_out {
 
 static void report_loaded(void *ctx, const char *tag, const char *id)
 {
-    _cleanup_free_ char *text = tag ? xasprintf("Loaded image: %s\n", tag) : xasprintf("Loaded image ID: %s\n", id);
+    _cleanup_free_ char *text =
+        tag ? xasprintf("Loaded image: %s\n", tag) : xasprintf("Loaded image ID: %s\n", id);
     json_array_append_new(ctx, json_pack("{s:s}", "stream", text));
 }
 
@@ -533,7 +584,7 @@ static int load(struct dreq *r)
 
 const struct droute daemon_image_routes[] = {
     {"GET", "/images/json", list, 0},
-    {"POST", "/images/create", create, 0},
+    {"POST", "/images/create", create, DROUTE_BODY_FILE},
     {"POST", "/images/load", load, DROUTE_BODY_FILE},
     {"POST", "/images/prune", prune, 0},
     {"GET", "/images/search", search, 0},

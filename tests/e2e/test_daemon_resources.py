@@ -380,3 +380,20 @@ def test_attach_with_logs_replays_output(daemon):
         assert r.status == 400
     finally:
         daemon.docker("rm", "-f", "att")
+
+
+def test_docker_import(daemon, tmp_path):
+    tar = tmp_path / "rootfs.tar"
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), str(tar)], check=True)
+    out = daemon.docker("import", "-c", 'CMD ["echo", "imported"]', "-m", "by test", str(tar),
+                        "localhost/imported:v1").stdout.strip()
+    assert out.startswith("sha256:"), out
+    assert daemon.docker("run", "--rm", "localhost/imported:v1").stdout == "imported\n"
+    hist = daemon.docker("history", "--format", "{{.Comment}}", "localhost/imported:v1").stdout
+    assert "by test" in hist
+    r = daemon.request("POST", "/v1.43/images/create?fromSrc=ftp://x/y")
+    assert r.status == 400
+    r = daemon.request("POST", "/v1.43/images/create?fromSrc=-&repo=localhost/bad", body=b"not a tarball")
+    assert r.status >= 400 and "message" in r.json()
+    assert "localhost/bad" not in daemon.docker("images", "--format", "{{.Repository}}").stdout
+    daemon.docker("rmi", "localhost/imported:v1")
