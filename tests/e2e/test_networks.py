@@ -463,6 +463,14 @@ def test_network_container_mode(net):
     r = s.fail("run", "--rm", "--network", "container:srv", IMAGE, "true", code=125)
     assert "cannot join the network of container srv: it is not running" in r.stderr
     s.fail("run", "--rm", "--network", "container:no-such-container", IMAGE, "true", code=125)
+    # X on --network none: its lo is shared, nothing else.
+    s.ok("run", "-d", "--name", "lonely", "--network", "none", IMAGE, "sh", "-c",
+         "mkdir -p /w && echo only-lo > /w/index.html && exec httpd -f -p 127.0.0.1:80 -h /w")
+    r = s.ok("run", "--rm", "--network", "container:lonely", IMAGE, "sh", "-c",
+             "ls /sys/class/net; for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://127.0.0.1/ && break; "
+             "sleep 0.3; done")
+    assert r.stdout.split() == ["lo", "only-lo"], r.stdout
+    s.ok("rm", "-f", "lonely")
 
 
 def test_published_port_ranges(net):

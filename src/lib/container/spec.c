@@ -480,7 +480,13 @@ static int network_namespace(struct servin_store *store, const struct servin_con
         return servin_error_set(err, EINVAL, "invalid --network %s: a container cannot join itself", mode);
     }
     json_t *ohc = json_object_get(other.config, "HostConfig");
-    ret = network_namespace(store, &other, ohc, out, err);
+    /* X runs on --network none in a namespace the runtime made: the start of a container joining
+     * it pins that namespace at X's path first (network/attach.c). */
+    const char *omode = str(ohc, "NetworkMode");
+    if (omode && strcmp(omode, "none") == 0)
+        *out = servin_container_netns_path(store, other.id);
+    else
+        ret = network_namespace(store, &other, ohc, out, err);
     servin_container_clear(&other);
     return ret;
 }

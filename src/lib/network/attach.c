@@ -454,6 +454,15 @@ static int join_container(struct servin_store *store, const struct servin_contai
     if (other.state != SERVIN_CONTAINER_RUNNING && other.state != SERVIN_CONTAINER_PAUSED)
         ret = servin_error_set(err, EINVAL, "cannot join the network of container %s: it is not running",
                                other.name);
+    const char *omode = NULL;
+    if (ret == 0 &&
+        servin_network_mode(json_object_get(other.config, "HostConfig"), &omode) == SERVIN_NETMODE_NONE) {
+        /* X's namespace is the runtime's own: pinned at X's path for as long as X runs (X's stop
+         * unpins it), which is where our spec looks. */
+        _cleanup_free_ char *path = net_netns_path(store, other.id);
+        if (!net_netns_pinned(path))
+            ret = net_netns_pin_pid(path, other.pid, err);
+    }
     _cleanup_free_ char *from = servin_container_dir(store, other.id);
     _cleanup_free_ char *to = servin_container_dir(store, c->id);
     static const char *const files[] = {"hosts", "resolv.conf"};

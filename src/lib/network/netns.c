@@ -116,6 +116,31 @@ int net_netns_stand_in(const char *path, const char *ifname)
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+int net_netns_pin_pid(const char *path, pid_t pid, struct servin_error *err)
+{
+    if (pid <= 0)
+        return servin_error_set(err, ESRCH, "pin the network namespace at %s: no process", path);
+    _cleanup_free_ char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    int ret = servin_mkdir_p(dir, 0700, err);
+    if (ret < 0)
+        return ret;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return servin_error_errno(err, errno, "create %s", path);
+    close(fd);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/%d/ns/net", (int)pid);
+    if (mount(proc, path, NULL, MS_BIND, NULL) < 0) {
+        int e = errno;
+        unlink(path);
+        return servin_error_errno(err, e, "pin the network namespace of process %d at %s", (int)pid, path);
+    }
+    return 0;
+}
+
 void net_netns_unpin(const char *path)
 {
     /* Possibly pinned twice by racing starts: take every layer off. */

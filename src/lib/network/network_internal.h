@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "servin/network.h"
 
@@ -24,6 +25,8 @@ char *net_netns_path(struct servin_store *store, const char *container_id);
 /* Create the pinned namespace (lo up) unless it is already one; remove it. */
 int net_netns_pin(const char *path, struct servin_error *err);
 void net_netns_unpin(const char *path);
+/* Pin the network namespace of process pid at path. */
+int net_netns_pin_pid(const char *path, pid_t pid, struct servin_error *err);
 bool net_netns_pinned(const char *path);
 /* Put an interface named ifname into the namespace at path (iproute2), for a teardown whose
  * namespace had to be made anew: the backend deletes the container's interface before it removes
