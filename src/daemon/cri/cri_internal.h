@@ -29,6 +29,8 @@ int cri_call_run(struct cri_call *call, const struct cri_entry *e, const Protobu
                  ProtobufCMessage **resp);
 
 int64_t cri_now_ns(void); /* CLOCK_MONOTONIC */
+/* Free everything cri_alloc gave the call (cri_message.c). */
+void cri_arena_free(struct cri_call *call);
 
 /* The health service (health_service.c). */
 extern const struct cri_method cri_health_methods[];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "grpc_client.h"
+#include "grpc_wire.h"
 #include "servin/cleanup.h"
 
 struct client {
@@ -37,22 +38,6 @@ void grpc_reply_clear(struct grpc_reply *r)
     memset(r, 0, sizeof(*r));
 }
 
-static char *percent_decode(const uint8_t *v, size_t n)
-{
-    char *out = xmalloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        unsigned x;
-        if (v[i] == '%' && i + 2 < n && sscanf((const char *)v + i + 1, "%2x", &x) == 1) {
-            *o++ = (char)x;
-            i += 2;
-        } else {
-            *o++ = (char)v[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
                      const uint8_t *value, size_t valuelen, uint8_t flags, void *user)
 {
@@ -66,7 +51,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         c->grpc_status = atoi(v);
     } else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0) {
         free(c->grpc_message);
-        c->grpc_message = percent_decode(value, valuelen);
+        c->grpc_message = grpc_percent_decode(value, valuelen);
     }
     return 0;
 }
@@ -153,11 +138,7 @@ int grpc_unary_call(const char *socket_path, const char *path, const ProtobufCMe
     }
     size_t n = protobuf_c_message_get_packed_size(req);
     c.out = xmalloc(n + 5);
-    c.out[0] = 0;
-    c.out[1] = (uint8_t)(n >> 24);
-    c.out[2] = (uint8_t)(n >> 16);
-    c.out[3] = (uint8_t)(n >> 8);
-    c.out[4] = (uint8_t)n;
+    grpc_frame_header(c.out, n);
     protobuf_c_message_pack(req, c.out + 5);
     c.out_len = n + 5;
 
@@ -215,9 +196,7 @@ int grpc_unary_call(const char *socket_path, const char *path, const ProtobufCMe
         out->message = c.grpc_message;
         c.grpc_message = NULL;
         if (out->code == 0) {
-            size_t len = c.in_len >= 5
-                             ? (size_t)c.in[1] << 24 | (size_t)c.in[2] << 16 | (size_t)c.in[3] << 8 | c.in[4]
-                             : 0;
+            size_t len = c.in_len >= 5 ? grpc_frame_length(c.in) : 0;
             if (c.in_len < 5 || c.in[0] != 0 || len != c.in_len - 5 ||
                 !(out->msg = protobuf_c_message_unpack(out_desc, NULL, len, c.in + 5))) {
                 grpc_reply_clear(out);

@@ -21,6 +21,7 @@
 
 #include "cri_conn.h"
 #include "cri_internal.h"
+#include "grpc_wire.h"
 #include "servin/cleanup.h"
 #include "servin/log.h"
 
@@ -95,24 +96,6 @@ static void stream_unlink(struct h2conn *c, struct h2stream *st)
         }
 }
 
-/* ---- percent-encoding of grpc-message (the gRPC spec: unreserved printable ASCII stays) ---- */
-
-static char *percent_encode(const char *msg)
-{
-    size_t n = strlen(msg);
-    char *out = xmalloc(n * 3 + 1), *o = out;
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p >= 0x20 && *p <= 0x7e && *p != '%') {
-            *o++ = (char)*p;
-        } else {
-            sprintf(o, "%%%02X", *p);
-            o += 3;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 #define NV(n, v)                                                                                             \
     {                                                                                                        \
         (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE                       \
@@ -124,7 +107,7 @@ static void submit_trailers(struct h2conn *c, struct h2stream *st)
 {
     char code[16];
     snprintf(code, sizeof(code), "%d", st->code);
-    _cleanup_free_ char *msg = st->message ? percent_encode(st->message) : NULL;
+    _cleanup_free_ char *msg = st->message ? grpc_percent_encode(st->message) : NULL;
     nghttp2_nv tr[2] = {NV("grpc-status", code)};
     size_t n = 1;
     if (msg) {
@@ -164,7 +147,7 @@ static void reply(struct h2conn *c, struct h2stream *st)
     }
     char code[16];
     snprintf(code, sizeof(code), "%d", st->code);
-    _cleanup_free_ char *msg = percent_encode(st->message ? st->message : "");
+    _cleanup_free_ char *msg = grpc_percent_encode(st->message ? st->message : "");
     nghttp2_nv hd[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
                        NV("grpc-accept-encoding", "identity"), NV("grpc-status", code),
                        NV("grpc-message", msg)};
@@ -209,11 +192,7 @@ static void *handler_thread(void *arg)
                                       st->path + 1, n, CRI_MAX_MESSAGE);
         } else {
             st->h_out = xmalloc(n + 5);
-            st->h_out[0] = 0;
-            st->h_out[1] = (uint8_t)(n >> 24);
-            st->h_out[2] = (uint8_t)(n >> 16);
-            st->h_out[3] = (uint8_t)(n >> 8);
-            st->h_out[4] = (uint8_t)n;
+            grpc_frame_header(st->h_out, n);
             protobuf_c_message_pack(resp, st->h_out + 5);
             st->h_out_len = n + 5;
             st->h_code = GRPC_OK;
@@ -276,45 +255,6 @@ static void drain_done(struct h2conn *c)
 
 /* ---- parsing a request ---- */
 
-/* grpc-timeout: at most 8 digits and a unit (H M S m u n). */
-static int parse_timeout(const char *v, int64_t *ns)
-{
-    size_t n = strlen(v);
-    if (n < 2 || n > 9)
-        return -1;
-    int64_t x = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        x = x * 10 + (v[i] - '0');
-    }
-    int64_t mult;
-    switch (v[n - 1]) {
-    case 'H':
-        mult = 3600LL * 1000000000;
-        break;
-    case 'M':
-        mult = 60LL * 1000000000;
-        break;
-    case 'S':
-        mult = 1000000000;
-        break;
-    case 'm':
-        mult = 1000000;
-        break;
-    case 'u':
-        mult = 1000;
-        break;
-    case 'n':
-        mult = 1;
-        break;
-    default:
-        return -1;
-    }
-    *ns = x * mult;
-    return 0;
-}
-
 static void request_complete(struct h2conn *c, struct h2stream *st)
 {
     if (strcmp(st->method, "POST") != 0)
@@ -339,8 +279,7 @@ static void request_complete(struct h2conn *c, struct h2stream *st)
             st->path + 1, st->encoding[0] ? st->encoding : "?");
     if (st->body[0] != 0)
         return fail(c, st, GRPC_INTERNAL, "%s: invalid message flags 0x%02x", st->path + 1, st->body[0]);
-    size_t len =
-        (size_t)st->body[1] << 24 | (size_t)st->body[2] << 16 | (size_t)st->body[3] << 8 | st->body[4];
+    size_t len = grpc_frame_length(st->body);
     if (len != st->body_len - 5)
         return fail(c, st, len > st->body_len - 5 ? GRPC_INTERNAL : GRPC_UNIMPLEMENTED,
                     len > st->body_len - 5 ? "%s: the request message is cut short"
@@ -425,7 +364,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
         char v[16];
         int64_t ns;
         copy_value(v, sizeof(v), value, valuelen);
-        if (valuelen >= sizeof(v) || parse_timeout(v, &ns) < 0)
+        if (valuelen >= sizeof(v) || grpc_parse_timeout(v, &ns) < 0)
             st->bad_timeout = true;
         else
             st->deadline = cri_now_ns() + ns;
