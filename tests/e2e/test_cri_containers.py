@@ -401,6 +401,13 @@ def test_exec_through_the_streaming_server(env):
     got = WebSocket(url).recv_all(until=time.time() + 20)
     out = b"".join(got.get(1, []))
     assert b"/dev/pts/" in out and b"hi\r\n" in out, got
+    # A resize on channel 4 reaches the process's terminal.
+    url = env.rt.Exec(api.ExecRequest(container_id=env.client, cmd=["sh", "-c", "sleep 1; stty size"], tty=True,
+                                      stdout=True), timeout=30).url
+    ws = WebSocket(url)
+    ws.send(4, json.dumps({"Width": 101, "Height": 41}).encode())
+    out = b"".join(ws.recv_all(until=time.time() + 20).get(1, []))
+    assert b"41 101" in out, out
 
 
 def test_port_forward_reaches_the_pod_localhost(env):

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "container_stream.h"
@@ -101,12 +103,49 @@ static void send_status(int fd, const struct stream_req *r, int exit_code, const
 
 /* ---- exec ---- */
 
+/* With a terminal, `servin exec -t` gets a pty of ours as its stdout: its terminal proxy copies
+ * that pty's size into the container's at start and on SIGWINCH, which is how a resize reaches
+ * it. Raw, so that the container's output passes unchanged. */
+static int open_pty(int fds[2])
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0)
+        return -1;
+    char name[128];
+    struct termios t;
+    int slave = -1;
+    if (grantpt(master) == 0 && unlockpt(master) == 0 && ptsname_r(master, name, sizeof(name)) == 0)
+        slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0 || tcgetattr(slave, &t) < 0) {
+        close(master);
+        if (slave >= 0)
+            close(slave);
+        return -1;
+    }
+    cfmakeraw(&t);
+    tcsetattr(slave, TCSANOW, &t);
+    fds[0] = master;
+    fds[1] = slave;
+    return 0;
+}
+
+static void exec_resize(int master, pid_t pid, const unsigned char *data, size_t len)
+{
+    json_t *size = json_loadb((const char *)data, len, 0, NULL);
+    json_int_t w = json_integer_value(json_object_get(size, "Width"));
+    json_int_t h = json_integer_value(json_object_get(size, "Height"));
+    json_decref(size);
+    struct winsize ws = {.ws_row = (unsigned short)h, .ws_col = (unsigned short)w};
+    if (w > 0 && h > 0 && ioctl(master, TIOCSWINSZ, &ws) == 0)
+        kill(-pid, SIGWINCH);
+}
+
 void stream_exec(int fd, struct stream_req *r)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0 || (r->in && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
-        pipe2(errp, O_CLOEXEC) < 0) {
+    if (null < 0 || (r->in && pipe2(in, O_CLOEXEC) < 0) ||
+        (r->tty ? open_pty(out) : pipe2(out, O_CLOEXEC)) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
         send_status(fd, r, -1, "could not create the exec's pipes");
         goto out;
     }
@@ -169,6 +208,8 @@ void stream_exec(int fd, struct stream_req *r)
                     close(in[1]);
                     in[1] = -1;
                 }
+            } else if (got == 0 && ch == CH_RESIZE && r->tty && out[0] >= 0) {
+                exec_resize(out[0], pid, data, len);
             } else if (got == 0 && ch == CH_CLOSE && len >= 1 && data[0] == CH_STDIN && in[1] >= 0) {
                 close(in[1]);
                 in[1] = -1;
