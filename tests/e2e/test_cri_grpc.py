@@ -118,9 +118,33 @@ def test_deadline_exceeded_on_a_pull_that_hangs(cri):
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, e
         assert time.time() - start < 5
+        # A call the client cancels (RST_STREAM) while its handler blocks: the server carries on.
+        fut = cri.image.PullImage.future(api.PullImageRequest(image=api.ImageSpec(image=ref)))
+        time.sleep(0.3)
+        assert fut.cancel()
         assert cri.runtime.Status(api.StatusRequest()).status.conditions
     finally:
         hole.close()
+    assert cri.runtime.Version(api.VersionRequest()).runtime_name == "servin"
+
+
+def test_garbage_on_the_socket_does_not_hurt_the_server(cri):
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    for junk in (b"\x00\x01\x02 garbage\r\n\r\n", preface + b"\xff" * 64, preface[:10], b"GET / HTTP/1.1\r\n"):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(cri.sock)
+        s.sendall(junk)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+        s.close()
+    assert cri.runtime.Version(api.VersionRequest()).runtime_name == "servin"
+    status, body = cri.gateway("/v1/runtime/version", {})
+    assert status == 200
 
 
 # ---- images ----

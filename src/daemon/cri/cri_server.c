@@ -63,7 +63,10 @@ static bool is_h2(int fd, volatile int *stopping)
             return false;
         if ((size_t)n == sizeof(buf))
             return true;
-        usleep(10000); /* the rest of the preface is on its way */
+        /* The rest of the preface is on its way, unless the peer has shut its side. */
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 10) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            return false;
         waited += 10;
     }
     return false;

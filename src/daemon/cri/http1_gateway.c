@@ -113,13 +113,17 @@ static void list_paths(int fd)
 static ssize_t read_head(int fd, char *buf, size_t cap, size_t *have, volatile int *stopping)
 {
     *have = 0;
+    int idle_ms = 0;
     while (*have < cap) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int n = poll(&p, 1, 500);
         if (*stopping)
             return -1;
-        if (n == 0)
+        if (n == 0) {
+            if ((idle_ms += 500) >= 60000) /* a client that never finishes its headers */
+                return -1;
             continue;
+        }
         ssize_t r = recv(fd, buf + *have, cap - *have, 0);
         if (r < 0 && errno == EINTR)
             continue;
