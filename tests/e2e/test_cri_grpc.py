@@ -6,6 +6,7 @@ import concurrent.futures
 import json
 import os
 import socket
+import subprocess
 import time
 
 from cri_client import CRIDaemon, api, api_grpc, code_of, cri, grpc, health  # noqa: F401
@@ -85,6 +86,14 @@ def test_json_gateway(cri):
     assert status == 400 and "verbose" in body["message"]
     status, body = cri.gateway("/v1", method="GET")
     assert status == 200 and any(p["path"] == "/v1/image/pull" for p in body)
+    # curl, as a user would type it
+    r = subprocess.run(["curl", "-sS", "--unix-socket", cri.sock, "-XPOST", "http://x/v1/runtime/version"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and json.loads(r.stdout)["runtimeApiVersion"] == "v1", r
+    r = subprocess.run(["curl", "-sS", "-w", "%{http_code}", "-o", "/dev/null", "--unix-socket", cri.sock, "-XPOST",
+                        "-d", '{"image": {"image": "no/such:image"}}', "http://x/v1/image/remove"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout == "200", r
 
 
 def test_compressed_messages_are_refused_clearly(cri):
