@@ -288,52 +288,36 @@ int cmd_network_prune(struct cli_ctx *ctx, int argc, char **argv)
                                              {"filter", required_argument, 0, 'F'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
+    struct cli_prune_filters f = CLI_PRUNE_FILTERS_INIT;
     bool force = false;
-    int c;
-    while ((c = cli_getopt(ctx, argc, argv, "fh", longopts)) != -1) {
-        if (c == 'h')
-            return 0;
-        if (c == '?')
-            return CLI_EXIT_USAGE;
-        if (c == 'f')
+    int c, code = 0;
+    while (code == 0 && (c = cli_getopt(ctx, argc, argv, "fh", longopts)) != -1) {
+        if (c == 'h' || c == '?')
+            code = c == 'h' ? -1 : CLI_EXIT_USAGE;
+        else if (c == 'f')
             force = true;
+        else if (c == 'F')
+            code = cli_prune_filter_parse(&f, optarg);
     }
-    if (!force &&
+    if (code == 0 && optind < argc)
+        code = cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
+    if (code == 0 && !force &&
         !cli_confirm("WARNING! This will remove all custom networks not used by at least one container.\n"
                      "Are you sure you want to continue?"))
-        return 0;
-    struct servin_store *store = cli_store(ctx);
-    if (!store)
-        return CLI_EXIT_FAILURE;
-    struct servin_error err = {0};
-    /* What stopped containers left first, so that their networks count as unused. */
-    int cleaned = 0;
-    if (servin_network_cleanup_orphans(store, &cleaned, &err) < 0) {
-        cli_fail(&err);
-        servin_error_clear(&err);
+        code = -1;
+    struct servin_store *store = code == 0 ? cli_store(ctx) : NULL;
+    if (code == 0 && !store)
+        code = CLI_EXIT_FAILURE;
+    if (code == 0) {
+        /* What stopped containers left first, so that their networks count as unused. */
+        struct servin_error err = {0};
+        int cleaned = 0;
+        if (servin_network_cleanup_orphans(store, &cleaned, &err) < 0)
+            cli_fail(&err);
+        code = cli_prune_networks(store, &f);
     }
-    struct servin_network *list = NULL;
-    size_t n = 0;
-    if (servin_network_list(store, &list, &n, &err) < 0)
-        return cli_fail(&err);
-    bool header = false;
-    int code = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i].name, SERVIN_NETWORK_DEFAULT) == 0 ||
-            servin_network_users(store, list[i].id, &err) != 0)
-            continue;
-        if (servin_network_remove(store, list[i].id, &err) < 0) {
-            code = cli_fail(&err);
-            servin_error_clear(&err);
-            continue;
-        }
-        if (!header)
-            printf("Deleted Networks:\n");
-        header = true;
-        printf("%s\n", list[i].name);
-    }
-    servin_networks_free(list, n);
-    return code;
+    cli_prune_filters_clear(&f);
+    return code < 0 ? 0 : code;
 }
 
 static int connect_common(struct cli_ctx *ctx, int argc, char **argv, bool connect)

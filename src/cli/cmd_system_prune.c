@@ -20,91 +20,21 @@
 #include "servin/size.h"
 #include "servin/volume.h"
 
-struct prune_filters {
-    bool has_until;
-    int64_t until_ns;  /* only what was created before */
-    json_t *labels;    /* ["k", "k=v"]: must have */
-    json_t *no_labels; /* label!=: must not have */
-};
-
-static int parse_filter(struct prune_filters *f, const char *text)
-{
-    const char *eq = strchr(text, '=');
-    if (!eq)
-        return cli_failf("bad format of filter (expected name=value): %s", text);
-    bool negated = eq > text && eq[-1] == '!';
-    _cleanup_free_ char *key = xstrndup(text, (size_t)(eq - text - (negated ? 1 : 0)));
-    const char *val = eq + 1;
-    if (strcmp(key, "label") == 0) {
-        json_array_append_new(negated ? f->no_labels : f->labels, json_string(val));
-        return 0;
-    }
-    if (strcmp(key, "until") == 0 && !negated) {
-        struct servin_error err = {0};
-        if (cli_parse_time(val, &f->until_ns, &err) < 0)
-            return cli_fail(&err);
-        f->has_until = true;
-        return 0;
-    }
-    return cli_failf("invalid filter '%s': system prune filters by until= and label= (or label!=)", key);
-}
-
-static bool has_label(json_t *labels, const char *spec)
-{
-    const char *eq = strchr(spec, '=');
-    _cleanup_free_ char *k = eq ? xstrndup(spec, (size_t)(eq - spec)) : xstrdup(spec);
-    const char *have = json_string_value(json_object_get(labels, k));
-    return have && (!eq || strcmp(have, eq + 1) == 0);
-}
-
-/* created_ns 0: unknown, which until= never selects. */
-static bool matches(const struct prune_filters *f, json_t *labels, int64_t created_ns)
-{
-    if (f->has_until && (created_ns <= 0 || created_ns >= f->until_ns))
-        return false;
-    size_t i;
-    json_t *v;
-    json_array_foreach (f->labels, i, v)
-        if (!has_label(labels, json_string_value(v)))
-            return false;
-    json_array_foreach (f->no_labels, i, v)
-        if (has_label(labels, json_string_value(v)))
-            return false;
-    return true;
-}
-
-struct section {
-    const char *title;
-    bool printed;
-};
-
-static void section_item(struct section *s, const char *item)
-{
-    if (!s->printed)
-        printf("%s:\n", s->title);
-    s->printed = true;
-    printf("%s\n", item);
-}
-
-static void section_end(struct section *s)
-{
-    if (s->printed)
-        printf("\n");
-}
-
-static int prune_containers(struct servin_store *store, const struct prune_filters *f, uint64_t *reclaimed)
+static int prune_containers(struct servin_store *store, const struct cli_prune_filters *f,
+                            uint64_t *reclaimed)
 {
     struct servin_error err = {0};
     struct servin_container *list = NULL;
     size_t n = 0;
     if (servin_container_list(store, &list, &n, &err) < 0)
         return cli_fail(&err);
-    struct section s = {"Deleted Containers", false};
+    struct cli_section s = {"Deleted Containers", false};
     int code = 0;
     for (size_t i = 0; i < n; i++) {
         struct servin_container *c = &list[i];
         if (servin_container_is_active(c) || c->monitor_pid > 0 ||
-            !matches(f, json_object_get(json_object_get(c->config, "Config"), "Labels"), c->created))
+            !cli_prune_matches(f, json_object_get(json_object_get(c->config, "Config"), "Labels"),
+                               c->created))
             continue;
         uint64_t rw = 0, rootfs = 0;
         if (servin_container_size(store, c, &rw, &rootfs, &err) < 0)
@@ -115,77 +45,16 @@ static int prune_containers(struct servin_store *store, const struct prune_filte
             continue;
         }
         *reclaimed += rw;
-        section_item(&s, c->id);
+        cli_section_item(&s, c->id);
     }
-    section_end(&s);
+    cli_section_end(&s);
     servin_containers_free(list, n);
-    return code;
-}
-
-static int prune_networks(struct servin_store *store, const struct prune_filters *f)
-{
-    struct servin_error err = {0};
-    struct servin_network *list = NULL;
-    size_t n = 0;
-    if (servin_network_list(store, &list, &n, &err) < 0)
-        return cli_fail(&err);
-    struct section s = {"Deleted Networks", false};
-    int code = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i].name, SERVIN_NETWORK_DEFAULT) == 0 ||
-            !matches(f, list[i].labels, list[i].created) ||
-            servin_network_users(store, list[i].id, &err) != 0)
-            continue;
-        if (servin_network_remove(store, list[i].id, &err) < 0) {
-            /* A container joined it since we looked: it stays. */
-            if (err.code != EBUSY)
-                code = cli_fail(&err);
-            servin_error_clear(&err);
-            continue;
-        }
-        section_item(&s, list[i].name);
-    }
-    section_end(&s);
-    servin_networks_free(list, n);
-    return code;
-}
-
-static int prune_volumes(struct servin_store *store, const struct prune_filters *f, uint64_t *reclaimed)
-{
-    struct servin_error err = {0};
-    struct servin_volume *list = NULL;
-    size_t n = 0;
-    if (servin_volume_list(store, &list, &n, &err) < 0)
-        return cli_fail(&err);
-    struct section s = {"Deleted Volumes", false};
-    int code = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!matches(f, list[i].labels, 1))
-            continue;
-        _cleanup_strv_ char **users = NULL;
-        if (servin_volume_users(store, list[i].name, &users, &err) < 0 || users[0]) {
-            servin_error_clear(&err);
-            continue;
-        }
-        long long size = 0;
-        int r = servin_volume_remove(store, list[i].name, &size, &err);
-        if (r < 0) {
-            if (r != -EBUSY)
-                code = cli_fail(&err);
-            servin_error_clear(&err);
-            continue;
-        }
-        *reclaimed += (uint64_t)(size > 0 ? size : 0);
-        section_item(&s, list[i].name);
-    }
-    section_end(&s);
-    servin_volumes_free(list, n);
     return code;
 }
 
 static bool image_selected(struct servin_store *store, const char *id, void *ctx)
 {
-    const struct prune_filters *f = ctx;
+    const struct cli_prune_filters *f = ctx;
     struct servin_error err = {0};
     json_t *config = NULL;
     if (servin_image_config(store, id, &config, &err) < 0)
@@ -197,42 +66,43 @@ static bool image_selected(struct servin_store *store, const char *id, void *ctx
         created = t > 0 ? (int64_t)t * 1000000000LL : sum.added;
         servin_image_summary_clear(&sum);
     }
-    bool ok = matches(f, json_object_get(json_object_get(config, "config"), "Labels"), created);
+    bool ok = cli_prune_matches(f, json_object_get(json_object_get(config, "config"), "Labels"), created);
     json_decref(config);
     return ok;
 }
 
 static void image_action(void *ctx, const char *action, const char *what)
 {
-    struct section *s = ctx;
+    struct cli_section *s = ctx;
     /* Prune prints Docker's lower-case "untagged:" and "deleted:". */
     _cleanup_free_ char *line = xasprintf("%c%s: %s", action[0] | 0x20, action + 1, what);
-    section_item(s, line);
+    cli_section_item(s, line);
 }
 
-static int prune_images(struct servin_store *store, bool all, const struct prune_filters *f,
+static int prune_images(struct servin_store *store, bool all, const struct cli_prune_filters *f,
                         uint64_t *reclaimed)
 {
     struct servin_error err = {0};
-    struct section s = {"Deleted Images", false};
+    struct cli_section s = {"Deleted Images", false};
     uint64_t freed = 0;
     bool filtered = f->has_until || json_array_size(f->labels) || json_array_size(f->no_labels);
     int ret = servin_image_prune_matching(store, all, filtered ? image_selected : NULL, (void *)f,
                                           image_action, &s, &freed, &err);
-    section_end(&s);
+    cli_section_end(&s);
     *reclaimed += freed;
     return ret < 0 ? cli_fail(&err) : 0;
 }
 
 /* The build cache: <root>/build-cache/<key>.json, one file per cached step (build/state.c). They
  * carry no labels; their time is the file's. */
-static int prune_build_cache(struct servin_store *store, const struct prune_filters *f, uint64_t *reclaimed)
+static int prune_build_cache(struct servin_store *store, const struct cli_prune_filters *f,
+                             uint64_t *reclaimed)
 {
     _cleanup_free_ char *dir = servin_store_path(store, "build-cache");
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? 0 : cli_failf("prune the build cache: open %s: %s", dir, strerror(errno));
-    struct section s = {"Deleted build cache objects", false};
+    struct cli_section s = {"Deleted build cache objects", false};
     json_t *no_labels = json_object();
     struct dirent *e;
     int code = 0;
@@ -244,7 +114,7 @@ static int prune_build_cache(struct servin_store *store, const struct prune_filt
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
             continue;
         int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-        if (!matches(f, no_labels, mtime))
+        if (!cli_prune_matches(f, no_labels, mtime))
             continue;
         if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
             if (errno != ENOENT)
@@ -253,11 +123,11 @@ static int prune_build_cache(struct servin_store *store, const struct prune_filt
         }
         *reclaimed += (uint64_t)st.st_size;
         _cleanup_free_ char *key = xstrndup(e->d_name, len - 5);
-        section_item(&s, key);
+        cli_section_item(&s, key);
     }
     closedir(d);
     json_decref(no_labels);
-    section_end(&s);
+    cli_section_end(&s);
     if (s.printed) {
         /* The layers only those entries kept are garbage now. */
         uint64_t freed = 0;
@@ -284,7 +154,7 @@ int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
         {"all", no_argument, 0, 'a'},     {"force", no_argument, 0, 'f'},
         {"volumes", no_argument, 0, 'V'}, {"filter", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},    {0}};
-    struct prune_filters f = {.labels = json_array(), .no_labels = json_array()};
+    struct cli_prune_filters f = CLI_PRUNE_FILTERS_INIT;
     bool all = false, force = false, volumes = false;
     int c, code = 0;
     while (code == 0 && (c = cli_getopt(ctx, argc, argv, "afh", longopts)) != -1) {
@@ -297,7 +167,7 @@ int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
         else if (c == 'V')
             volumes = true;
         else if (c == 'F')
-            code = parse_filter(&f, optarg);
+            code = cli_prune_filter_parse(&f, optarg);
     }
     if (code == 0 && optind < argc)
         code = cli_usage_error(ctx, "\"%s\" accepts no arguments.", ctx->cmd->path);
@@ -330,10 +200,10 @@ int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
     uint64_t reclaimed = 0;
     int r = prune_containers(store, &f, &reclaimed);
     code = code ? code : r;
-    r = prune_networks(store, &f);
+    r = cli_prune_networks(store, &f);
     code = code ? code : r;
     if (volumes) {
-        r = prune_volumes(store, &f, &reclaimed);
+        r = cli_prune_volumes(store, &f, &reclaimed);
         code = code ? code : r;
     }
     r = prune_images(store, all, &f, &reclaimed);
@@ -342,7 +212,6 @@ int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv)
     code = code ? code : r;
     _cleanup_free_ char *human = cli_human_size((double)reclaimed);
     printf("Total reclaimed space: %s\n", human);
-    json_decref(f.labels);
-    json_decref(f.no_labels);
+    cli_prune_filters_clear(&f);
     return code;
 }

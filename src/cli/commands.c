@@ -326,6 +326,7 @@ const struct cli_command cli_commands[] = {
      "  -f, --force           Do not error if the network does not exist\n"},
     {"network prune", "networks prune", cmd_network_prune, "[OPTIONS]",
      "Remove all unused networks (and what stopped containers left of their networking)",
+     "      --filter filter   Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE])\n"
      "  -f, --force           Do not prompt for confirmation\n"},
     {"network connect", "networks connect", cmd_network_connect, "[OPTIONS] NETWORK CONTAINER",
      "Connect a container to a network",

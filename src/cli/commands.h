@@ -14,6 +14,29 @@ int cmd_config_check(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_system_restore(struct cli_ctx *ctx, int argc, char **argv);
 /* cmd_system_prune.c */
 int cmd_system_prune(struct cli_ctx *ctx, int argc, char **argv);
+/* prune.c: Docker's prune filters and output blocks, shared by the prune commands. */
+struct cli_prune_filters {
+    bool has_until;
+    int64_t until_ns;  /* only what was created before */
+    json_t *labels;    /* ["k", "k=v"]: must have */
+    json_t *no_labels; /* label!=: must not have */
+};
+#define CLI_PRUNE_FILTERS_INIT {.labels = json_array(), .no_labels = json_array()}
+/* One --filter value; prints the error and returns the exit code when it is not until=/label=. */
+int cli_prune_filter_parse(struct cli_prune_filters *f, const char *text);
+void cli_prune_filters_clear(struct cli_prune_filters *f);
+/* Does an object with these labels, created at created_ns (0: unknown, never until=), match? */
+bool cli_prune_matches(const struct cli_prune_filters *f, json_t *labels, int64_t created_ns);
+/* "Title:" before the first item, a blank line after the last. */
+struct cli_section {
+    const char *title;
+    bool printed;
+};
+void cli_section_item(struct cli_section *s, const char *item);
+void cli_section_end(struct cli_section *s);
+/* Remove the unused networks (not the default one) / volumes that match, printing them. */
+int cli_prune_networks(struct servin_store *store, const struct cli_prune_filters *f);
+int cli_prune_volumes(struct servin_store *store, const struct cli_prune_filters *f, uint64_t *reclaimed);
 /* cmd_pull.c, cmd_push.c, cmd_login.c (registry) */
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv);

@@ -349,8 +349,15 @@ def test_network_commands(net):
     s.ok("rm", "-f", "c1")
     s.ok("network", "rm", name)
     s.fail("network", "inspect", name)
-    assert "Deleted Networks" in s.ok("network", "prune", "-f").stdout
-    assert name2 not in s.ok("network", "ls").stdout
+    # Filters choose what prune takes: until= in the past nothing, label!= all but the labelled.
+    keep, _ = net.create("--label", "keep=1")
+    r = s.ok("network", "prune", "-f", "--filter", "until=2000-01-01T00:00:00Z")
+    assert r.stdout == "" and name2 in s.ok("network", "ls").stdout
+    r = s.ok("network", "prune", "-f", "--filter", "label!=keep=1")
+    assert "Deleted Networks:\n" in r.stdout and name2 in r.stdout and keep not in r.stdout
+    assert name2 not in s.ok("network", "ls").stdout and keep in s.ok("network", "ls").stdout
+    s.fail("network", "prune", "-f", "--filter", "colour=red")
+    assert "Deleted Networks:\n%s\n" % keep in s.ok("network", "prune", "-f").stdout
     s.fail("run", "--rm", "--network", unique_name("missing"), IMAGE, "true")
 
 
