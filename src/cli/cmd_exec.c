@@ -279,6 +279,12 @@ int cmd_exec(struct cli_ctx *ctx, int argc, char **argv)
     json_object_set_new(process, "args", args);
     json_object_set_new(process, "terminal", json_boolean(tty));
     json_object_del(process, "consoleSize");
+    struct winsize ws;
+    /* The pty is sized before the process starts: the proxy's copy comes too late for a first read. */
+    if (tty && (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) &&
+        ws.ws_row && ws.ws_col)
+        json_object_set_new(process, "consoleSize",
+                            json_pack("{s:i,s:i}", "height", (int)ws.ws_row, "width", (int)ws.ws_col));
     if (workdir)
         json_object_set_new(process, "cwd", json_string(workdir));
     json_t *penv = json_object_get(process, "env");

@@ -122,6 +122,50 @@ static const struct field_type host_types[] = {
     {"OomScoreAdj", JSON_INTEGER}, {NULL, 0},
 };
 
+/* "N" or "N-M" with ports 1..65535 ("" and "0": any free port when allow_zero). */
+static bool port_spec_valid(const char *text, bool allow_zero)
+{
+    if (!*text)
+        return allow_zero;
+    char *end = NULL;
+    long lo = strtol(text, &end, 10), hi = lo;
+    if (end == text)
+        return false;
+    if (*end == '-') {
+        const char *h = end + 1;
+        hi = strtol(h, &end, 10);
+        if (end == h)
+            return false;
+    }
+    if (*end && *end != '/')
+        return false;
+    return (lo == 0 && hi == 0 && allow_zero) || (lo >= 1 && hi <= 65535 && lo <= hi);
+}
+
+/* PortBindings {"80/tcp": [{"HostIp", "HostPort"}]}: refused at create, as Docker does, rather than
+ * at the first start. */
+static int check_port_bindings(json_t *bindings, struct servin_error *err)
+{
+    const char *key;
+    json_t *list;
+    json_object_foreach (bindings, key, list) {
+        if (!port_spec_valid(key, false))
+            return servin_error_set(err, EINVAL, "invalid port specification: \"%s\"", key);
+        if (!json_is_array(list) && !json_is_null(list))
+            return servin_error_set(err, EINVAL, "invalid PortBindings for %s: a list expected", key);
+        size_t i;
+        json_t *b;
+        json_array_foreach (list, i, b) {
+            json_t *hp = json_object_get(b, "HostPort");
+            if (hp && !json_is_null(hp) &&
+                (!json_is_string(hp) || !port_spec_valid(json_string_value(hp), true)))
+                return servin_error_set(err, EINVAL, "invalid host port for %s: %s", key,
+                                        json_is_string(hp) ? json_string_value(hp) : "not a string");
+        }
+    }
+    return 0;
+}
+
 /* Docker's create body ({Image, Cmd, ..., HostConfig, NetworkingConfig}) as libservin's container
  * config ({"Config": {...}, "HostConfig": {...}, "NetworkingConfig": {...}}). */
 static int config_from_body(json_t *body, json_t **out, struct servin_error *err)
@@ -134,6 +178,8 @@ static int config_from_body(json_t *body, json_t **out, struct servin_error *err
         return r;
     json_t *host = json_object_get(body, "HostConfig");
     if (host && (r = check_types(host, host_types, "HostConfig.", err)) < 0)
+        return r;
+    if (host && (r = check_port_bindings(json_object_get(host, "PortBindings"), err)) < 0)
         return r;
     json_t *cfg = json_deep_copy(body);
     json_t *hc = json_incref(json_object_get(cfg, "HostConfig"));

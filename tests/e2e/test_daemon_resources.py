@@ -397,3 +397,27 @@ def test_docker_import(daemon, tmp_path):
     assert r.status >= 400 and "message" in r.json()
     assert "localhost/bad" not in daemon.docker("images", "--format", "{{.Repository}}").stdout
     daemon.docker("rmi", "localhost/imported:v1")
+
+
+def test_refused_creates_leave_nothing(daemon):
+    before = daemon.get_json("/v1.43/containers/json?all=1")
+    vols_before = daemon.get_json("/v1.43/volumes")["Volumes"]
+    bad = [
+        {"Image": IMAGE, "HostConfig": {"NetworkMode": "no-such-net"}},
+        {"Image": IMAGE, "HostConfig": {"Binds": ["bad name:/d"]}},
+        {"Image": IMAGE, "HostConfig": {"Mounts": [{"Type": "volume", "Source": "v1", "Target": "relative"}]}},
+        {"Image": IMAGE, "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": "99999"}]}}},
+        {"Image": IMAGE, "HostConfig": {"Memory": -5}},
+        {"Image": IMAGE, "Cmd": {"not": "a list"}},
+        {"Image": IMAGE, "HostConfig": {"CapAdd": ["CAP_NOT_REAL"]}},
+    ]
+    for body in bad:
+        r = daemon.request("POST", "/v1.43/containers/create?name=half", body)
+        assert 400 <= r.status < 500, (body, r)
+        assert "message" in r.json()
+    assert daemon.get_json("/v1.43/containers/json?all=1") == before
+    assert daemon.get_json("/v1.43/volumes")["Volumes"] == vols_before
+    # The name was never taken.
+    r = daemon.request("POST", "/v1.43/containers/create?name=half", {"Image": IMAGE, "Cmd": ["true"]})
+    assert r.status == 201, r
+    assert daemon.request("DELETE", "/v1.43/containers/half").status == 204
