@@ -163,6 +163,9 @@ def test_logs_in_cri_format_with_partial_lines_and_reopen(env):
     recs = _wait(lambda: os.path.exists(path) and (lambda r: r if len(r) >= 2 else None)(_log_records(path)),
                  what="lines in the reopened log")
     assert all(kind == "F" and (text.startswith("line") or text.startswith("err")) for _, kind, text in recs)
+    # `servin logs` reads the CRI format too.
+    r = env.d.servin.ok("logs", env.client)
+    assert re.search(r"^line\d+$", r.stdout, re.M) and re.search(r"^err\d+$", r.stderr, re.M), (r.stdout, r.stderr)
     code, _ = code_of(env.rt.ReopenContainerLog, api.ReopenContainerLogRequest(container_id="0" * 64), timeout=30)
     assert code == grpc.StatusCode.NOT_FOUND
 
