@@ -10,6 +10,7 @@
 #include "servin/digest.h"
 #include "servin/error.h"
 #include "servin/store.h"
+#include "servin/timefmt.h"
 
 /* OCI and Docker media types. */
 #define SERVIN_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -94,8 +95,6 @@ int servin_image_platform(struct servin_store *store, const char *id, char **os,
 char *servin_image_familiar(const char *name);
 /* The repository part of a stored name: "docker.io/library/busybox" for "...:latest" or "...@sha256:..". */
 char *servin_image_repo_of(const char *name);
-/* Unix seconds from an RFC 3339 time ("2024-01-02T03:04:05.123Z"); -1 when it does not parse. */
-long long servin_time_parse_rfc3339(const char *text);
 
 /* The image's config JSON and manifest JSON (new references) and its layer chain ids in order. */
 int servin_image_config(struct servin_store *store, const char *id, json_t **config,

@@ -105,26 +105,6 @@ char *servin_layer_diff_path(struct servin_store *store, const char *chain_id)
     return servin_store_path(store, "layers/%s/diff", hex_of(chain_id));
 }
 
-long long servin_time_parse_rfc3339(const char *text)
-{
-    struct tm tm = {0};
-    if (!text)
-        return -1;
-    const char *p = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
-    if (*p == '.')
-        for (p++; isdigit((unsigned char)*p); p++)
-            ;
-    long long t = (long long)timegm(&tm);
-    if (*p == 'Z' || *p == 'z')
-        return t;
-    int hh = 0, mm = 0;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2)
-        return *p == '+' ? t - (hh * 3600 + mm * 60) : t + (hh * 3600 + mm * 60);
-    return *p == '\0' ? t : -1;
-}
-
 static const char *json_str(json_t *obj, const char *key)
 {
     const char *s = json_string_value(json_object_get(obj, key));
