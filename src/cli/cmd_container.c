@@ -239,6 +239,41 @@ int cmd_rename(struct cli_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* ---- update ---- */
+
+int cmd_update(struct cli_ctx *ctx, int argc, char **argv)
+{
+    json_t *changes = NULL;
+    int code = 0;
+    if (run_flags_update_parse(ctx, argc, argv, &changes, &code) != 0)
+        return code;
+    if (optind >= argc) {
+        json_decref(changes);
+        return cli_usage_error(ctx, "\"%s\" requires at least 1 argument.", ctx->cmd->path);
+    }
+    if (json_object_size(changes) == 0) {
+        json_decref(changes);
+        return cli_failf("update: nothing to change: give --memory, --cpus, --pids-limit, --restart, ...");
+    }
+    struct servin_store *store = cli_store(ctx);
+    if (!store) {
+        json_decref(changes);
+        return CLI_EXIT_FAILURE;
+    }
+    for (int i = optind; i < argc; i++) {
+        struct servin_error err = {0};
+        struct servin_container c = {0};
+        if (servin_container_get(store, argv[i], &c, &err) < 0 ||
+            servin_container_update(store, &c, changes, &err) < 0)
+            code = cli_fail(&err);
+        else
+            printf("%s\n", argv[i]);
+        servin_container_clear(&c);
+    }
+    json_decref(changes);
+    return code;
+}
+
 /* ---- wait ---- */
 
 static int wait_one(struct cli_ctx *ctx, struct servin_container *c, const char *given, void *arg,

@@ -192,6 +192,17 @@ const struct cli_command cli_commands[] = {
      "  -f, --force           Force the removal of a running container (uses SIGKILL)\n"
      "  -v, --volumes         Remove anonymous volumes associated with the container\n"},
     {"container rename", "rename", cmd_rename, "CONTAINER NEW_NAME", "Rename a container", ""},
+    {"container update", "update", cmd_update, "[OPTIONS] CONTAINER [CONTAINER...]",
+     "Update configuration of one or more containers",
+     "      --cpu-period int       Limit CPU CFS (Completely Fair Scheduler) period\n"
+     "      --cpu-quota int        Limit CPU CFS (Completely Fair Scheduler) quota\n"
+     "  -c, --cpu-shares int       CPU shares (relative weight)\n"
+     "      --cpus decimal         Number of CPUs\n"
+     "      --cpuset-cpus string   CPUs in which to allow execution (0-3, 0,1)\n"
+     "  -m, --memory bytes         Memory limit\n"
+     "      --memory-swap bytes    Swap limit equal to memory plus swap: -1 to enable unlimited swap\n"
+     "      --pids-limit int       Tune container pids limit (set -1 for unlimited)\n"
+     "      --restart string       Restart policy to apply when a container exits\n"},
     {"container wait", "wait", cmd_wait, "CONTAINER [CONTAINER...]",
      "Block until one or more containers stop, then print their exit codes", ""},
     {"container prune", NULL, cmd_container_prune, "[OPTIONS]", "Remove all stopped containers",

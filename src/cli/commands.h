@@ -87,6 +87,7 @@ int cmd_pause(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_unpause(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rm(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_rename(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_update(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_wait(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv);

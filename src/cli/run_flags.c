@@ -576,6 +576,46 @@ static void hostname_short_flag(int argc, char **argv)
     }
 }
 
+int run_flags_update_parse(struct cli_ctx *ctx, int argc, char **argv, json_t **changes, int *code)
+{
+    static const struct option longopts[] = {{"memory", required_argument, 0, 'm'},
+                                             {"memory-swap", required_argument, 0, OPT_MEMORY_SWAP},
+                                             {"cpus", required_argument, 0, OPT_CPUS},
+                                             {"cpu-shares", required_argument, 0, 'c'},
+                                             {"cpuset-cpus", required_argument, 0, OPT_CPUSET_CPUS},
+                                             {"cpu-quota", required_argument, 0, OPT_CPU_QUOTA},
+                                             {"cpu-period", required_argument, 0, OPT_CPU_PERIOD},
+                                             {"pids-limit", required_argument, 0, OPT_PIDS_LIMIT},
+                                             {"restart", required_argument, 0, OPT_RESTART},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    struct run_flags f = {0};
+    json_t *cfg = json_object();
+    json_t *host = json_object();
+    int c;
+    *code = 0;
+    *changes = NULL;
+    while ((c = cli_getopt(ctx, argc, argv, "m:c:h", longopts)) != -1) {
+        if (c == 'h' || c == '?') {
+            *code = c == 'h' ? 0 : CLI_EXIT_USAGE;
+            break;
+        }
+        /* The same parsing (and checks) as run's flags of the same names. */
+        int r = apply_opt(ctx, c, optarg, &f, cfg, host);
+        if (r != 0) {
+            *code = r;
+            break;
+        }
+    }
+    json_decref(cfg);
+    if (c != -1 || *code != 0) {
+        json_decref(host);
+        return -1;
+    }
+    *changes = host;
+    return 0;
+}
+
 int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *f, int *code)
 {
     hostname_short_flag(argc, argv);

@@ -21,6 +21,10 @@ struct run_flags {
  * caller returns *code at once (0 after --help, the usage error's code after a bad flag). */
 int run_flags_parse(struct cli_ctx *ctx, int argc, char **argv, struct run_flags *out, int *code);
 void run_flags_clear(struct run_flags *f);
+/* `update`'s flags (--memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --cpu-quota,
+ * --cpu-period, --pids-limit, --restart) as a Docker Resources object in *changes, parsed as run
+ * parses them. Non-zero: the caller returns *code (0 after --help). */
+int run_flags_update_parse(struct cli_ctx *ctx, int argc, char **argv, json_t **changes, int *code);
 
 /* run_flags_net.c: the network flags (ids from RUN_OPT_NETWORK on, above run_flags.c's own). */
 enum {

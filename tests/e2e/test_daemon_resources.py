@@ -421,3 +421,21 @@ def test_refused_creates_leave_nothing(daemon):
     r = daemon.request("POST", "/v1.43/containers/create?name=half", {"Image": IMAGE, "Cmd": ["true"]})
     assert r.status == 201, r
     assert daemon.request("DELETE", "/v1.43/containers/half").status == 204
+
+
+def test_cli_update_shares_the_daemon_path(daemon):
+    """`servin update` (CLI, no daemon) goes through the same servin_container_update as the API."""
+    daemon.servin.ok("run", "-d", "--name", "cliupd", IMAGE, "sleep", "300")
+    try:
+        daemon.servin.ok("update", "-m", "48m", "--cpus", "0.25", "--pids-limit", "30", "--restart",
+                         "unless-stopped", "cliupd")
+        hc = daemon.get_json("/v1.43/containers/cliupd/json")["HostConfig"]
+        assert (hc["Memory"], hc["NanoCpus"], hc["PidsLimit"]) == (48 << 20, 250000000, 30)
+        assert hc["RestartPolicy"]["Name"] == "unless-stopped"
+        assert daemon.get_json("/containers/cliupd/stats?stream=false&one-shot=true")["memory_stats"]["limit"] == 48 << 20
+        r = daemon.servin("update", "-m", "1k", "cliupd", check=False)
+        assert r.returncode != 0 and "6MB" in r.stderr
+        r = daemon.servin("update", "cliupd", check=False)
+        assert r.returncode != 0 and "nothing to change" in r.stderr
+    finally:
+        daemon.servin("rm", "-f", "cliupd", check=False)
