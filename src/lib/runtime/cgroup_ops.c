@@ -203,8 +203,9 @@ static int wait_empty(const struct servin_cgroup *cg, bool resend, struct servin
         _cleanup_free_ pid_t *pids = NULL;
         size_t n = 0;
         int ret = servin_cgroup_pids(cg, &pids, &n, err);
-        /* A cgroup that vanished under us has nothing left in it. */
-        if (ret == -ENOENT)
+        /* A cgroup that vanished under us has nothing left in it: its directory is gone (ENOENT),
+         * or it was removed while its files were still open (ENODEV). */
+        if (ret == -ENOENT || ret == -ENODEV)
             return 0;
         if (ret < 0)
             return servin_error_wrap(err, "kill cgroup");
