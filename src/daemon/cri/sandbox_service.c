@@ -225,11 +225,15 @@ static int stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_m
     struct servin_error err = {0};
     if (servin_pod_get(store, req->pod_sandbox_id, &pod, &err) < 0)
         return cri_fail_error(call, &err);
+    /* The pod's network and namespaces go even when a container would not stop: what is left of it
+     * dies with them, and kubelet retries the stop for the error below. */
     int ret = servin_cri_pod_stop_containers(store, pod.id, POD_STOP_CONTAINER_TIMEOUT_S, false, &err);
-    if (ret == 0)
-        ret = servin_pod_stop(store, pod.id, &err);
+    struct servin_error pod_err = {0};
+    int pod_ret = servin_pod_stop(store, pod.id, &pod_err);
     servin_pod_clear(&pod);
-    return ret < 0 ? fail_pod(call, &err) : 0;
+    if (ret < 0)
+        return fail_pod(call, &err);
+    return pod_ret < 0 ? fail_pod(call, &pod_err) : 0;
 }
 
 static int remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_msg,
@@ -247,6 +251,12 @@ static int remove_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req
     int ret = servin_cri_pod_stop_containers(store, pod.id, POD_STOP_CONTAINER_TIMEOUT_S, true, &err);
     if (ret == 0)
         ret = servin_pod_remove(store, pod.id, &err);
+    else {
+        /* A container that could not be removed keeps the pod's record (kubelet retries), but not
+         * its network. */
+        struct servin_error ignored = {0};
+        servin_pod_stop(store, pod.id, &ignored);
+    }
     servin_pod_clear(&pod);
     return ret < 0 ? fail_pod(call, &err) : 0;
 }
