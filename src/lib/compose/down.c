@@ -1,6 +1,7 @@
 /* compose/down.c — `down`: the project's containers stopped and removed (dependents first), then
  * its networks, and on request its volumes and images. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "servin/compose_stack.h"
 #include "servin/fs.h"
 #include "servin/image.h"
+#include "servin/log.h"
 #include "servin/network.h"
 #include "servin/volume.h"
 
@@ -121,6 +123,19 @@ int servin_compose_stop_containers(struct servin_compose_env *env, struct servin
     return 0;
 }
 
+static void warn(struct servin_compose_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct servin_compose_env *env, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    if (env->warn)
+        env->warn(env->warn_arg, msg);
+    else
+        log_warn("%s", msg);
+}
+
 static void report_image(void *ctx, const char *action, const char *what)
 {
     struct servin_compose_env *env = ctx;
@@ -197,6 +212,12 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
             continue;
         progress(env, "Network", net->name, "Removing");
         r = servin_network_remove(env->store, net->name, err);
+        if (r == -EBUSY) {
+            /* Containers of another project (or none) still use it: as docker compose, a warning. */
+            warn(env, "network %s: resource is still in use", net->name);
+            servin_error_clear(err);
+            continue;
+        }
         if (r < 0) {
             if (!first) {
                 first = r;
@@ -245,11 +266,8 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
                 continue;
             }
             r = servin_image_remove(env->store, image, false, report_image, env, err);
-            if (r < 0 && r != -ENOENT && !first) {
-                first = r;
-                servin_error_wrap(err, "remove image %s", image);
-                first_err = *err;
-            }
+            if (r < 0 && r != -ENOENT)
+                warn(env, "remove image %s: %s", image, err->msg);
             servin_error_clear(err);
         }
     }

@@ -1,5 +1,6 @@
 /* compose/up.c — `up`: make the store match the model, service by service in depends_on order. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
