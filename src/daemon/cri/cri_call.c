@@ -1,6 +1,8 @@
 /* daemon/cri/cri_call.c — one CRI call: the method table resolved against the protobuf service
  * descriptors, the call's resources (store, deadline) and running its handler. */
 #include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +109,45 @@ const struct cri_entry *cri_entry_at(size_t i)
 
 /* ---- resources ---- */
 
+/* Store handles are kept for the next calls: opening one (directories, the open lock, SQLite and
+ * its pragmas) costs more than most calls. A handle serves one call at a time (SQLite is opened
+ * in serialized mode, so a handle may move between threads). */
+#define STORE_POOL_MAX 16
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct servin_store *store_pool[STORE_POOL_MAX];
+static int n_pooled;
+
+static void store_release(struct servin_store *store)
+{
+    /* A handle left inside a transaction by a failed call is not reused. */
+    if (sqlite3_get_autocommit(store->db)) {
+        pthread_mutex_lock(&pool_lock);
+        if (n_pooled < STORE_POOL_MAX) {
+            store_pool[n_pooled++] = store;
+            store = NULL;
+        }
+        pthread_mutex_unlock(&pool_lock);
+    }
+    if (store)
+        servin_store_close(store);
+}
+
+void cri_store_pool_drain(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    while (n_pooled > 0)
+        servin_store_close(store_pool[--n_pooled]);
+    pthread_mutex_unlock(&pool_lock);
+}
+
 struct servin_store *cri_store(struct cri_call *call)
 {
+    if (call->store)
+        return call->store;
+    pthread_mutex_lock(&pool_lock);
+    if (n_pooled > 0)
+        call->store = store_pool[--n_pooled];
+    pthread_mutex_unlock(&pool_lock);
     if (call->store)
         return call->store;
     struct servin_error err = {0};
@@ -156,7 +195,7 @@ void cri_call_clear(struct cri_call *call)
 {
     cri_arena_free(call);
     if (call->store)
-        servin_store_close(call->store);
+        store_release(call->store);
     call->store = NULL;
     free(call->message);
     call->message = NULL;

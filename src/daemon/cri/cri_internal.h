@@ -29,6 +29,11 @@ int cri_call_run(struct cri_call *call, const struct cri_entry *e, const Protobu
                  ProtobufCMessage **resp);
 
 int64_t cri_now_ns(void); /* CLOCK_MONOTONIC */
+/* Run fn(arg) in a thread of the worker pool (cri_workers.c): 0, or -errno when no thread could
+ * start (fn does not run then). */
+int cri_worker_submit(void (*fn)(void *), void *arg);
+/* Close the store handles kept between calls (at server stop). */
+void cri_store_pool_drain(void);
 /* Free everything cri_alloc gave the call (cri_message.c). */
 void cri_arena_free(struct cri_call *call);
 

@@ -283,6 +283,7 @@ void cri_server_stop(struct cri_server *s)
         }
         cri_container_stop();
         cri_sandbox_stop();
+        cri_store_pool_drain();
     }
     if (s->wake[0] >= 0) {
         close(s->wake[0]);

@@ -178,7 +178,7 @@ static void http_status(struct h2conn *c, struct h2stream *st, const char *statu
 
 /* ---- the handler thread ---- */
 
-static void *handler_thread(void *arg)
+static void handler_job(void *arg)
 {
     struct h2stream *st = arg;
     struct cri_call call;
@@ -208,15 +208,16 @@ static void *handler_thread(void *arg)
     cri_call_clear(&call);
 
     struct h2conn *c = st->conn;
+    /* The wake-up is written under the lock: once the connection thread has seen this stream in
+     * its done list it may end and close the eventfd. */
     pthread_mutex_lock(&c->lock);
     st->next_done = c->done;
     c->done = st;
-    pthread_mutex_unlock(&c->lock);
     uint64_t one = 1;
     if (write(c->efd, &one, sizeof(one)) < 0) {
         /* the counter cannot overflow here; nothing to do */
     }
-    return NULL;
+    pthread_mutex_unlock(&c->lock);
 }
 
 static void drain_done(struct h2conn *c)
@@ -295,22 +296,17 @@ static void request_complete(struct h2conn *c, struct h2stream *st)
         return fail(c, st, GRPC_DEADLINE_EXCEEDED, "%s: the deadline passed before the call started",
                     st->path + 1);
 
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&c->lock);
     st->handler_running = true;
     c->running++;
     pthread_mutex_unlock(&c->lock);
-    pthread_t t;
-    int r = pthread_create(&t, &attr, handler_thread, st);
-    pthread_attr_destroy(&attr);
-    if (r != 0) {
+    int r = cri_worker_submit(handler_job, st);
+    if (r < 0) {
         pthread_mutex_lock(&c->lock);
         st->handler_running = false;
         c->running--;
         pthread_mutex_unlock(&c->lock);
-        fail(c, st, GRPC_RESOURCE_EXHAUSTED, "%s: cannot start a thread: %s", st->path + 1, strerror(r));
+        fail(c, st, GRPC_RESOURCE_EXHAUSTED, "%s: cannot start a thread: %s", st->path + 1, strerror(-r));
     }
 }
 
