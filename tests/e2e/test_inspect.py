@@ -56,4 +56,5 @@ def test_inspect_commands_print_alike(servin, busybox_rootfs):
             # A template that does not parse is one error line.
             s.fail(kind, "inspect", "-f", "{{.Name", names[0])
     finally:
+        s("rm", "-f", "c1", "c2", check=False)
         s("network", "rm", "insp-a-%d" % pid, "insp-b-%d" % pid, check=False)

@@ -39,6 +39,15 @@ def test_system_prune(servin, busybox_rootfs, tmp_path):
     stopped = s.ok("create", "--label", "keep=yes", IMAGE, "true").stdout.strip()
     stopped2 = s.ok("create", IMAGE, "true").stdout.strip()
     running = s.ok("run", "-d", "--network", "none", IMAGE, "sleep", "60").stdout.strip()
+    try:
+        check_prune(s, stopped, stopped2, running, old, cache)
+    finally:
+        for cid in s.lines("ps", "-aq", "--no-trunc", check=False):
+            s("rm", "-f", cid, check=False)
+        s("network", "rm", "prn-%d" % os.getpid(), check=False)
+
+
+def check_prune(s, stopped, stopped2, running, old, cache):
     net = "prn-%d" % os.getpid()
     s.ok("network", "create", "--subnet", subnet(), net)
     s.ok("volume", "create", "prunevol")
