@@ -1,6 +1,7 @@
 /* system/info.c — the build's version and the host's and store's facts, for every front end. */
 #include <archive.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -17,8 +18,18 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
+/* libarchive rebuilds this text in one static buffer at each call: two threads of the daemon
+ * calling it at once can lose one of its reallocations (LeakSanitizer saw it). Ask once. */
+static char *libarchive_details;
+static void read_libarchive_details(void)
+{
+    libarchive_details = xstrdup(archive_version_details());
+}
+
 json_t *servin_version_json(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_libarchive_details);
     struct utsname u;
     uname(&u);
     curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
@@ -26,7 +37,7 @@ json_t *servin_version_json(void)
                      "ApiVersion", SERVIN_API_VERSION, "MinAPIVersion", SERVIN_MIN_API_VERSION, "GitCommit",
                      SERVIN_GIT_COMMIT, "BuildTime", __DATE__ " " __TIME__, "Os", "linux", "Arch", u.machine,
                      "KernelVersion", u.release, "Compiler", __VERSION__, "Libraries", "sqlite",
-                     sqlite3_libversion(), "libcurl", curl->version, "libarchive", archive_version_details(),
+                     sqlite3_libversion(), "libcurl", curl->version, "libarchive", libarchive_details,
                      "jansson", JANSSON_VERSION);
 }
 
