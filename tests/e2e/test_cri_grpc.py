@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from cri_client import CRIDaemon, api, api_grpc, code_of, cri, grpc, health  # noqa: F401
+from cri_client import REPO, CRIDaemon, api, api_grpc, code_of, cri, grpc, health  # noqa: F401
 
 
 def test_version(cri):
@@ -301,3 +301,18 @@ def test_default_cri_socket_is_in_the_stores_run_dir_and_tcp_is_loopback():
         assert "loopback" in r.stderr
     finally:
         bad.cleanup()
+
+
+def test_image_user_is_uid_or_username(cri, tmp_path):
+    tar = str(tmp_path / "rootfs.tar")
+    subprocess.run([os.path.join(REPO, "scripts", "make-busybox-rootfs"), tar], check=True)
+    cri.servin.ok("import", "-c", "USER 1000:1000", tar, "localhost/cri-user/numeric:1")
+    cri.servin.ok("import", "-c", "USER nobody", tar, "localhost/cri-user/named:1")
+    for _ in range(2):  # the second answer comes from the daemon's cache: the same
+        imgs = {t: i for i in cri.image.ListImages(api.ListImagesRequest()).images for t in i.repo_tags}
+        numeric = imgs["localhost/cri-user/numeric:1"]
+        assert numeric.HasField("uid") and numeric.uid.value == 1000 and numeric.username == ""
+        named = imgs["localhost/cri-user/named:1"]
+        assert not named.HasField("uid") and named.username == "nobody"
+    for ref in ("localhost/cri-user/numeric:1", "localhost/cri-user/named:1"):
+        cri.image.RemoveImage(api.RemoveImageRequest(image=api.ImageSpec(image=ref)))

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,28 +38,65 @@ static int64_t wall_ns(void)
 }
 
 /* The image's default user from its config: a number is the uid, anything else the user name
- * ("1000:1000" is uid 1000; "app" is a name to resolve in the image). */
+ * ("1000:1000" is uid 1000; "app" is a name to resolve in the image). An image id names one config
+ * for good, so the answer is kept: ListImages would otherwise read every config on every call. */
+struct user_cache_entry {
+    char id[SERVIN_DIGEST_MAX];
+    bool has_uid;
+    int64_t uid;
+    char *username;
+};
+#define USER_CACHE_MAX 512
+static struct user_cache_entry user_cache[USER_CACHE_MAX];
+static size_t user_cache_next;
+static pthread_mutex_t user_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void set_user(struct cri_call *call, struct servin_store *store, Runtime__V1__Image *img,
                      const char *id)
 {
+    pthread_mutex_lock(&user_cache_lock);
+    for (size_t i = 0; i < USER_CACHE_MAX; i++) {
+        struct user_cache_entry *e = &user_cache[i];
+        if (e->id[0] && strcmp(e->id, id) == 0) {
+            if (e->has_uid)
+                img->uid = cri_i64(call, e->uid);
+            else
+                img->username = cri_strdup(call, e->username);
+            pthread_mutex_unlock(&user_cache_lock);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&user_cache_lock);
+
     json_t *config = NULL;
     struct servin_error err = {0};
     if (servin_image_config(store, id, &config, &err) < 0)
         return;
     const char *user = json_string_value(json_object_get(json_object_get(config, "config"), "User"));
+    bool has_uid = true;
+    long long uid = 0; /* no User: root, as containerd reports it */
+    _cleanup_free_ char *name = NULL;
     if (user && *user) {
-        _cleanup_free_ char *name = xstrndup(user, strcspn(user, ":"));
+        name = xstrndup(user, strcspn(user, ":"));
         char *end;
         errno = 0;
-        long long uid = strtoll(name, &end, 10);
-        if (*name && !*end && !errno && uid >= 0)
-            img->uid = cri_i64(call, uid);
-        else
-            img->username = cri_strdup(call, name);
-    } else {
-        img->uid = cri_i64(call, 0); /* no User: root, as containerd reports it */
+        uid = strtoll(name, &end, 10);
+        has_uid = *name && !*end && !errno && uid >= 0;
     }
     json_decref(config);
+    if (has_uid)
+        img->uid = cri_i64(call, uid);
+    else
+        img->username = cri_strdup(call, name);
+
+    pthread_mutex_lock(&user_cache_lock);
+    struct user_cache_entry *e = &user_cache[user_cache_next++ % USER_CACHE_MAX];
+    free(e->username);
+    snprintf(e->id, sizeof(e->id), "%s", id);
+    e->has_uid = has_uid;
+    e->uid = uid;
+    e->username = has_uid ? NULL : xstrdup(name);
+    pthread_mutex_unlock(&user_cache_lock);
 }
 
 static Runtime__V1__Image *image_message(struct cri_call *call, struct servin_store *store,
