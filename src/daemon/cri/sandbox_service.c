@@ -97,6 +97,31 @@ static int fail_pod(struct cri_call *call, const struct servin_error *err)
     return cri_fail_error(call, err);
 }
 
+/* The daemon's store and the pod ID names in *pod; NULL when either is missing (the call's error set). */
+static struct servin_store *get_pod(struct cri_call *call, const char *id, struct servin_pod *pod)
+{
+    struct servin_store *store = cri_store(call);
+    if (!store)
+        return NULL;
+    struct servin_error err = {0};
+    if (servin_pod_get(store, id, pod, &err) < 0) {
+        cri_fail_error(call, &err);
+        return NULL;
+    }
+    return store;
+}
+
+/* The pods *f matches, filtered also by the labels in selector (taken); -1 with the call's error set. */
+static int list_pods(struct cri_call *call, struct servin_store *store, struct servin_pod_filter *f,
+                     json_t *selector, struct servin_pod **list, size_t *n)
+{
+    f->labels = selector;
+    struct servin_error err = {0};
+    int ret = servin_pod_list(store, f, list, n, &err);
+    json_decref(selector);
+    return ret < 0 ? cri_fail_error(call, &err) : 0;
+}
+
 static int run_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_msg,
                            ProtobufCMessage **resp_msg)
 {
@@ -218,13 +243,11 @@ static int stop_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_m
                             ProtobufCMessage **resp_msg)
 {
     const Runtime__V1__StopPodSandboxRequest *req = (const void *)req_msg;
-    struct servin_store *store = cri_store(call);
+    struct servin_pod pod;
+    struct servin_store *store = get_pod(call, req->pod_sandbox_id, &pod);
     if (!store)
         return -1;
-    struct servin_pod pod;
     struct servin_error err = {0};
-    if (servin_pod_get(store, req->pod_sandbox_id, &pod, &err) < 0)
-        return cri_fail_error(call, &err);
     /* The pod's network and namespaces go even when a container would not stop: what is left of it
      * dies with them, and kubelet retries the stop for the error below. */
     int ret = servin_cri_pod_stop_containers(store, pod.id, POD_STOP_CONTAINER_TIMEOUT_S, false, &err);
@@ -302,13 +325,10 @@ static int pod_sandbox_status(struct cri_call *call, const ProtobufCMessage *req
                               ProtobufCMessage **resp_msg)
 {
     const Runtime__V1__PodSandboxStatusRequest *req = (const void *)req_msg;
-    struct servin_store *store = cri_store(call);
+    struct servin_pod p;
+    struct servin_store *store = get_pod(call, req->pod_sandbox_id, &p);
     if (!store)
         return -1;
-    struct servin_pod p;
-    struct servin_error err = {0};
-    if (servin_pod_get(store, req->pod_sandbox_id, &p, &err) < 0)
-        return cri_fail_error(call, &err);
     Runtime__V1__PodSandboxStatusResponse *resp =
         cri_new(call, &runtime__v1__pod_sandbox_status_response__descriptor);
     Runtime__V1__PodSandboxStatus *st = cri_new(call, &runtime__v1__pod_sandbox_status__descriptor);
@@ -362,15 +382,12 @@ static int list_pod_sandbox(struct cri_call *call, const ProtobufCMessage *req_m
                           ? SERVIN_POD_READY
                           : SERVIN_POD_NOTREADY;
         if (req->filter->n_label_selector > 0)
-            f.labels = selector = MAP_JSON(req->filter->label_selector, req->filter->n_label_selector);
+            selector = MAP_JSON(req->filter->label_selector, req->filter->n_label_selector);
     }
     struct servin_pod *list = NULL;
     size_t n = 0;
-    struct servin_error err = {0};
-    int ret = servin_pod_list(store, &f, &list, &n, &err);
-    json_decref(selector);
-    if (ret < 0)
-        return cri_fail_error(call, &err);
+    if (list_pods(call, store, &f, selector, &list, &n) < 0)
+        return -1;
     Runtime__V1__ListPodSandboxResponse *resp =
         cri_new(call, &runtime__v1__list_pod_sandbox_response__descriptor);
     for (size_t i = 0; i < n; i++) {
@@ -448,13 +465,10 @@ static int pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage *req_
                              ProtobufCMessage **resp_msg)
 {
     const Runtime__V1__PodSandboxStatsRequest *req = (const void *)req_msg;
-    struct servin_store *store = cri_store(call);
+    struct servin_pod p;
+    struct servin_store *store = get_pod(call, req->pod_sandbox_id, &p);
     if (!store)
         return -1;
-    struct servin_pod p;
-    struct servin_error err = {0};
-    if (servin_pod_get(store, req->pod_sandbox_id, &p, &err) < 0)
-        return cri_fail_error(call, &err);
     Runtime__V1__PodSandboxStatsResponse *resp =
         cri_new(call, &runtime__v1__pod_sandbox_stats_response__descriptor);
     resp->stats = pod_stats(call, store, &p);
@@ -476,15 +490,12 @@ static int list_pod_sandbox_stats(struct cri_call *call, const ProtobufCMessage 
     if (req->filter) {
         f.id = req->filter->id;
         if (req->filter->n_label_selector > 0)
-            f.labels = selector = MAP_JSON(req->filter->label_selector, req->filter->n_label_selector);
+            selector = MAP_JSON(req->filter->label_selector, req->filter->n_label_selector);
     }
     struct servin_pod *list = NULL;
     size_t n = 0;
-    struct servin_error err = {0};
-    int ret = servin_pod_list(store, &f, &list, &n, &err);
-    json_decref(selector);
-    if (ret < 0)
-        return cri_fail_error(call, &err);
+    if (list_pods(call, store, &f, selector, &list, &n) < 0)
+        return -1;
     Runtime__V1__ListPodSandboxStatsResponse *resp =
         cri_new(call, &runtime__v1__list_pod_sandbox_stats_response__descriptor);
     for (size_t i = 0; i < n && !cri_deadline_passed(call); i++)
