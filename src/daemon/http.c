@@ -397,6 +397,7 @@ int dreply_servin_error(struct dreq *r, const struct servin_error *err)
     case EINVAL:
     case E2BIG:
     case ERANGE:
+    case ENOTDIR:
         status = 400;
         break;
     case EACCES:

@@ -183,7 +183,8 @@ def test_socket_activation_fd(servin_bin):
         if DOCKER:
             assert d.docker("version", "--format", "{{.Server.APIVersion}}").stdout.strip() == "1.43"
         p.terminate()
-        assert p.wait(20) == 0
+        code = p.wait(20)
+        assert code == 0, p.stdout.read().decode(errors="replace")[-4000:]
         # The socket file belongs to whoever made it (systemd): the daemon leaves it in place.
         assert os.path.exists(path)
         # LISTEN_PID names another process: refused with one clear line.

@@ -278,7 +278,8 @@ static int walk(struct sink *s, int obj, const struct stat *st, const char *path
         names = xrealloc(names, (n + 1) * sizeof(*names));
         names[n++] = xstrdup(de->d_name);
     }
-    qsort(names, n, sizeof(*names), compare_names);
+    if (n)
+        qsort(names, n, sizeof(*names), compare_names);
     int ret = 0;
     for (size_t i = 0; i < n; i++) {
         if (ret == 0) {
