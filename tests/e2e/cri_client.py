@@ -9,6 +9,7 @@ python3-grpc-tools generates from Servin's own .proto files (once per session, i
         cri.gateway("/v1/runtime/version", {})    # the HTTP/JSON gateway (status, json)
 """
 
+import atexit
 import http.client
 import importlib
 import json
@@ -34,6 +35,7 @@ def _generate():
     """Stubs for runtime.v1 (api_pb2, api_pb2_grpc) and grpc.health.v1 (health_pb2, health_pb2_grpc).
     The health stubs are generated flat: a `grpc/` directory of ours would hide the grpc package."""
     out = tempfile.mkdtemp(prefix="cri-stubs-")
+    atexit.register(shutil.rmtree, out, True)
     for include, name in ((os.path.join(PROTO, "runtime", "v1"), "api.proto"),
                           (os.path.join(PROTO, "grpc", "health", "v1"), "health.proto")):
         r = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", include, "--python_out", out,
