@@ -30,6 +30,38 @@ static int selected(struct compose_session *s, char **names, struct servin_compo
     return 0;
 }
 
+/* Pulls (or pushes) svc's image with progress; 0 also when it failed but tolerate says go on (the
+ * error then a warning), else the exit code of the failure. */
+static int transfer_image(struct compose_session *s, const struct servin_compose_service *svc, bool push,
+                          bool quiet, bool tolerate)
+{
+    s->env.progress(s->env.progress_arg, "Image", svc->image, push ? "Pushing" : "Pulling");
+    struct servin_progress *pg = quiet ? NULL : servin_progress_new(stderr, isatty(STDERR_FILENO));
+    struct servin_error err = {0};
+    int r;
+    if (push) {
+        struct servin_push_opts po = {.progress = pg};
+        struct servin_push_result res = {0};
+        r = servin_registry_push(s->env.store, svc->image, &po, &res, &err);
+        servin_push_result_free(&res);
+    } else {
+        struct servin_pull_opts po = {.progress = pg};
+        struct servin_pull_result res = {0};
+        r = servin_registry_pull(s->env.store, svc->image, &po, &res, &err);
+        servin_pull_result_free(&res);
+    }
+    servin_progress_free(pg);
+    if (r < 0) {
+        servin_error_wrap(&err, "%s %s for service %s", push ? "push" : "pull", svc->image, svc->name);
+        if (!tolerate)
+            return cli_fail(&err);
+        fprintf(stderr, "WARN[0000] %s\n", err.msg);
+        return 0;
+    }
+    s->env.progress(s->env.progress_arg, "Image", svc->image, push ? "Pushed" : "Pulled");
+    return 0;
+}
+
 int cmd_compose_pull(struct compose_cli *cc, int argc, char **argv)
 {
     struct cli_ctx *ctx = cc->ctx;
@@ -64,25 +96,8 @@ int cmd_compose_pull(struct compose_cli *cc, int argc, char **argv)
             continue;
         if (svc->build && svc->pull_policy && strcmp(svc->pull_policy, "never") == 0)
             continue;
-        s.env.progress(s.env.progress_arg, "Image", svc->image, "Pulling");
-        struct servin_progress *pg = quiet ? NULL : servin_progress_new(stderr, isatty(STDERR_FILENO));
-        struct servin_pull_opts po = {.progress = pg};
-        struct servin_pull_result res = {0};
-        struct servin_error err = {0};
-        int r = servin_registry_pull(s.env.store, svc->image, &po, &res, &err);
-        servin_progress_free(pg);
-        servin_pull_result_free(&res);
-        if (r < 0) {
-            servin_error_wrap(&err, "pull %s for service %s", svc->image, svc->name);
-            /* A service that can be built may fail to pull: it will be built. */
-            if (ignore || svc->build) {
-                fprintf(stderr, "WARN[0000] %s\n", err.msg);
-                continue;
-            }
-            code = cli_fail(&err);
-            break;
-        }
-        s.env.progress(s.env.progress_arg, "Image", svc->image, "Pulled");
+        /* A service that can be built may fail to pull: it will be built. */
+        code = transfer_image(&s, svc, false, quiet, ignore || svc->build);
     }
     compose_session_close(&s);
     return code;
@@ -120,24 +135,7 @@ int cmd_compose_push(struct compose_cli *cc, int argc, char **argv)
         /* Docker Compose pushes the images of services that build and name their image. */
         if (!svc->image || !svc->build)
             continue;
-        s.env.progress(s.env.progress_arg, "Image", svc->image, "Pushing");
-        struct servin_progress *pg = quiet ? NULL : servin_progress_new(stderr, isatty(STDERR_FILENO));
-        struct servin_push_opts po = {.progress = pg};
-        struct servin_push_result res = {0};
-        struct servin_error err = {0};
-        int r = servin_registry_push(s.env.store, svc->image, &po, &res, &err);
-        servin_progress_free(pg);
-        servin_push_result_free(&res);
-        if (r < 0) {
-            servin_error_wrap(&err, "push %s for service %s", svc->image, svc->name);
-            if (ignore) {
-                fprintf(stderr, "WARN[0000] %s\n", err.msg);
-                continue;
-            }
-            code = cli_fail(&err);
-            break;
-        }
-        s.env.progress(s.env.progress_arg, "Image", svc->image, "Pushed");
+        code = transfer_image(&s, svc, true, quiet, ignore);
     }
     compose_session_close(&s);
     return code;
