@@ -66,9 +66,12 @@ void cli_print_help(const struct cli_command *cmd, FILE *out)
 int cli_getopt(struct cli_ctx *ctx, int argc, char **argv, const char *optstring,
                const struct option *longopts)
 {
-    /* A leading '+' stops at the first operand, so "run IMAGE cmd -x" leaves -x to the command;
-     * a ':' lets us print our own message for a missing argument. */
-    _cleanup_free_ char *spec = xasprintf("+:%s", optstring);
+    /* Flags may come anywhere, as Docker's do ("network inspect NAME --format X": getopt moves
+     * the operands behind them), except for commands whose operands end with a command line of
+     * their own: a leading '+' stops at the first operand, so "run IMAGE cmd -x" leaves -x to the
+     * command. A ':' lets us print our own message for a missing argument. */
+    bool own_command_line = !ctx->cmd || !ctx->cmd->usage || strstr(ctx->cmd->usage, "COMMAND");
+    _cleanup_free_ char *spec = xasprintf("%s:%s", own_command_line ? "+" : "", optstring);
     opterr = 0;
     int c = getopt_long(argc, argv, spec, longopts, NULL);
     if (c == 'h') {

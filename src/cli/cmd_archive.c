@@ -8,24 +8,20 @@
 #include "servin/archive.h"
 #include "servin/cleanup.h"
 
-/* Like cli_getopt, but options may follow operands ("save busybox -o x.tar", as Docker allows):
- * operands are collected into *operands (argv order) and -1 means the end of argv. */
+/* cli_getopt, and at the end the operands (which it moved behind the options: "save busybox -o
+ * x.tar" works, as in Docker) collected into *operands. */
 static int getopt_anywhere(struct cli_ctx *ctx, int argc, char **argv, const char *optstring,
                            const struct option *longopts, char ***operands, size_t *n)
 {
-    for (;;) {
-        int c = optind < argc ? cli_getopt(ctx, argc, argv, optstring, longopts) : -1;
-        if (c != -1)
-            return c;
-        if (optind >= argc)
-            return -1;
-        bool rest = strcmp(argv[optind - 1], "--") == 0 && optind > 1;
-        do {
-            *operands = xreallocarray(*operands, *n + 2, sizeof(char *));
-            (*operands)[(*n)++] = argv[optind++];
-            (*operands)[*n] = NULL;
-        } while (rest && optind < argc);
+    int c = cli_getopt(ctx, argc, argv, optstring, longopts);
+    if (c != -1)
+        return c;
+    for (; optind < argc; optind++) {
+        *operands = xreallocarray(*operands, *n + 2, sizeof(char *));
+        (*operands)[(*n)++] = argv[optind];
+        (*operands)[*n] = NULL;
     }
+    return -1;
 }
 
 int cmd_image_save(struct cli_ctx *ctx, int argc, char **argv)
