@@ -238,3 +238,12 @@ def test_binary_runs_without_terminal(servin):
     r = subprocess.run([servin.bin, "--root", servin.root, "version"], stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=servin.env, timeout=60)
     assert r.returncode == 0
+
+
+def test_flags_may_follow_operands_as_in_docker(servin):
+    servin.ok("volume", "create", "late-flags")
+    r = servin.ok("volume", "inspect", "late-flags", "--format", "{{.Name}}")
+    assert r.stdout == "late-flags\n"
+    assert servin.ok("volume", "ls", "-q", "--filter", "name=late-flags").stdout.split() == ["late-flags"]
+    servin.ok("volume", "rm", "late-flags", "--force")
+    assert servin.ok("volume", "ls", "-q").stdout.split() == []
