@@ -19,10 +19,7 @@ static int selected(struct compose_session *s, char **names, struct servin_compo
     struct servin_compose_service **list = xcalloc(s->project->n_services + 1, sizeof(*list));
     size_t k = 0;
     for (size_t i = 0; i < s->project->n_services; i++) {
-        bool want = !names;
-        for (size_t j = 0; names && names[j]; j++)
-            want = want || strcmp(names[j], s->project->services[i].name) == 0;
-        if (want)
+        if (compose_service_named(names, s->project->services[i].name))
             list[k++] = &s->project->services[i];
     }
     *out = list;

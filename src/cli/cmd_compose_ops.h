@@ -24,6 +24,8 @@ int compose_session_open_all_profiles(struct compose_cli *cc, struct compose_ses
 void compose_session_close(struct compose_session *s);
 /* The services named on the command line must exist in the model: 0, or prints and returns the code. */
 int compose_check_services(struct compose_session *s, char *const *names);
+/* Whether the command line names this service: every one when it names none (names NULL). */
+bool compose_service_named(char *const *names, const char *name);
 /* Ctrl-C (SIGINT/SIGTERM/SIGHUP) sets this flag instead of killing us, while between steps. */
 extern volatile int compose_interrupted;
 void compose_catch_signals(void);

@@ -144,10 +144,7 @@ int cmd_compose_ps(struct compose_cli *cc, int argc, char **argv)
     if (services_only) {
         /* The model's services (as docker compose ps --services), filtered by the names given. */
         for (size_t i = 0; i < s.project->n_services; i++) {
-            bool want = !services;
-            for (size_t j = 0; services && services[j]; j++)
-                want = want || strcmp(services[j], s.project->services[i].name) == 0;
-            if (want)
+            if (compose_service_named(services, s.project->services[i].name))
                 printf("%s\n", s.project->services[i].name);
         }
         compose_session_close(&s);

@@ -114,6 +114,14 @@ void compose_session_close(struct compose_session *s)
     s->project = NULL;
 }
 
+bool compose_service_named(char *const *names, const char *name)
+{
+    bool want = !names;
+    for (size_t j = 0; names && names[j]; j++)
+        want = want || strcmp(names[j], name) == 0;
+    return want;
+}
+
 int compose_check_services(struct compose_session *s, char *const *names)
 {
     for (size_t i = 0; names && names[i]; i++) {
