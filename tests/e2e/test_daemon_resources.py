@@ -439,3 +439,28 @@ def test_cli_update_shares_the_daemon_path(daemon):
         assert r.returncode != 0 and "nothing to change" in r.stderr
     finally:
         daemon.servin("rm", "-f", "cliupd", check=False)
+
+
+def test_client_gone_mid_exec_stream(daemon):
+    import socket
+    daemon.docker("run", "-d", "--name", "exgone", IMAGE, "sleep", "300")
+    try:
+        for tty in (False, True):
+            r = daemon.request("POST", "/v1.43/containers/exgone/exec",
+                               {"Cmd": ["sh", "-c", "while :; do echo spam; done"], "Tty": tty,
+                                "AttachStdout": True, "AttachStdin": True})
+            eid = r.json()["Id"]
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(daemon.sock)
+            body = b'{"Tty": %s}' % (b"true" if tty else b"false")
+            s.sendall(b"POST /v1.43/exec/%s/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (eid.encode(), len(body), body))
+            s.settimeout(20)
+            assert s.recv(4096).startswith(b"HTTP/1.1 101")
+            s.recv(4096)
+            s.close()
+        assert daemon.request("GET", "/_ping").status == 200
+        # The daemon keeps serving, and the container is still there to stop.
+        assert daemon.get_json("/v1.43/containers/exgone/json")["State"]["Running"] is True
+    finally:
+        daemon.docker("rm", "-f", "exgone")
