@@ -256,17 +256,13 @@ int cri_list_container_stats(struct cri_call *call, const ProtobufCMessage *req_
         return -1;
     struct servin_container *list = NULL;
     size_t n = 0;
-    struct servin_error err = {0};
-    if (servin_cri_pod_containers(store, f && *f->pod_sandbox_id ? f->pod_sandbox_id : NULL, &list, &n,
-                                  &err) < 0)
-        return cri_fail_error(call, &err);
+    if (cri_filter_containers(call, store, f ? f->pod_sandbox_id : NULL, &list, &n) < 0)
+        return -1;
     Runtime__V1__ListContainerStatsResponse *resp =
         cri_new(call, &runtime__v1__list_container_stats_response__descriptor);
     for (size_t i = 0; i < n; i++) {
         const struct servin_container *c = &list[i];
-        if (f && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
-            continue;
-        if (f && !cri_labels_match(c, &f->base, "label_selector"))
+        if (f && !cri_filter_match(c, f->id, &f->base))
             continue;
         /* kubelet asks for the stats of running containers (as containerd lists them). */
         if (c->state != SERVIN_CONTAINER_RUNNING)

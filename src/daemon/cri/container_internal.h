@@ -17,6 +17,12 @@ int cri_container_find(struct cri_call *call, struct servin_store *store, const 
 Runtime__V1__ContainerState cri_container_state(const struct servin_container *c);
 /* Does the container carry every label of the selector (a map field of a filter message)? */
 bool cri_labels_match(const struct servin_container *c, const ProtobufCMessage *filter, const char *field);
+/* The containers of the pod a ContainerFilter or ContainerStatsFilter names (of every pod when
+ * pod_sandbox_id is NULL or empty): 0, or the call failed. */
+int cri_filter_containers(struct cri_call *call, struct servin_store *store, const char *pod_sandbox_id,
+                          struct servin_container **list, size_t *n);
+/* Does the container match such a filter's id (a prefix; empty matches all) and label_selector? */
+bool cri_filter_match(const struct servin_container *c, const char *id, const ProtobufCMessage *filter);
 Runtime__V1__ContainerMetadata *cri_container_metadata(struct cri_call *call,
                                                        const struct servin_container *c);
 void cri_container_labels(struct cri_call *call, const struct servin_container *c, ProtobufCMessage *msg);

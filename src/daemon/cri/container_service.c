@@ -81,6 +81,23 @@ bool cri_labels_match(const struct servin_container *c, const ProtobufCMessage *
     return true;
 }
 
+int cri_filter_containers(struct cri_call *call, struct servin_store *store, const char *pod_sandbox_id,
+                          struct servin_container **list, size_t *n)
+{
+    struct servin_error err = {0};
+    if (servin_cri_pod_containers(store, pod_sandbox_id && *pod_sandbox_id ? pod_sandbox_id : NULL, list, n,
+                                  &err) < 0)
+        return cri_fail_error(call, &err);
+    return 0;
+}
+
+bool cri_filter_match(const struct servin_container *c, const char *id, const ProtobufCMessage *filter)
+{
+    if (*id && strncmp(c->id, id, strlen(id)) != 0)
+        return false;
+    return cri_labels_match(c, filter, "label_selector");
+}
+
 Runtime__V1__ContainerMetadata *cri_container_metadata(struct cri_call *call,
                                                        const struct servin_container *c)
 {
@@ -270,19 +287,15 @@ static int list_containers(struct cri_call *call, const ProtobufCMessage *req_ms
         return -1;
     struct servin_container *list = NULL;
     size_t n = 0;
-    struct servin_error err = {0};
-    if (servin_cri_pod_containers(store, f && *f->pod_sandbox_id ? f->pod_sandbox_id : NULL, &list, &n,
-                                  &err) < 0)
-        return cri_fail_error(call, &err);
+    if (cri_filter_containers(call, store, f ? f->pod_sandbox_id : NULL, &list, &n) < 0)
+        return -1;
     Runtime__V1__ListContainersResponse *resp =
         cri_new(call, &runtime__v1__list_containers_response__descriptor);
     for (size_t i = 0; i < n; i++) {
         const struct servin_container *c = &list[i];
-        if (f && *f->id && strncmp(c->id, f->id, strlen(f->id)) != 0)
+        if (f && !cri_filter_match(c, f->id, &f->base))
             continue;
         if (f && f->state && cri_container_state(c) != f->state->state)
-            continue;
-        if (f && !cri_labels_match(c, &f->base, "label_selector"))
             continue;
         Runtime__V1__Container *out = cri_new(call, &runtime__v1__container__descriptor);
         out->id = cri_strdup(call, c->id);
