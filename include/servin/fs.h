@@ -2,6 +2,7 @@
 #ifndef SERVIN_FS_H
 #define SERVIN_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,8 @@ int servin_write_file_atomic(const char *path, const void *data, size_t len, mod
  * never see a half-written file. */
 int servin_write_file_volatile(const char *path, const void *data, size_t len, mode_t mode,
                                struct servin_error *err);
+/* The file holds the pid of a live process. */
+bool servin_pid_file_alive(const char *path);
 /* Total size in bytes of regular files under path (hard links counted once per inode is not attempted). */
 long long servin_dir_size(const char *path);
 

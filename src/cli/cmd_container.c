@@ -366,17 +366,6 @@ int cmd_container_prune(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- container cleanup (run by the monitor at the container's final exit) ---- */
 
-static bool pid_file_alive(const char *path)
-{
-    _cleanup_free_ char *text = NULL;
-    size_t len = 0;
-    struct servin_error ignored = {0};
-    if (servin_read_file(path, &text, &len, &ignored) < 0)
-        return false;
-    pid_t pid = (pid_t)atoi(text);
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {{"rm", no_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0}};
@@ -417,7 +406,7 @@ int cmd_container_cleanup(struct cli_ctx *ctx, int argc, char **argv)
     }
     _cleanup_free_ char *run_dir = servin_container_run_dir(store, ct.id);
     _cleanup_free_ char *fg = xasprintf("%s/fg.pid", run_dir);
-    if (rm && !pid_file_alive(fg) && servin_container_remove(store, &ct, true, &err) < 0)
+    if (rm && !servin_pid_file_alive(fg) && servin_container_remove(store, &ct, true, &err) < 0)
         code = cli_fail(&err);
     servin_container_clear(&ct);
     return code;

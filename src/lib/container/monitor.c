@@ -70,18 +70,9 @@ static bool run_file_exists(struct mon *m, const char *name)
  * the container itself once we are gone: one process start fewer on the path to its exit. */
 static bool foreground_cli_alive(struct mon *m)
 {
-    char path[PATH_MAX], buf[32];
+    char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/fg.pid", m->o.run_dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    pid_t pid = (pid_t)atoi(buf);
-    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+    return servin_pid_file_alive(path);
 }
 
 static void remove_run_file(struct mon *m, const char *name)

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,4 +149,15 @@ long long servin_dir_size(const char *path)
     size_total = 0;
     nftw(path, add_size, 64, FTW_PHYS | FTW_MOUNT);
     return size_total;
+}
+
+bool servin_pid_file_alive(const char *path)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    struct servin_error ignored = {0};
+    if (servin_read_file(path, &text, &len, &ignored) < 0)
+        return false;
+    pid_t pid = (pid_t)atoi(text);
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
