@@ -99,6 +99,14 @@ int servin_container_save_config(struct servin_store *store, const struct servin
  * the cgroup when the container runs. EINVAL names a bad or unsupported field. */
 int servin_container_update(struct servin_store *store, struct servin_container *c, json_t *changes,
                             struct servin_error *err);
+/* Make config (taken) the container's, its spec and record rewritten; on failure the old config
+ * stays, on disk too. */
+int servin_container_replace_config(struct servin_store *store, struct servin_container *c, json_t *config,
+                                    struct servin_error *err);
+/* The resources of the container's spec (but its devices, unchanged) onto its running cgroup;
+ * pids_unlimited lifts the pids limit. */
+int servin_container_apply_spec_resources(struct servin_store *store, const struct servin_container *c,
+                                          bool pids_unlimited, struct servin_error *err);
 int servin_container_rename(struct servin_store *store, const char *text, const char *new_name,
                             struct servin_error *err);
 /* Delete the row, the bundle dir and the run dir (the rootfs must be unmounted already). */

@@ -86,6 +86,50 @@ static int merge_changes(json_t *hc, json_t *changes, struct servin_error *err)
     return 0;
 }
 
+int servin_container_replace_config(struct servin_store *store, struct servin_container *c, json_t *config,
+                                    struct servin_error *err)
+{
+    json_t *old = c->config;
+    c->config = config;
+    int ret = servin_container_write_spec(store, c, err);
+    if (ret == 0)
+        ret = servin_container_save_config(store, c, err);
+    if (ret < 0) {
+        c->config = old;
+        json_decref(config);
+        /* The spec on disk must match the record again. */
+        struct servin_error ignored = {0};
+        servin_container_write_spec(store, c, &ignored);
+        return ret;
+    }
+    json_decref(old);
+    return 0;
+}
+
+int servin_container_apply_spec_resources(struct servin_store *store, const struct servin_container *c,
+                                          bool pids_unlimited, struct servin_error *err)
+{
+    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
+    _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
+    json_t *spec = json_load_file(path, 0, NULL);
+    json_t *res = json_deep_copy(json_object_get(json_object_get(spec, "linux"), "resources"));
+    json_decref(spec);
+    if (!res)
+        res = json_object();
+    json_object_del(res, "devices"); /* unchanged, and rewriting them would briefly deny all */
+    if (pids_unlimited)
+        json_object_set_new(res, "pids", json_pack("{s:i}", "limit", -1));
+    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
+    struct servin_cgroup *cg = NULL;
+    int ret = servin_oci_cgroup(oci_root, c->id, &cg, err);
+    if (ret == 0)
+        ret = servin_cgroup_set_resources(cg, res, err);
+    if (cg)
+        servin_cgroup_free(cg);
+    json_decref(res);
+    return ret;
+}
+
 int servin_container_update(struct servin_store *store, struct servin_container *c, json_t *changes,
                             struct servin_error *err)
 {
@@ -102,44 +146,15 @@ int servin_container_update(struct servin_store *store, struct servin_container 
         json_decref(config);
         return servin_error_wrap(err, "update %s", c->name);
     }
-    json_t *old = c->config;
-    c->config = config;
-    ret = servin_container_write_spec(store, c, err);
-    if (ret == 0)
-        ret = servin_container_save_config(store, c, err);
-    if (ret < 0) {
-        c->config = old;
-        json_decref(config);
-        /* The spec on disk must match the record again. */
-        struct servin_error ignored = {0};
-        servin_container_write_spec(store, c, &ignored);
+    if (servin_container_replace_config(store, c, config, err) < 0)
         return servin_error_wrap(err, "update %s", c->name);
-    }
-    json_decref(old);
     struct servin_error rerr = {0};
     servin_container_reconcile(store, c, &rerr);
     if (servin_container_is_active(c)) {
         /* Live: the new spec's resources onto the running container's cgroup. */
-        _cleanup_free_ char *dir = servin_container_dir(store, c->id);
-        _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-        json_t *spec = json_load_file(path, 0, NULL);
-        json_t *res = json_deep_copy(json_object_get(json_object_get(spec, "linux"), "resources"));
-        json_decref(spec);
-        if (!res)
-            res = json_object();
-        json_object_del(res, "devices"); /* unchanged, and rewriting them would briefly deny all */
         json_t *pids = json_object_get(changes, "PidsLimit");
-        if (json_is_integer(pids) && json_integer_value(pids) <= 0)
-            json_object_set_new(res, "pids", json_pack("{s:i}", "limit", -1));
-        _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-        struct servin_cgroup *cg = NULL;
-        ret = servin_oci_cgroup(oci_root, c->id, &cg, err);
-        if (ret == 0)
-            ret = servin_cgroup_set_resources(cg, res, err);
-        if (cg)
-            servin_cgroup_free(cg);
-        json_decref(res);
-        if (ret < 0)
+        bool pids_unlimited = json_is_integer(pids) && json_integer_value(pids) <= 0;
+        if (servin_container_apply_spec_resources(store, c, pids_unlimited, err) < 0)
             return servin_error_wrap(err, "update the resources of running container %s", c->name);
     }
     servin_event_container(store, c, "update", NULL);

@@ -43,40 +43,15 @@ int servin_cri_container_update(struct servin_store *store, struct servin_contai
         json_decref(config);
         return ret;
     }
-    json_t *old = c->config;
-    c->config = config;
-    ret = servin_container_write_spec(store, c, err);
-    if (ret == 0)
-        ret = servin_container_save_config(store, c, err);
-    if (ret < 0) {
-        c->config = old;
-        json_decref(config);
-        /* The spec on disk must match the record again. */
-        struct servin_error ignored = {0};
-        servin_container_write_spec(store, c, &ignored);
+    ret = servin_container_replace_config(store, c, config, err);
+    if (ret < 0)
         return ret;
-    }
-    json_decref(old);
     servin_container_reconcile(store, c, err);
     servin_error_clear(err);
     if (!servin_container_is_active(c))
         return 0;
     /* Live: the new spec's resources onto the running container's cgroup. */
-    _cleanup_free_ char *dir = servin_container_dir(store, c->id);
-    _cleanup_free_ char *path = xasprintf("%s/config.json", dir);
-    json_t *spec = json_load_file(path, 0, NULL);
-    json_t *res = json_deep_copy(json_object_get(json_object_get(spec, "linux"), "resources"));
-    json_decref(spec);
-    json_object_del(res, "devices"); /* unchanged, and rewriting them would briefly deny all */
-    _cleanup_free_ char *oci_root = servin_container_oci_root(store);
-    struct servin_cgroup *cg = NULL;
-    ret = servin_oci_cgroup(oci_root, c->id, &cg, err);
-    if (ret == 0)
-        ret = servin_cgroup_set_resources(cg, res, err);
-    if (cg)
-        servin_cgroup_free(cg);
-    json_decref(res);
-    if (ret < 0)
+    if (servin_container_apply_spec_resources(store, c, false, err) < 0)
         return servin_error_wrap(err, "update the resources of container %.12s", c->id);
     return 0;
 }
