@@ -12,12 +12,7 @@
 #include "servin/log.h"
 #include "servin/network.h"
 #include "servin/volume.h"
-
-static void progress(struct servin_compose_env *env, const char *kind, const char *name, const char *status)
-{
-    if (env->progress)
-        env->progress(env->progress_arg, kind, name, status);
-}
+#include "stack_report.h"
 
 /* Position of a service in start order; services unknown to the model come after all others. */
 static struct servin_compose_service **sort_order;
@@ -92,7 +87,7 @@ int servin_compose_stop_containers(struct servin_compose_env *env, struct servin
         for (size_t i = 0; i < n; i++) {
             if (levels[i] != top || !list[i].id[0] || !servin_container_is_active(&list[i]))
                 continue;
-            progress(env, "Container", list[i].name, "Stopping");
+            stack_progress(env, "Container", list[i].name, "Stopping");
             int r = servin_container_stop_begin(env->store, &list[i], err);
             if (r < 0 && !first) {
                 first = r;
@@ -112,7 +107,7 @@ int servin_compose_stop_containers(struct servin_compose_env *env, struct servin
                 }
                 continue;
             }
-            progress(env, "Container", list[i].name, "Stopped");
+            stack_progress(env, "Container", list[i].name, "Stopped");
         }
         top = next;
     }
@@ -123,23 +118,10 @@ int servin_compose_stop_containers(struct servin_compose_env *env, struct servin
     return 0;
 }
 
-static void warn(struct servin_compose_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct servin_compose_env *env, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-    va_end(ap);
-    if (env->warn)
-        env->warn(env->warn_arg, msg);
-    else
-        log_warn("%s", msg);
-}
-
 static void report_image(void *ctx, const char *action, const char *what)
 {
     struct servin_compose_env *env = ctx;
-    progress(env, "Image", what, action);
+    stack_progress(env, "Image", what, action);
 }
 
 static bool is_known_service(const struct servin_compose_project *p, const char *svc)
@@ -181,7 +163,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
         struct servin_container *c = &list[i];
         if (!c->id[0])
             continue;
-        progress(env, "Container", c->name, "Removing");
+        stack_progress(env, "Container", c->name, "Removing");
         r = servin_container_remove_volumes(env->store, c, true, o->volumes, err);
         if (r < 0) {
             if (!first) {
@@ -191,7 +173,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
             }
             continue;
         }
-        progress(env, "Container", c->name, "Removed");
+        stack_progress(env, "Container", c->name, "Removed");
     }
     servin_containers_free(list, n);
 
@@ -210,11 +192,11 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
         servin_network_clear(&existing);
         if (!ours)
             continue;
-        progress(env, "Network", net->name, "Removing");
+        stack_progress(env, "Network", net->name, "Removing");
         r = servin_network_remove(env->store, net->name, err);
         if (r == -EBUSY) {
             /* Containers of another project (or none) still use it: as docker compose, a warning. */
-            warn(env, "network %s: resource is still in use", net->name);
+            stack_warn(env, "network %s: resource is still in use", net->name);
             servin_error_clear(err);
             continue;
         }
@@ -226,7 +208,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
             }
             continue;
         }
-        progress(env, "Network", net->name, "Removed");
+        stack_progress(env, "Network", net->name, "Removed");
     }
     if (o->volumes) {
         for (size_t i = 0; i < p->n_volumes; i++) {
@@ -239,7 +221,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
                 continue;
             }
             servin_volume_clear(&existing);
-            progress(env, "Volume", vol->name, "Removing");
+            stack_progress(env, "Volume", vol->name, "Removing");
             r = servin_volume_remove(env->store, vol->name, NULL, err);
             if (r < 0) {
                 if (!first) {
@@ -249,7 +231,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
                 }
                 continue;
             }
-            progress(env, "Volume", vol->name, "Removed");
+            stack_progress(env, "Volume", vol->name, "Removed");
         }
     }
     if (o->rmi) {
@@ -267,7 +249,7 @@ int servin_compose_down(struct servin_compose_env *env, const struct servin_comp
             }
             r = servin_image_remove(env->store, image, false, report_image, env, err);
             if (r < 0 && r != -ENOENT)
-                warn(env, "remove image %s: %s", image, err->msg);
+                stack_warn(env, "remove image %s: %s", image, err->msg);
             servin_error_clear(err);
         }
     }

@@ -6,12 +6,7 @@
 #include "servin/compose_stack.h"
 #include "servin/image.h"
 #include "servin/registry.h"
-
-static void progress(struct servin_compose_env *env, const char *kind, const char *name, const char *status)
-{
-    if (env->progress)
-        env->progress(env->progress_arg, kind, name, status);
-}
+#include "stack_report.h"
 
 int servin_compose_build_service(struct servin_compose_env *env, const struct servin_compose_service *s,
                                  bool no_cache, bool pull, struct servin_error *err)
@@ -72,7 +67,7 @@ int servin_compose_build_service(struct servin_compose_env *env, const struct se
         .progress_ctx = env->build_progress_arg,
         .cancel = env->cancel,
     };
-    progress(env, "Service", s->name, "Building");
+    stack_progress(env, "Service", s->name, "Building");
     char id[SERVIN_DIGEST_MAX];
     int code = 0;
     int r = servin_build(env->store, &o, id, &code, err);
@@ -81,14 +76,14 @@ int servin_compose_build_service(struct servin_compose_env *env, const struct se
     free(owned);
     if (r < 0)
         return servin_error_wrap(err, "build service %s", s->name);
-    progress(env, "Service", s->name, "Built");
+    stack_progress(env, "Service", s->name, "Built");
     return 0;
 }
 
 static int pull(struct servin_compose_env *env, const struct servin_compose_service *s, const char *image,
                 struct servin_error *err)
 {
-    progress(env, "Image", image, "Pulling");
+    stack_progress(env, "Image", image, "Pulling");
     struct servin_progress *pg = env->pull_out ? servin_progress_new(env->pull_out, env->pull_tty) : NULL;
     struct servin_pull_opts o = {.progress = pg};
     struct servin_pull_result res = {0};
@@ -97,7 +92,7 @@ static int pull(struct servin_compose_env *env, const struct servin_compose_serv
     servin_pull_result_free(&res);
     if (r < 0)
         return servin_error_wrap(err, "pull image for service %s", s->name);
-    progress(env, "Image", image, "Pulled");
+    stack_progress(env, "Image", image, "Pulled");
     return 0;
 }
 

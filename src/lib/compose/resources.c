@@ -8,12 +8,7 @@
 #include "servin/network.h"
 #include "servin/version.h"
 #include "servin/volume.h"
-
-static void progress(struct servin_compose_env *env, const char *kind, const char *name, const char *status)
-{
-    if (env->progress)
-        env->progress(env->progress_arg, kind, name, status);
-}
+#include "stack_report.h"
 
 static json_t *labels_of(const struct servin_compose_project *p, const struct servin_compose_kvlist *own,
                          const char *kind_label, const char *key)
@@ -62,7 +57,7 @@ static int ensure_network(struct servin_compose_env *env, const struct servin_co
         o.gateway = net->ipam_config[0].gateway;
         o.ip_range = net->ipam_config[0].ip_range;
     }
-    progress(env, "Network", net->name, "Creating");
+    stack_progress(env, "Network", net->name, "Creating");
     struct servin_network created = {0};
     r = servin_network_create(env->store, &o, &created, err);
     json_decref(labels);
@@ -74,7 +69,7 @@ static int ensure_network(struct servin_compose_env *env, const struct servin_co
     servin_network_clear(&created);
     if (r < 0)
         return servin_error_wrap(err, "create network %s", net->name);
-    progress(env, "Network", net->name, "Created");
+    stack_progress(env, "Network", net->name, "Created");
     return 0;
 }
 
@@ -106,7 +101,7 @@ static int ensure_volume(struct servin_compose_env *env, const struct servin_com
         .labels = labels,
         .options = vol->driver_opts.n ? opts : NULL,
     };
-    progress(env, "Volume", vol->name, "Creating");
+    stack_progress(env, "Volume", vol->name, "Creating");
     struct servin_volume created = {0};
     bool made = false;
     r = servin_volume_create(env->store, &o, &created, &made, err);
@@ -115,7 +110,7 @@ static int ensure_volume(struct servin_compose_env *env, const struct servin_com
     servin_volume_clear(&created);
     if (r < 0)
         return servin_error_wrap(err, "create volume %s", vol->name);
-    progress(env, "Volume", vol->name, "Created");
+    stack_progress(env, "Volume", vol->name, "Created");
     return 0;
 }
 

@@ -8,25 +8,7 @@
 #include "servin/compose_stack.h"
 #include "servin/log.h"
 #include "servin/volume.h"
-
-static void progress(struct servin_compose_env *env, const char *kind, const char *name, const char *status)
-{
-    if (env->progress)
-        env->progress(env->progress_arg, kind, name, status);
-}
-
-static void warn(struct servin_compose_env *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct servin_compose_env *env, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-    va_end(ap);
-    if (env->warn)
-        env->warn(env->warn_arg, msg);
-    else
-        log_warn("%s", msg);
-}
+#include "stack_report.h"
 
 static bool cancelled(struct servin_compose_env *env, struct servin_error *err)
 {
@@ -48,13 +30,13 @@ static int replicas_of(const struct servin_compose_service *s, const struct serv
 static int start_container(struct servin_compose_env *env, struct servin_container *c,
                            struct servin_error *err)
 {
-    progress(env, "Container", c->name, "Starting");
+    stack_progress(env, "Container", c->name, "Starting");
     struct servin_start_opts so = {0};
     int code = 0;
     int r = servin_container_start(env->store, c, &so, &code, err);
     if (r < 0)
         return servin_error_wrap(err, "start container %s", c->name);
-    progress(env, "Container", c->name, "Started");
+    stack_progress(env, "Container", c->name, "Started");
     return 0;
 }
 
@@ -64,17 +46,17 @@ static int remove_container(struct servin_compose_env *env, struct servin_contai
                             struct servin_error *err)
 {
     if (servin_container_is_active(c)) {
-        progress(env, "Container", c->name, "Stopping");
+        stack_progress(env, "Container", c->name, "Stopping");
         int r = servin_container_stop(env->store, c, (int)timeout_s, err);
         if (r < 0)
             return servin_error_wrap(err, "stop container %s", c->name);
-        progress(env, "Container", c->name, "Stopped");
+        stack_progress(env, "Container", c->name, "Stopped");
     }
-    progress(env, "Container", c->name, "Removing");
+    stack_progress(env, "Container", c->name, "Removing");
     int r = servin_container_remove(env->store, c, true, err);
     if (r < 0)
         return servin_error_wrap(err, "remove container %s", c->name);
-    progress(env, "Container", c->name, "Removed");
+    stack_progress(env, "Container", c->name, "Removed");
     return 0;
 }
 
@@ -112,7 +94,7 @@ static int recreate(struct servin_compose_env *env, const struct servin_compose_
                     struct servin_error *err)
 {
     _cleanup_free_ char *name = xstrdup(old->name);
-    progress(env, "Container", name, "Recreate");
+    stack_progress(env, "Container", name, "Recreate");
     json_t *mounts = inherited_volumes(env, old);
     int r = remove_container(env, old, o->timeout_s, err);
     json_t *override = NULL;
@@ -150,7 +132,7 @@ static int recreate(struct servin_compose_env *env, const struct servin_compose_
         r = servin_compose_create_container(env, s, number, name, override, &fresh, err);
     json_decref(override);
     if (r == 0) {
-        progress(env, "Container", name, "Recreated");
+        stack_progress(env, "Container", name, "Recreated");
         if (!o->no_start)
             r = start_container(env, &fresh, err);
     }
@@ -205,12 +187,12 @@ static int converge_service(struct servin_compose_env *env, const struct servin_
             } else if (!servin_container_is_active(c) && !o->no_start) {
                 r = start_container(env, c, err);
             } else if (dep_recreated && !o->no_start) {
-                progress(env, "Container", c->name, "Restarting");
+                stack_progress(env, "Container", c->name, "Restarting");
                 r = servin_container_stop(env->store, c, (int)o->timeout_s, err);
                 if (r == 0)
                     r = start_container(env, c, err);
             } else {
-                progress(env, "Container", c->name, "Running");
+                stack_progress(env, "Container", c->name, "Running");
             }
         }
     }
@@ -222,11 +204,11 @@ static int converge_service(struct servin_compose_env *env, const struct servin_
             return -ECANCELED;
         _cleanup_free_ char *name = servin_compose_container_name(p, s, num);
         *recreated = true;
-        progress(env, "Container", name, "Creating");
+        stack_progress(env, "Container", name, "Creating");
         struct servin_container c = {0};
         r = servin_compose_create_container(env, s, num, name, NULL, &c, err);
         if (r == 0) {
-            progress(env, "Container", name, "Created");
+            stack_progress(env, "Container", name, "Created");
             if (!o->no_start)
                 r = start_container(env, &c, err);
         }
@@ -254,7 +236,8 @@ static int wait_dependencies(struct servin_compose_env *env, const struct servin
         int r = servin_compose_wait_condition(env, d->service, d->condition, -1, err);
         if (r < 0) {
             if (!d->required && r != -ECANCELED) {
-                warn(env, "optional dependency %s of service %s failed: %s", d->service, s->name, err->msg);
+                stack_warn(env, "optional dependency %s of service %s failed: %s", d->service, s->name,
+                           err->msg);
                 servin_error_clear(err);
                 continue;
             }
@@ -291,7 +274,7 @@ static int orphans(struct servin_compose_env *env, bool remove, long timeout_s, 
         }
     }
     if (names)
-        warn(
+        stack_warn(
             env,
             "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your "
             "compose file, you can run this command with the --remove-orphans flag to clean it up.",
@@ -346,7 +329,8 @@ static int wait_all(struct servin_compose_env *env, struct servin_compose_servic
             if (r < 0)
                 return r;
         }
-        progress(env, "Service", s->name, cond == SERVIN_COMPOSE_SERVICE_HEALTHY ? "Healthy" : "Running");
+        stack_progress(env, "Service", s->name,
+                       cond == SERVIN_COMPOSE_SERVICE_HEALTHY ? "Healthy" : "Running");
     }
     return 0;
 }
