@@ -8,26 +8,11 @@
 
 #include "build/build_internal.h"
 #include "servin/cleanup.h"
+#include "servin/strbuf.h"
 
-struct buf {
-    char *s;
-    size_t len, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
+static void putc_(struct servin_strbuf *b, char c)
 {
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void putc_(struct buf *b, char c)
-{
-    put(b, &c, 1);
+    servin_strbuf_put(b, &c, 1);
 }
 
 struct lexer {
@@ -38,7 +23,7 @@ struct lexer {
     struct servin_error *err;
 };
 
-static int word_until(struct lexer *lx, char stop, struct buf *out);
+static int word_until(struct lexer *lx, char stop, struct servin_strbuf *out);
 
 static bool name_char(char c)
 {
@@ -46,7 +31,7 @@ static bool name_char(char c)
 }
 
 /* After "${": a name, then "}" or a modifier whose word may itself hold variables. */
-static int braced(struct lexer *lx, struct buf *out)
+static int braced(struct lexer *lx, struct servin_strbuf *out)
 {
     const char *start = lx->p;
     while (name_char(*lx->p))
@@ -59,7 +44,7 @@ static int braced(struct lexer *lx, struct buf *out)
     if (*lx->p == '}') {
         lx->p++;
         if (value)
-            put(out, value, strlen(value));
+            servin_strbuf_put(out, value, strlen(value));
         return 0;
     }
     bool colon = *lx->p == ':';
@@ -70,7 +55,7 @@ static int braced(struct lexer *lx, struct buf *out)
         return servin_error_set(lx->err, EINVAL, "unsupported modifier \"%.*s\" in ${%s}", colon ? 2 : 1,
                                 lx->p - colon, name);
     lx->p++;
-    struct buf word = {0};
+    struct servin_strbuf word = {0};
     int ret = word_until(lx, '}', &word);
     if (ret == 0 && *lx->p != '}')
         ret = servin_error_set(lx->err, EINVAL, "missing \"}\" after ${%s", name);
@@ -83,19 +68,19 @@ static int braced(struct lexer *lx, struct buf *out)
     bool set = value != NULL, nonempty = value && *value;
     bool present = colon ? nonempty : set;
     if (op == '-')
-        put(out, present ? value : w, strlen(present ? value : w));
+        servin_strbuf_put(out, present ? value : w, strlen(present ? value : w));
     else if (op == '+')
-        put(out, present ? w : "", present ? strlen(w) : 0);
+        servin_strbuf_put(out, present ? w : "", present ? strlen(w) : 0);
     else if (!present)
         ret = servin_error_set(lx->err, EINVAL, "%s: %s", name, *w ? w : "is not set");
     else
-        put(out, value, strlen(value));
+        servin_strbuf_put(out, value, strlen(value));
     free(word.s);
     return ret;
 }
 
 /* After "$". A "$" that starts no name stays a "$". */
-static int dollar(struct lexer *lx, struct buf *out)
+static int dollar(struct lexer *lx, struct servin_strbuf *out)
 {
     if (*lx->p == '{') {
         lx->p++;
@@ -115,11 +100,11 @@ static int dollar(struct lexer *lx, struct buf *out)
     _cleanup_free_ char *name = xstrndup(start, (size_t)(lx->p - start));
     const char *value = lx->lookup(lx->ctx, name);
     if (value)
-        put(out, value, strlen(value));
+        servin_strbuf_put(out, value, strlen(value));
     return 0;
 }
 
-static int double_quoted(struct lexer *lx, struct buf *out)
+static int double_quoted(struct lexer *lx, struct servin_strbuf *out)
 {
     for (;;) {
         char c = *lx->p;
@@ -150,7 +135,7 @@ static int double_quoted(struct lexer *lx, struct buf *out)
 }
 
 /* A word up to `stop` (0: up to the end; ' ': up to an unquoted blank). */
-static int word_until(struct lexer *lx, char stop, struct buf *out)
+static int word_until(struct lexer *lx, char stop, struct servin_strbuf *out)
 {
     while (*lx->p) {
         char c = *lx->p;
@@ -162,7 +147,7 @@ static int word_until(struct lexer *lx, char stop, struct buf *out)
             const char *end = strchr(lx->p, '\'');
             if (!end)
                 return servin_error_set(lx->err, EINVAL, "unexpected end of text: missing closing '");
-            put(out, lx->p, (size_t)(end - lx->p));
+            servin_strbuf_put(out, lx->p, (size_t)(end - lx->p));
             lx->p = end + 1;
         } else if (c == '"') {
             ret = double_quoted(lx, out);
@@ -184,8 +169,8 @@ int bf_expand_word(const char *in, char escape, bf_lookup_fn lookup, void *ctx, 
                    struct servin_error *err)
 {
     struct lexer lx = {.p = in, .escape = escape, .lookup = lookup, .ctx = ctx, .err = err};
-    struct buf b = {0};
-    put(&b, "", 0);
+    struct servin_strbuf b = {0};
+    servin_strbuf_put(&b, "", 0);
     int ret = word_until(&lx, 0, &b);
     if (ret < 0) {
         free(b.s);
@@ -199,8 +184,8 @@ int bf_expand_heredoc(const char *in, char escape, bf_lookup_fn lookup, void *ct
                       struct servin_error *err)
 {
     struct lexer lx = {.p = in, .escape = escape, .lookup = lookup, .ctx = ctx, .err = err};
-    struct buf b = {0};
-    put(&b, "", 0);
+    struct servin_strbuf b = {0};
+    servin_strbuf_put(&b, "", 0);
     while (*lx.p) {
         char c = *lx.p++;
         if (c == '$') {
@@ -233,8 +218,8 @@ int bf_expand_words(const char *in, char escape, bf_lookup_fn lookup, void *ctx,
     char **v = xcalloc(1, sizeof(char *));
     size_t n = 0;
     while (*lx.p) {
-        struct buf b = {0};
-        put(&b, "", 0);
+        struct servin_strbuf b = {0};
+        servin_strbuf_put(&b, "", 0);
         int ret = word_until(&lx, ' ', &b);
         if (ret < 0) {
             free(b.s);

@@ -6,22 +6,7 @@
 
 #include "compose/compose_internal.h"
 #include "servin/cleanup.h"
-
-struct buf {
-    char *s;
-    size_t len, cap;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
+#include "servin/strbuf.h"
 
 static bool name_start(char ch)
 {
@@ -57,8 +42,8 @@ static const char *lookup(struct cctx *c, const char *name)
     return found ? v : NULL;
 }
 
-static int expand(struct cctx *c, const struct cnode *at, const char *path, const char *in, struct buf *b,
-                  int depth);
+static int expand(struct cctx *c, const struct cnode *at, const char *path, const char *in,
+                  struct servin_strbuf *b, int depth);
 
 static int invalid(struct cctx *c, const struct cnode *at, const char *path, const char *in)
 {
@@ -66,8 +51,8 @@ static int invalid(struct cctx *c, const struct cnode *at, const char *path, con
 }
 
 /* The braced form: body is what lies between "${" and its "}". */
-static int braced(struct cctx *c, const struct cnode *at, const char *path, const char *body, struct buf *b,
-                  int depth)
+static int braced(struct cctx *c, const struct cnode *at, const char *path, const char *body,
+                  struct servin_strbuf *b, int depth)
 {
     size_t nl = 0;
     while (name_char(body[nl]))
@@ -83,7 +68,7 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
         if (!val)
             cwarn(c, "the \"%s\" variable is not set, defaulting to a blank string", name);
         else
-            put(b, val, strlen(val));
+            servin_strbuf_put(b, val, strlen(val));
         return 0;
     }
     bool colon = *op == ':';
@@ -97,7 +82,7 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
     switch (kind) {
     case '-':
         if (set) {
-            put(b, val, strlen(val));
+            servin_strbuf_put(b, val, strlen(val));
             return 0;
         }
         return expand(c, at, path, arg, b, depth + 1);
@@ -107,10 +92,10 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
         return expand(c, at, path, arg, b, depth + 1);
     default: { /* '?' */
         if (set) {
-            put(b, val, strlen(val));
+            servin_strbuf_put(b, val, strlen(val));
             return 0;
         }
-        struct buf msg = {0};
+        struct servin_strbuf msg = {0};
         int r = expand(c, at, path, arg, &msg, depth + 1);
         if (r == 0)
             r = cfail(c, at, "%s: required variable %s is missing a value%s%s", path, name,
@@ -121,21 +106,21 @@ static int braced(struct cctx *c, const struct cnode *at, const char *path, cons
     }
 }
 
-static int expand(struct cctx *c, const struct cnode *at, const char *path, const char *in, struct buf *b,
-                  int depth)
+static int expand(struct cctx *c, const struct cnode *at, const char *path, const char *in,
+                  struct servin_strbuf *b, int depth)
 {
     if (depth > 20)
         return cfail(c, at, "%s: interpolation nests too deep", path);
-    put(b, "", 0);
+    servin_strbuf_put(b, "", 0);
     for (const char *p = in; *p;) {
         const char *d = strchr(p, '$');
         if (!d) {
-            put(b, p, strlen(p));
+            servin_strbuf_put(b, p, strlen(p));
             break;
         }
-        put(b, p, (size_t)(d - p));
+        servin_strbuf_put(b, p, (size_t)(d - p));
         if (d[1] == '$') {
-            put(b, "$", 1);
+            servin_strbuf_put(b, "$", 1);
             p = d + 2;
         } else if (d[1] == '{') {
             long end = closing_brace(d + 2);
@@ -155,11 +140,11 @@ static int expand(struct cctx *c, const struct cnode *at, const char *path, cons
             if (!val)
                 cwarn(c, "the \"%s\" variable is not set, defaulting to a blank string", name);
             else
-                put(b, val, strlen(val));
+                servin_strbuf_put(b, val, strlen(val));
             p = d + 1 + nl;
         } else {
             /* "$" before anything else stays as it is, as docker compose leaves it */
-            put(b, "$", 1);
+            servin_strbuf_put(b, "$", 1);
             p = d + 1;
         }
     }
@@ -169,7 +154,7 @@ static int expand(struct cctx *c, const struct cnode *at, const char *path, cons
 int compose_interpolate_str(struct cctx *c, const struct cnode *at, const char *path, const char *in,
                             char **out)
 {
-    struct buf b = {0};
+    struct servin_strbuf b = {0};
     int r = expand(c, at, path, in, &b, 0);
     if (r < 0) {
         free(b.s);
