@@ -70,6 +70,8 @@ char *cli_human_since(long long unix_secs); /* "3 hours ago" */
 /* A point in time for --since/--until and the until= filter: an RFC 3339 time, a unix timestamp
  * (seconds, maybe fractional), or a duration back from now ("10m", "1h30m"); unix ns into *ns. */
 int cli_parse_time(const char *text, int64_t *ns, struct servin_error *err);
+/* The value of -n/--tail: "all" (-1) or a number; 0, or the usage error's exit code. */
+int cli_parse_tail(struct cli_ctx *ctx, const char *text, long *tail);
 /* Ask "question [y/N]" on the terminal; false when stdin is not a terminal. */
 bool cli_confirm(const char *question);
 

@@ -197,6 +197,21 @@ void cli_table_flush(struct cli_table *t, FILE *out)
 }
 
 /* (cli.h) */
+int cli_parse_tail(struct cli_ctx *ctx, const char *text, long *tail)
+{
+    if (strcmp(text, "all") == 0) {
+        *tail = -1;
+        return 0;
+    }
+    char *end = NULL;
+    *tail = strtol(text, &end, 10);
+    if (end == text || *end)
+        return cli_usage_error(ctx, "invalid argument \"%s\" for \"-n, --tail\" flag: use a number or all",
+                               text);
+    return 0;
+}
+
+/* (cli.h) */
 int cli_parse_time(const char *text, int64_t *ns, struct servin_error *err)
 {
     char *end = NULL;

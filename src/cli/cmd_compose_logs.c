@@ -314,17 +314,12 @@ int cmd_compose_logs(struct compose_cli *cc, int argc, char **argv)
             if (index < 1)
                 return cli_usage_error(ctx, "invalid argument \"%s\" for \"--index\" flag", optarg);
             break;
-        case 'n':
-            if (strcmp(optarg, "all") == 0) {
-                o.tail = -1;
-            } else {
-                char *end = NULL;
-                o.tail = strtol(optarg, &end, 10);
-                if (end == optarg || *end)
-                    return cli_usage_error(
-                        ctx, "invalid argument \"%s\" for \"-n, --tail\" flag: use a number or all", optarg);
-            }
+        case 'n': {
+            int code = cli_parse_tail(ctx, optarg, &o.tail);
+            if (code)
+                return code;
             break;
+        }
         default:
             return CLI_EXIT_USAGE;
         }

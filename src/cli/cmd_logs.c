@@ -42,19 +42,14 @@ int cmd_logs(struct cli_ctx *ctx, int argc, char **argv)
         case 't':
             o.timestamps = true;
             break;
-        case 'n':
-            if (strcmp(optarg, "all") == 0) {
+        case 'n': {
+            int code = cli_parse_tail(ctx, optarg, &o.tail);
+            if (code)
+                return code;
+            if (o.tail < 0)
                 o.tail = -1;
-            } else {
-                char *end = NULL;
-                o.tail = strtol(optarg, &end, 10);
-                if (end == optarg || *end)
-                    return cli_usage_error(
-                        ctx, "invalid argument \"%s\" for \"-n, --tail\" flag: use a number or all", optarg);
-                if (o.tail < 0)
-                    o.tail = -1;
-            }
             break;
+        }
         case 'S':
         case 'U':
             if (cli_parse_time(optarg, c == 'S' ? &o.since_ns : &o.until_ns, &err) < 0)
