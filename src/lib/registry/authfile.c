@@ -144,6 +144,17 @@ static int save(const char *path, json_t *root, struct servin_error *err)
     return 0;
 }
 
+/* The file's "auths" object, made (replacing whatever else stood there) when it has none. */
+static json_t *auths_for_writing(json_t *root)
+{
+    json_t *auths = json_object_get(root, "auths");
+    if (!json_is_object(auths)) {
+        auths = json_object();
+        json_object_set_new(root, "auths", auths);
+    }
+    return auths;
+}
+
 int servin_authfile_set(const char *path, const char *server, const char *user, const char *password,
                         struct servin_error *err)
 {
@@ -152,11 +163,7 @@ int servin_authfile_set(const char *path, const char *server, const char *user, 
     if (ret < 0)
         return ret;
     _cleanup_free_ char *key = servin_authfile_key(server);
-    json_t *auths = json_object_get(root, "auths");
-    if (!json_is_object(auths)) {
-        auths = json_object();
-        json_object_set_new(root, "auths", auths);
-    }
+    json_t *auths = auths_for_writing(root);
     const char *old;
     while ((old = find_key(auths, key)))
         json_object_del(auths, old);
@@ -202,11 +209,7 @@ int servin_authfile_set_tokens(const char *path, const char *server, const char 
     if (ret < 0)
         return ret;
     _cleanup_free_ char *key = servin_authfile_key(server);
-    json_t *auths = json_object_get(root, "auths");
-    if (!json_is_object(auths)) {
-        auths = json_object();
-        json_object_set_new(root, "auths", auths);
-    }
+    json_t *auths = auths_for_writing(root);
     const char *k = find_key(auths, key);
     json_t *entry = k ? json_object_get(auths, k) : NULL;
     if (!entry) {
