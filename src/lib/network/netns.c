@@ -50,10 +50,9 @@ static int lo_up(void)
     return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
 }
 
-int net_netns_pin(const char *path, struct servin_error *err)
+/* The empty file (and its directory) a namespace is bind-mounted onto to pin it. */
+static int make_pin_file(const char *path, struct servin_error *err)
 {
-    if (net_netns_pinned(path))
-        return 0;
     _cleanup_free_ char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
     if (slash)
@@ -65,6 +64,16 @@ int net_netns_pin(const char *path, struct servin_error *err)
     if (fd < 0)
         return servin_error_errno(err, errno, "create %s", path);
     close(fd);
+    return 0;
+}
+
+int net_netns_pin(const char *path, struct servin_error *err)
+{
+    if (net_netns_pinned(path))
+        return 0;
+    int ret = make_pin_file(path, err);
+    if (ret < 0)
+        return ret;
     pid_t pid = fork();
     if (pid < 0)
         return servin_error_errno(err, errno, "fork to create a network namespace");
@@ -120,17 +129,9 @@ int net_netns_pin_pid(const char *path, pid_t pid, struct servin_error *err)
 {
     if (pid <= 0)
         return servin_error_set(err, ESRCH, "pin the network namespace at %s: no process", path);
-    _cleanup_free_ char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    int ret = servin_mkdir_p(dir, 0700, err);
+    int ret = make_pin_file(path, err);
     if (ret < 0)
         return ret;
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return servin_error_errno(err, errno, "create %s", path);
-    close(fd);
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/%d/ns/net", (int)pid);
     if (mount(proc, path, NULL, MS_BIND, NULL) < 0) {
