@@ -28,7 +28,7 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-static bool pinned(const char *path)
+bool pod_ns_pinned(const char *path)
 {
     struct statfs sf;
     return path && *path && statfs(path, &sf) == 0 && (unsigned long)sf.f_type == (unsigned long)NSFS_MAGIC;
@@ -38,7 +38,7 @@ static void unpin(const char *path)
 {
     if (!path || !*path)
         return;
-    for (int i = 0; i < 8 && pinned(path); i++)
+    for (int i = 0; i < 8 && pod_ns_pinned(path); i++)
         if (umount2(path, MNT_DETACH) < 0)
             break;
     unlink(path);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "pod/pod_internal.h"
@@ -15,16 +14,6 @@
 #include "servin/cni.h"
 #include "servin/fs.h"
 #include "servin/log.h"
-
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
-
-static bool ns_pinned(const char *path)
-{
-    struct statfs sf;
-    return path && *path && statfs(path, &sf) == 0 && (unsigned long)sf.f_type == (unsigned long)NSFS_MAGIC;
-}
 
 char *servin_pod_cgroup_parent_path(const char *parent)
 {
@@ -246,7 +235,7 @@ static void cni_runtime(const struct servin_pod *p, struct servin_cni_runtime *r
 {
     *rt = (struct servin_cni_runtime){
         .container_id = p->id,
-        .netns = ns_pinned(p->netns_path) ? p->netns_path : "",
+        .netns = pod_ns_pinned(p->netns_path) ? p->netns_path : "",
         .ifname = "eth0",
         .k8s_namespace = p->namespace,
         .k8s_name = p->name,
@@ -433,8 +422,9 @@ int servin_pod_reconcile(struct servin_store *store, int *changed, struct servin
         return ret;
     for (size_t i = 0; i < n; i++) {
         struct servin_pod *p = &list[i];
-        bool lost = (*p->netns_path && !ns_pinned(p->netns_path)) ||
-                    (*p->ipc_path && !ns_pinned(p->ipc_path)) || (*p->uts_path && !ns_pinned(p->uts_path));
+        bool lost = (*p->netns_path && !pod_ns_pinned(p->netns_path)) ||
+                    (*p->ipc_path && !pod_ns_pinned(p->ipc_path)) ||
+                    (*p->uts_path && !pod_ns_pinned(p->uts_path));
         if (!lost)
             continue;
         struct servin_error one = {0};
@@ -455,7 +445,7 @@ char *servin_pod_netns_path(struct servin_store *store, const char *id, struct s
     char *out = NULL;
     if (p.network_mode == SERVIN_NS_NODE)
         servin_error_set(err, EINVAL, "pod sandbox %.12s uses the host's network", p.id);
-    else if (!ns_pinned(p.netns_path))
+    else if (!pod_ns_pinned(p.netns_path))
         servin_error_set(err, ENOENT, "pod sandbox %.12s is not ready: it has no network namespace", p.id);
     else
         out = xstrdup(p.netns_path);
@@ -483,7 +473,7 @@ int servin_pod_stats(struct servin_store *store, const struct servin_pod *p, str
         }
         servin_cgroup_free(cg);
     }
-    if (p->state == SERVIN_POD_READY && ns_pinned(p->netns_path)) {
+    if (p->state == SERVIN_POD_READY && pod_ns_pinned(p->netns_path)) {
         struct servin_error ignored = {0};
         pod_netdev_stats(p->netns_path, "eth0", st, &ignored);
     }

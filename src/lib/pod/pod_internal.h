@@ -24,6 +24,8 @@ char *pod_dir(struct servin_store *store, const char *id);
 int pod_ns_create(struct servin_store *store, struct servin_pod *p, struct servin_error *err);
 /* Unpin whatever of them is pinned; clears the paths. */
 void pod_ns_release(struct servin_store *store, struct servin_pod *p);
+/* Is a namespace pinned (bind-mounted, nsfs) at path? false for NULL or "". */
+bool pod_ns_pinned(const char *path);
 /* Check sysctl names against the pod's namespace modes (only namespaced ones, and not in a
  * namespace the pod shares with the host). */
 int pod_sysctls_check(json_t *sysctls, bool host_network, bool host_ipc, struct servin_error *err);

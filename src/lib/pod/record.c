@@ -4,15 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/vfs.h>
 #include <time.h>
 
 #include "pod/pod_internal.h"
 #include "servin/cleanup.h"
-
-#ifndef NSFS_MAGIC
-#define NSFS_MAGIC 0x6e736673
-#endif
 
 #define COLUMNS                                                                                              \
     "id, name, namespace, uid, attempt, state, created, labels, annotations, hostname, log_directory, "      \
@@ -97,12 +92,6 @@ void servin_pods_free(struct servin_pod *list, size_t n)
     free(list);
 }
 
-static bool ns_pinned(const char *path)
-{
-    struct statfs sf;
-    return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == (unsigned long)NSFS_MAGIC;
-}
-
 static char *col_str(sqlite3_stmt *st, int col)
 {
     const char *t = (const char *)sqlite3_column_text(st, col);
@@ -166,8 +155,8 @@ static void load_row(sqlite3_stmt *st, struct servin_pod *p)
     /* A pod whose namespaces are gone (someone unmounted them, a reboot) is not ready, whatever the
      * row says: kubelet then replaces it. */
     if (p->state == SERVIN_POD_READY &&
-        ((*p->netns_path && !ns_pinned(p->netns_path)) || (*p->ipc_path && !ns_pinned(p->ipc_path)) ||
-         (*p->uts_path && !ns_pinned(p->uts_path))))
+        ((*p->netns_path && !pod_ns_pinned(p->netns_path)) || (*p->ipc_path && !pod_ns_pinned(p->ipc_path)) ||
+         (*p->uts_path && !pod_ns_pinned(p->uts_path))))
         p->state = SERVIN_POD_NOTREADY;
 }
 
