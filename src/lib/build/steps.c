@@ -12,6 +12,7 @@
 #include "container/spec_internal.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
+#include "servin/jsonstr.h"
 
 /* Proxy variables Docker passes to RUN from --build-arg without an ARG line. */
 static const char *const predefined[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
@@ -229,19 +230,6 @@ static int run_mounts(struct bf_builder *b, const struct bf_instr *in, json_t *b
     return 0;
 }
 
-static char *join_argv(json_t *argv)
-{
-    char *out = xstrdup("");
-    size_t i;
-    json_t *v;
-    json_array_foreach (argv, i, v) {
-        char *next = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(v));
-        free(out);
-        out = next;
-    }
-    return out;
-}
-
 int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr *in, struct servin_error *err)
 {
     static const char *const allowed[] = {"mount", "network", NULL};
@@ -279,8 +267,8 @@ int bf_exec_run(struct bf_builder *b, struct bf_stage *s, const struct bf_instr 
         j.argv = bf_shell_argv(s, script);
     }
     j.env = bf_run_args(b, s);
-    _cleanup_free_ char *shown = join_argv(j.argv);
-    _cleanup_free_ char *args_text = join_argv(j.env);
+    _cleanup_free_ char *shown = servin_json_join_words(j.argv);
+    _cleanup_free_ char *args_text = servin_json_join_words(j.env);
     _cleanup_free_ char *created_by =
         json_array_size(j.env) ? xasprintf("RUN |%zu %s %s", json_array_size(j.env), args_text, shown)
                                : xasprintf("RUN %s", shown);

@@ -11,6 +11,7 @@
 #include "pod/pod_internal.h"
 #include "servin/cleanup.h"
 #include "servin/fs.h"
+#include "servin/jsonstr.h"
 
 #define HOSTS_LOCAL                                                                                          \
     "127.0.0.1\tlocalhost\n"                                                                                 \
@@ -62,19 +63,6 @@ static int copy_host_file(const char *from, const char *to, const char *fallback
     return servin_write_file_atomic(to, text, len, 0644, err);
 }
 
-static char *join_words(json_t *list)
-{
-    char *out = xstrdup("");
-    size_t i;
-    json_t *v;
-    json_array_foreach (list, i, v) {
-        char *next = xasprintf("%s%s%s", out, i ? " " : "", json_string_value(v));
-        free(out);
-        out = next;
-    }
-    return out;
-}
-
 int pod_files_write(struct servin_store *store, const struct servin_pod *p, struct servin_error *err)
 {
     _cleanup_free_ char *dir = pod_dir(store, p->id);
@@ -118,13 +106,13 @@ int pod_files_write(struct servin_store *store, const struct servin_pod *p, stru
         text = next;
     }
     if (json_array_size(searches) > 0) {
-        _cleanup_free_ char *words = join_words(searches);
+        _cleanup_free_ char *words = servin_json_join_words(searches);
         char *next = xasprintf("%ssearch %s\n", text, words);
         free(text);
         text = next;
     }
     if (json_array_size(options) > 0) {
-        _cleanup_free_ char *words = join_words(options);
+        _cleanup_free_ char *words = servin_json_join_words(options);
         char *next = xasprintf("%soptions %s\n", text, words);
         free(text);
         text = next;
