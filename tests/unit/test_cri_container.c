@@ -67,8 +67,8 @@ static void cri_log_lines_partials_and_reopen(void **state)
     _cleanup_free_ char *dir = tmpdir();
     _cleanup_free_ char *path = xasprintf("%s/0.log", dir);
     struct servin_error err = {0};
-    struct logfile lf = {.cri = true};
-    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    struct logfile lf;
+    assert_int_equal(logfile_open(&lf, path, true, 0, 1, &err), 0);
     logfile_write(&lf, 1, "hello\nwor", 9);
     logfile_write(&lf, 2, "oops\n", 5);
     logfile_write(&lf, 1, "ld\n", 3);

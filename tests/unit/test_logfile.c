@@ -81,7 +81,7 @@ static void lines_partials_and_streams(void **state)
     _cleanup_free_ char *path = xasprintf("%s/log.json", dir);
     struct servin_error err = {0};
     struct logfile lf;
-    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    assert_int_equal(logfile_open(&lf, path, false, 0, 1, &err), 0);
     logfile_write(&lf, 1, "a\nb", 3);
     logfile_write(&lf, 2, "e1\n", 3);
     logfile_write(&lf, 1, "c\n", 2);
@@ -120,7 +120,7 @@ static void tail_timestamps_and_early_stop(void **state)
     _cleanup_free_ char *path = xasprintf("%s/log.json", dir);
     struct servin_error err = {0};
     struct logfile lf;
-    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    assert_int_equal(logfile_open(&lf, path, false, 0, 1, &err), 0);
     for (int i = 0; i < 10; i++) {
         char buf[16];
         int n = snprintf(buf, sizeof(buf), "l%d\n", i);
@@ -205,7 +205,7 @@ static void rotation_keeps_max_files_and_reads_oldest_first(void **state)
     _cleanup_free_ char *path = xasprintf("%s/log.json", dir);
     struct servin_error err = {0};
     struct logfile lf;
-    assert_int_equal(logfile_open(&lf, path, 1000, 3, &err), 0);
+    assert_int_equal(logfile_open(&lf, path, false, 1000, 3, &err), 0);
     for (int i = 0; i < 100; i++) {
         char buf[32];
         int n = snprintf(buf, sizeof(buf), "line %d\n", i);
@@ -236,7 +236,7 @@ static void rotation_keeps_max_files_and_reads_oldest_first(void **state)
 
     /* One file: it is truncated in place when full. */
     _cleanup_free_ char *single = xasprintf("%s/single.json", dir);
-    assert_int_equal(logfile_open(&lf, single, 200, 1, &err), 0);
+    assert_int_equal(logfile_open(&lf, single, false, 200, 1, &err), 0);
     for (int i = 0; i < 20; i++)
         logfile_write(&lf, 1, "0123456789\n", 11);
     logfile_close(&lf);
@@ -253,7 +253,7 @@ static void follow_until_the_monitor_is_gone(void **state)
     _cleanup_free_ char *pidfile = xasprintf("%s/monitor.pid", dir);
     struct servin_error err = {0};
     struct logfile lf;
-    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    assert_int_equal(logfile_open(&lf, path, false, 0, 1, &err), 0);
     logfile_write(&lf, 1, "before\n", 7);
     logfile_close(&lf);
 
@@ -266,7 +266,7 @@ static void follow_until_the_monitor_is_gone(void **state)
         struct timespec ts = {0, 300 * 1000 * 1000};
         nanosleep(&ts, NULL);
         struct logfile w;
-        logfile_open(&w, path, 0, 1, &err);
+        logfile_open(&w, path, false, 0, 1, &err);
         logfile_write(&w, 2, "after\n", 6);
         logfile_close(&w);
         nanosleep(&ts, NULL);
@@ -299,14 +299,14 @@ static void follow_across_rotation(void **state)
     int n = snprintf(buf, sizeof(buf), "%d", (int)getpid());
     assert_int_equal(servin_write_file_atomic(pidfile, buf, (size_t)n, 0644, &err), 0);
     struct logfile lf;
-    assert_int_equal(logfile_open(&lf, path, 0, 1, &err), 0);
+    assert_int_equal(logfile_open(&lf, path, false, 0, 1, &err), 0);
     logfile_close(&lf);
 
     pid_t writer = fork();
     assert_true(writer >= 0);
     if (writer == 0) {
         struct logfile w;
-        logfile_open(&w, path, 1200, 3, &err);
+        logfile_open(&w, path, false, 1200, 3, &err);
         for (int i = 0; i < 40; i++) {
             char line[32];
             int len = snprintf(line, sizeof(line), "n%d\n", i);

@@ -212,10 +212,12 @@ static void write_cri_entry(struct logfile *lf, int stream, const char *text, si
     lf->size += (int64_t)(hlen + len + 1);
 }
 
-int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
+int logfile_open(struct logfile *lf, const char *path, bool cri, int64_t max_size, int max_files,
                  struct servin_error *err)
 {
+    lf->cri = cri;
     lf->fd = -1;
+    lf->size = 0;
     lf->path = path ? xstrdup(path) : NULL;
     lf->max_size = max_size;
     lf->max_files = max_files < 1 ? 1 : max_files;

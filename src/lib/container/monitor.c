@@ -595,8 +595,8 @@ _Noreturn void servin_monitor_main(int argc, char **argv)
     /* A fresh start: the last run's exit and a stop request are history. */
     remove_run_file(m, "exit");
     remove_run_file(m, "stopped");
-    m->log.cri = m->o.log_format && strcmp(m->o.log_format, "cri") == 0;
-    if (logfile_open(&m->log, m->o.log_path, m->o.log_max_size, m->o.log_max_files, &err) < 0 ||
+    bool cri = m->o.log_format && strcmp(m->o.log_format, "cri") == 0;
+    if (logfile_open(&m->log, m->o.log_path, cri, m->o.log_max_size, m->o.log_max_files, &err) < 0 ||
         mon_io_listen(m, &err) < 0) {
         report(&ready_fd, "err 125 %s", err.msg);
         remove_run_file(m, "monitor.pid");

@@ -29,7 +29,8 @@ struct logfile {
     struct logfile_partial part[2]; /* stdout, stderr */
 };
 
-int logfile_open(struct logfile *lf, const char *path, int64_t max_size, int max_files,
+/* Every field is set here (cri: the CRI format, else json-file). */
+int logfile_open(struct logfile *lf, const char *path, bool cri, int64_t max_size, int max_files,
                  struct servin_error *err);
 /* Open the file at the path again (a new one when it was renamed away): what kubelet's log rotation
  * asks for through ReopenContainerLog. */
