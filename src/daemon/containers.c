@@ -500,6 +500,17 @@ static json_t *summary_json(struct servin_store *store, const struct servin_cont
     return out;
 }
 
+struct container_filter {
+    struct servin_store *store;
+    const struct servin_container *c;
+};
+
+static bool container_matches(const char *key, const char *want, void *ctx)
+{
+    const struct container_filter *f = ctx;
+    return servin_container_filter_match(f->store, f->c, key, want);
+}
+
 static int list(struct dreq *r)
 {
     struct servin_error err = {0};
@@ -507,19 +518,11 @@ static int list(struct dreq *r)
     json_t *filters = NULL;
     if (!store || daemon_parse_filters(dreq_query(r, "filters"), &filters, &err) < 0)
         return dreply_servin_error(r, &err);
-    static const char *const known[] = {"status", "name", "id", "label", "exited", "ancestor", "health"};
-    const char *key;
-    json_t *vals;
-    json_object_foreach (filters, key, vals) {
-        bool ok = false;
-        for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-            ok = ok || strcmp(key, known[k]) == 0;
-        if (!ok) {
-            /* The key belongs to filters: answer before releasing it. */
-            int ret = dreply_error(r, 400, "invalid filter '%s'", key);
-            json_decref(filters);
-            return ret;
-        }
+    static const char *const known[] = {"status", "name",     "id",     "label",
+                                        "exited", "ancestor", "health", NULL};
+    if (daemon_check_filter_keys(r, filters, known) < 0) {
+        json_decref(filters);
+        return 0;
     }
     struct servin_container *all = NULL;
     size_t n = 0;
@@ -537,20 +540,8 @@ static int list(struct dreq *r)
         servin_container_tidy(store, &all[i]);
         if (!every && !servin_container_is_active(&all[i]))
             continue;
-        bool pass = true;
-        json_object_foreach (filters, key, vals) {
-            /* Docker ORs the values of one key, except labels: every label given must match. */
-            bool every_label = strcmp(key, "label") == 0;
-            bool any = json_array_size(vals) == 0 || every_label;
-            size_t k;
-            json_t *v;
-            json_array_foreach (vals, k, v) {
-                bool m = servin_container_filter_match(store, &all[i], key, json_string_value(v));
-                any = every_label ? any && m : any || m;
-            }
-            pass = pass && any;
-        }
-        if (pass)
+        struct container_filter f = {store, &all[i]};
+        if (daemon_filters_pass(filters, container_matches, &f))
             json_array_append_new(out, summary_json(store, &all[i]));
     }
     servin_containers_free(all, n);

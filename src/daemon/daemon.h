@@ -151,6 +151,9 @@ int daemon_parse_filters(const char *text, json_t **out, struct servin_error *er
 bool daemon_label_matches(json_t *labels, const char *want);
 /* Every key of filters is in known (NULL-terminated); else a 400 reply naming it and -1. */
 int daemon_check_filter_keys(struct dreq *r, json_t *filters, const char *const *known);
+/* Docker's filter semantics over one object: keys are ANDed, the values of one key ORed, except
+ * label= whose values must all match; match(key, value, ctx) says whether one value matches. */
+bool daemon_filters_pass(json_t *filters, bool (*match)(const char *key, const char *want, void *ctx), void *ctx);
 
 /* ---- the server (http.c) ---- */
 struct daemon_listen_opts {

@@ -29,43 +29,41 @@ static json_t *network_json(struct servin_store *store, const struct servin_netw
     return j;
 }
 
-static bool network_passes(struct servin_store *store, json_t *filters, const struct servin_network *n)
+struct network_filter {
+    struct servin_store *store;
+    const struct servin_network *n;
+};
+
+static bool network_matches(const char *key, const char *want, void *ctx)
 {
-    const char *key;
-    json_t *vals;
-    json_object_foreach (filters, key, vals) {
-        if (json_array_size(vals) == 0)
-            continue;
-        bool any = false;
-        size_t i;
-        json_t *e;
-        json_array_foreach (vals, i, e) {
-            const char *want = json_string_value(e);
-            bool builtin = strcmp(n->name, SERVIN_NETWORK_DEFAULT) == 0;
-            if (strcmp(key, "name") == 0)
-                any = any || strstr(docker_name(n), want) != NULL;
-            else if (strcmp(key, "id") == 0)
-                any = any || strncmp(n->id, want, strlen(want)) == 0;
-            else if (strcmp(key, "driver") == 0)
-                any = any || strcmp(n->driver ? n->driver : "bridge", want) == 0;
-            else if (strcmp(key, "label") == 0)
-                any = any || daemon_label_matches(n->labels, want);
-            else if (strcmp(key, "type") == 0)
-                any = any || strcmp(want, builtin ? "builtin" : "custom") == 0;
-            else if (strcmp(key, "scope") == 0)
-                any = any || strcmp(want, "local") == 0;
-            else if (strcmp(key, "dangling") == 0) {
-                struct servin_error ignored = {0};
-                bool want_dangling = strcmp(want, "true") == 0 || strcmp(want, "1") == 0;
-                bool unused = !builtin && servin_network_users(store, n->id, &ignored) == 0;
-                any = any || unused == want_dangling;
-            } else
-                any = true;
-        }
-        if (!any)
-            return false;
+    const struct network_filter *f = ctx;
+    const struct servin_network *n = f->n;
+    bool builtin = strcmp(n->name, SERVIN_NETWORK_DEFAULT) == 0;
+    if (strcmp(key, "name") == 0)
+        return strstr(docker_name(n), want) != NULL;
+    if (strcmp(key, "id") == 0)
+        return strncmp(n->id, want, strlen(want)) == 0;
+    if (strcmp(key, "driver") == 0)
+        return strcmp(n->driver ? n->driver : "bridge", want) == 0;
+    if (strcmp(key, "label") == 0)
+        return daemon_label_matches(n->labels, want);
+    if (strcmp(key, "type") == 0)
+        return strcmp(want, builtin ? "builtin" : "custom") == 0;
+    if (strcmp(key, "scope") == 0)
+        return strcmp(want, "local") == 0;
+    if (strcmp(key, "dangling") == 0) {
+        struct servin_error ignored = {0};
+        bool want_dangling = strcmp(want, "true") == 0 || strcmp(want, "1") == 0;
+        bool unused = !builtin && servin_network_users(f->store, n->id, &ignored) == 0;
+        return unused == want_dangling;
     }
     return true;
+}
+
+static bool network_passes(struct servin_store *store, json_t *filters, const struct servin_network *n)
+{
+    struct network_filter f = {store, n};
+    return daemon_filters_pass(filters, network_matches, &f);
 }
 
 static int list(struct dreq *r)

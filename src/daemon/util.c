@@ -110,3 +110,50 @@ int dreq_container(struct dreq *r, const char *text, struct servin_container *c,
     }
     return 0;
 }
+
+/* label=k or label=k=v against a {"k": "v"} object. */
+bool daemon_label_matches(json_t *labels, const char *want)
+{
+    const char *eq = strchr(want, '=');
+    _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
+    json_t *have = json_object_get(labels, key);
+    if (!have)
+        return false;
+    return !eq || (json_string_value(have) && strcmp(json_string_value(have), eq + 1) == 0);
+}
+
+/* Every filter key is one of known; else a 400 naming it (answered here, before filters goes). */
+int daemon_check_filter_keys(struct dreq *r, json_t *filters, const char *const *known)
+{
+    const char *key;
+    json_t *vals;
+    json_object_foreach (filters, key, vals) {
+        bool ok = false;
+        for (const char *const *k = known; *k; k++)
+            ok = ok || strcmp(key, *k) == 0;
+        if (!ok)
+            return dreply_error(r, 400, "invalid filter '%s'", key), -1;
+    }
+    return 0;
+}
+
+bool daemon_filters_pass(json_t *filters, bool (*match)(const char *key, const char *want, void *ctx),
+                         void *ctx)
+{
+    const char *key;
+    json_t *vals;
+    json_object_foreach (filters, key, vals) {
+        /* Docker ORs the values of one key, except labels: every label given must match. */
+        bool every_label = strcmp(key, "label") == 0;
+        bool any = json_array_size(vals) == 0 || every_label;
+        size_t i;
+        json_t *v;
+        json_array_foreach (vals, i, v) {
+            bool m = match(key, json_string_value(v), ctx);
+            any = every_label ? any && m : any || m;
+        }
+        if (!any)
+            return false;
+    }
+    return true;
+}

@@ -7,32 +7,6 @@
 #include "servin/cleanup.h"
 #include "servin/volume.h"
 
-/* label=k or label=k=v against a {"k": "v"} object. */
-bool daemon_label_matches(json_t *labels, const char *want)
-{
-    const char *eq = strchr(want, '=');
-    _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-    json_t *have = json_object_get(labels, key);
-    if (!have)
-        return false;
-    return !eq || (json_string_value(have) && strcmp(json_string_value(have), eq + 1) == 0);
-}
-
-/* Every filter key is one of known; else a 400 naming it (answered here, before filters goes). */
-int daemon_check_filter_keys(struct dreq *r, json_t *filters, const char *const *known)
-{
-    const char *key;
-    json_t *vals;
-    json_object_foreach (filters, key, vals) {
-        bool ok = false;
-        for (const char *const *k = known; *k; k++)
-            ok = ok || strcmp(key, *k) == 0;
-        if (!ok)
-            return dreply_error(r, 400, "invalid filter '%s'", key), -1;
-    }
-    return 0;
-}
-
 static bool volume_in_use(struct servin_store *store, const char *name)
 {
     _cleanup_strv_ char **users = NULL;
@@ -42,35 +16,31 @@ static bool volume_in_use(struct servin_store *store, const char *name)
     return users[0] != NULL;
 }
 
-/* Every value of one filter key must match (OR within a key, AND across keys). */
+struct volume_filter {
+    struct servin_store *store;
+    const struct servin_volume *v;
+};
+
+static bool volume_matches(const char *key, const char *want, void *ctx)
+{
+    const struct volume_filter *f = ctx;
+    if (strcmp(key, "name") == 0)
+        return strstr(f->v->name, want) != NULL;
+    if (strcmp(key, "driver") == 0)
+        return strcmp(f->v->driver, want) == 0;
+    if (strcmp(key, "label") == 0)
+        return daemon_label_matches(f->v->labels, want);
+    if (strcmp(key, "dangling") == 0) {
+        bool want_dangling = strcmp(want, "true") == 0 || strcmp(want, "1") == 0;
+        return volume_in_use(f->store, f->v->name) != want_dangling;
+    }
+    return true; /* "all" (prune) is read by the caller */
+}
+
 static bool volume_passes(struct servin_store *store, json_t *filters, const struct servin_volume *v)
 {
-    const char *key;
-    json_t *vals;
-    json_object_foreach (filters, key, vals) {
-        if (json_array_size(vals) == 0)
-            continue;
-        bool any = false;
-        size_t i;
-        json_t *e;
-        json_array_foreach (vals, i, e) {
-            const char *want = json_string_value(e);
-            if (strcmp(key, "name") == 0)
-                any = any || strstr(v->name, want) != NULL;
-            else if (strcmp(key, "driver") == 0)
-                any = any || strcmp(v->driver, want) == 0;
-            else if (strcmp(key, "label") == 0)
-                any = any || daemon_label_matches(v->labels, want);
-            else if (strcmp(key, "dangling") == 0) {
-                bool want_dangling = strcmp(want, "true") == 0 || strcmp(want, "1") == 0;
-                any = any || volume_in_use(store, v->name) != want_dangling;
-            } else
-                any = true; /* "all" (prune) is read by the caller */
-        }
-        if (!any)
-            return false;
-    }
-    return true;
+    struct volume_filter f = {store, v};
+    return daemon_filters_pass(filters, volume_matches, &f);
 }
 
 static int list(struct dreq *r)

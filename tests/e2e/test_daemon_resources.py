@@ -35,6 +35,11 @@ def test_volume_commands(daemon):
     names = daemon.docker("volume", "ls", "-q").stdout.split()
     assert "data1" in names and "data2" in names
     assert daemon.docker("volume", "ls", "-q", "--filter", "label=team=a").stdout.split() == ["data1"]
+    # As in Docker, every label filter must match (the values of other keys are ORed).
+    assert daemon.docker("volume", "ls", "-q", "--filter", "label=team=a",
+                         "--filter", "label=other").stdout.split() == []
+    assert sorted(daemon.docker("volume", "ls", "-q", "--filter", "name=data1",
+                                "--filter", "name=data2").stdout.split()) == ["data1", "data2"]
     assert daemon.docker("volume", "ls", "-q", "--filter", "name=ta2").stdout.split() == ["data2"]
     info = json.loads(daemon.docker("volume", "inspect", "data1").stdout)[0]
     assert info["Name"] == "data1" and info["Driver"] == "local" and info["Labels"] == {"team": "a"}
@@ -85,6 +90,8 @@ def test_network_commands(daemon):
     ls = daemon.docker("network", "ls", "--format", "{{.Name}} {{.Driver}}").stdout.split("\n")
     assert "dnet bridge" in ls and "bridge bridge" in ls
     assert daemon.docker("network", "ls", "-q", "--no-trunc", "--filter", "label=team=b").stdout.split() == [nid]
+    assert daemon.docker("network", "ls", "-q", "--filter", "label=team=b",
+                         "--filter", "label=team=c").stdout.split() == []
     assert daemon.docker("network", "ls", "-q", "--filter", "type=custom").stdout.split() == [nid[:12]]
     info = json.loads(daemon.docker("network", "inspect", "dnet").stdout)[0]
     assert info["Id"] == nid and info["Internal"] is True and info["Labels"] == {"team": "b"}
