@@ -109,8 +109,6 @@ void dreply_add_header(struct dreq *r, const char *name, const char *value);
 int dreply_error(struct dreq *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The status that fits err->code (ENOENT 404, EEXIST/EBUSY 409, EINVAL 400, ENOSYS 501, else 500). */
 int dreply_servin_error(struct dreq *r, const struct servin_error *err);
-/* 501 for an endpoint this daemon does not serve yet. */
-int dreply_not_implemented(struct dreq *r);
 
 /* A streamed reply: fn runs in its own thread writing to `out` (a FILE* whose writes never raise
  * SIGPIPE and fail once the client is gone); the response ends when fn returns. fn owns arg and

@@ -412,11 +412,6 @@ int dreply_servin_error(struct dreq *r, const struct servin_error *err)
     return dreply_error(r, status, "%s", err->msg[0] ? err->msg : strerror(err->code ? err->code : EIO));
 }
 
-int dreply_not_implemented(struct dreq *r)
-{
-    return dreply_error(r, 501, "%s %s is not implemented by servin daemon yet", r->method, r->path);
-}
-
 /* ---- streams: a worker thread writes to one end of a socket pair, MHD reads the other ---- */
 
 /* Shared by the writer (the worker's FILE) and the reader (MHD's callback); the last one frees it. */
